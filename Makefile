@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0
+# make            build pcbgroup.ko against KDIR (running kernel, else Debian 6.1 headers)
+# make check      KUnit + system tests in QEMU, on the test kernel and the stock kernel
+# make bench      benchmarks, pcbgroup against the native path
+# make style      checkpatch over the sources
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
+PWD := $(shell pwd)
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(PWD) W=1 modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean
+
+check:
+	scripts/check
+
+bench:
+	scripts/bench
+
+style:
+	scripts/style
+
+.PHONY: all module clean check bench style

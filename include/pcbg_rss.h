@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * RSS (Toeplitz) hashing and the bucket -> CPU indirection table, after
+ * FreeBSD's sys/net/rss_config.c. The configuration is global, as on
+ * FreeBSD: it describes the NIC, not a network stack.
+ */
+#ifndef _PCBG_RSS_H
+#define _PCBG_RSS_H
+
+#include <linux/types.h>
+#include <linux/in6.h>
+#include <linux/rcupdate.h>
+
+#define PCBG_RSS_KEYLEN_MIN	40
+#define PCBG_RSS_KEYLEN_MAX	52
+#define PCBG_RSS_MAXBITS	7	/* 128 indirection entries, as FreeBSD */
+#define PCBG_RSS_MAXBUCKETS	(1U << PCBG_RSS_MAXBITS)
+
+struct pcbg_rss {
+	u8 key[PCBG_RSS_KEYLEN_MAX];
+	u8 keylen;
+	u8 bits;
+	u16 cpu[PCBG_RSS_MAXBUCKETS];	/* bucket -> CPU */
+	struct rcu_head rcu;
+};
+
+extern const u8 pcbg_rss_default_key[PCBG_RSS_KEYLEN_MIN];
+
+u32 pcbg_toeplitz(const u8 *key, unsigned int keylen,
+		  const u8 *data, unsigned int len);
+
+/* Hash inputs follow the RSS convention: the remote peer is the source. */
+u32 pcbg_rss_hash_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,
+		     __be16 fport, __be16 lport, bool ports);
+u32 pcbg_rss_hash_v6(const struct pcbg_rss *rss, const struct in6_addr *faddr,
+		     const struct in6_addr *laddr, __be16 fport, __be16 lport,
+		     bool ports);
+
+static inline unsigned int pcbg_rss_buckets(const struct pcbg_rss *rss)
+{
+	return 1U << rss->bits;
+}
+
+static inline u32 pcbg_rss_mask(const struct pcbg_rss *rss)
+{
+	return pcbg_rss_buckets(rss) - 1;
+}
+
+static inline unsigned int pcbg_rss_bucket(const struct pcbg_rss *rss, u32 hash)
+{
+	return hash & pcbg_rss_mask(rss);
+}
+
+static inline unsigned int pcbg_rss_getcpu(const struct pcbg_rss *rss,
+					   unsigned int bucket)
+{
+	return rss->cpu[bucket & pcbg_rss_mask(rss)];
+}
+
+/* Configuration: pure functions on a struct, so KUnit can test them. */
+unsigned int pcbg_rss_default_bits(unsigned int ncpus);
+void pcbg_rss_init_config(struct pcbg_rss *rss, unsigned int bits);
+void pcbg_rss_default_mapping(struct pcbg_rss *rss);
+int pcbg_rss_parse_key(struct pcbg_rss *rss, const char *val);
+int pcbg_rss_format_key(const struct pcbg_rss *rss, char *buf, size_t size);
+int pcbg_rss_set_bits(struct pcbg_rss *rss, const char *val);
+int pcbg_rss_parse_mapping(struct pcbg_rss *rss, const char *val);
+int pcbg_rss_format_mapping(const struct pcbg_rss *rss, char *buf, size_t size);
+
+/* The live configuration, read under RCU. */
+extern struct pcbg_rss __rcu *pcbg_rss_live;
+
+static inline const struct pcbg_rss *pcbg_rss_get(void)
+{
+	return rcu_dereference(pcbg_rss_live);
+}
+
+#endif /* _PCBG_RSS_H */

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The code under test, compiled into the KUnit module so the suites can
+ * call it without exporting anything from pcbgroup.ko.
+ */
+#include "../module/rss.c"
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suites for pcbgroup");
