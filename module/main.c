@@ -6,17 +6,42 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 
+#include "pcbg_group.h"
+#include "pcbg_net.h"
 #include "pcbgroup.h"
 
 static int __init pcbg_init(void)
 {
+	int err;
+
 	pcbg_rss_setup();
-	pr_info("loaded\n");
+	err = pcbg_entry_cache_init();
+	if (err)
+		return err;
+	err = pcbg_netns_init();	/* every namespace gets its instance */
+	if (err)
+		goto fail_cache;
+	err = pcbg_track_init();	/* from now on no change is missed */
+	if (err)
+		goto fail_netns;
+	pcbg_track_walk();		/* sockets that were already there */
+	pcbg_netns_set_ready();
+	pr_info("loaded: %u buckets\n", pcbg_rss_hold());
+	pcbg_rss_release();
 	return 0;
+
+fail_netns:
+	pcbg_netns_exit();
+fail_cache:
+	pcbg_entry_cache_exit();
+	return err;
 }
 
 static void __exit pcbg_exit(void)
 {
+	pcbg_track_exit();
+	pcbg_netns_exit();
+	pcbg_entry_cache_exit();
 	synchronize_net();
 	pcbg_rss_teardown();
 	pr_info("unloaded\n");

@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 
 #include "pcbg_rss.h"
+#include "pcbg_net.h"
 #include "pcbgroup.h"
 
 static struct pcbg_rss pcbg_rss_boot;	/* used until the first change */
@@ -60,6 +61,7 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	}
 	pcbg_rss_publish(old, new);
 	mutex_unlock(&pcbg_rss_mutex);
+	pcbg_groups_rss_changed();
 	return 0;
 }
 
@@ -92,70 +94,70 @@ static int pcbg_rss_fmt_mask(const struct pcbg_rss *rss, char *buf, size_t size)
 	return scnprintf(buf, size, "0x%x\n", pcbg_rss_mask(rss));
 }
 
-static int key_set(const char *val, const struct kernel_param *kp)
+static int pcbg_key_set(const char *val, const struct kernel_param *kp)
 {
 	return pcbg_rss_update(val, pcbg_rss_parse_key);
 }
 
-static int key_get(char *buf, const struct kernel_param *kp)
+static int pcbg_key_get(char *buf, const struct kernel_param *kp)
 {
 	return pcbg_rss_show(buf, pcbg_rss_format_key);
 }
 
-static int bits_set(const char *val, const struct kernel_param *kp)
+static int pcbg_bits_set(const char *val, const struct kernel_param *kp)
 {
 	return pcbg_rss_update(val, pcbg_rss_set_bits);
 }
 
-static int bits_get(char *buf, const struct kernel_param *kp)
+static int pcbg_bits_get(char *buf, const struct kernel_param *kp)
 {
 	return pcbg_rss_show(buf, pcbg_rss_fmt_bits);
 }
 
-static int buckets_get(char *buf, const struct kernel_param *kp)
+static int pcbg_buckets_get(char *buf, const struct kernel_param *kp)
 {
 	return pcbg_rss_show(buf, pcbg_rss_fmt_buckets);
 }
 
-static int mask_get(char *buf, const struct kernel_param *kp)
+static int pcbg_mask_get(char *buf, const struct kernel_param *kp)
 {
 	return pcbg_rss_show(buf, pcbg_rss_fmt_mask);
 }
 
-static int mapping_set(const char *val, const struct kernel_param *kp)
+static int pcbg_mapping_set(const char *val, const struct kernel_param *kp)
 {
 	return pcbg_rss_update(val, pcbg_rss_parse_mapping);
 }
 
-static int mapping_get(char *buf, const struct kernel_param *kp)
+static int pcbg_mapping_get(char *buf, const struct kernel_param *kp)
 {
 	return pcbg_rss_show(buf, pcbg_rss_format_mapping);
 }
 
-static const struct kernel_param_ops key_ops = {
-	.set = key_set, .get = key_get,
+static const struct kernel_param_ops pcbg_key_ops = {
+	.set = pcbg_key_set, .get = pcbg_key_get,
 };
 
-static const struct kernel_param_ops bits_ops = {
-	.set = bits_set, .get = bits_get,
+static const struct kernel_param_ops pcbg_bits_ops = {
+	.set = pcbg_bits_set, .get = pcbg_bits_get,
 };
 
-static const struct kernel_param_ops buckets_ops = { .get = buckets_get };
-static const struct kernel_param_ops mask_ops = { .get = mask_get };
+static const struct kernel_param_ops pcbg_buckets_ops = { .get = pcbg_buckets_get };
+static const struct kernel_param_ops pcbg_mask_ops = { .get = pcbg_mask_get };
 
-static const struct kernel_param_ops mapping_ops = {
-	.set = mapping_set, .get = mapping_get,
+static const struct kernel_param_ops pcbg_mapping_ops = {
+	.set = pcbg_mapping_set, .get = pcbg_mapping_get,
 };
 
-module_param_cb(key, &key_ops, NULL, 0644);
+module_param_cb(key, &pcbg_key_ops, NULL, 0644);
 MODULE_PARM_DESC(key, "Toeplitz key, 40 or 52 bytes in hex (ethtool -x format accepted); default: the Microsoft verification key");
-module_param_cb(bits, &bits_ops, NULL, 0644);
+module_param_cb(bits, &pcbg_bits_ops, NULL, 0644);
 MODULE_PARM_DESC(bits, "RSS bucket bits, 1-7 (default fls(ncpus-1)+1); load time only while groups exist");
-module_param_cb(buckets, &buckets_ops, NULL, 0444);
+module_param_cb(buckets, &pcbg_buckets_ops, NULL, 0444);
 MODULE_PARM_DESC(buckets, "Number of RSS buckets (read only: 1 << bits)");
-module_param_cb(mask, &mask_ops, NULL, 0444);
+module_param_cb(mask, &pcbg_mask_ops, NULL, 0444);
 MODULE_PARM_DESC(mask, "Bucket mask applied to the hash (read only)");
-module_param_cb(bucket_mapping, &mapping_ops, NULL, 0644);
+module_param_cb(bucket_mapping, &pcbg_mapping_ops, NULL, 0644);
 MODULE_PARM_DESC(bucket_mapping, "Bucket to CPU table as \"bucket:cpu ...\" pairs; CPUs must be online");
 
 /* Called by each group table created with the current bucket count. */

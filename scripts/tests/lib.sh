@@ -43,3 +43,52 @@ refuse() {
 loaded() { [ -d /sys/module/pcbgroup ]; }
 
 unload() { ! loaded || rmmod pcbgroup; }
+
+# Two namespaces joined by a veth pair (documentation addresses only):
+#
+#   [ $NS_S: veth0 192.0.2.1/24 2001:db8::1/64 ] <-> [ $NS_C: veth1 192.0.2.2 2001:db8::2 ]
+#        server side                                      client side
+NS_S=pcbg-srv
+NS_C=pcbg-cli
+ns_setup() {
+	ns_teardown
+	ip netns add $NS_S && ip netns add $NS_C &&
+	ip link add veth0 netns $NS_S type veth peer name veth1 netns $NS_C &&
+	ip -n $NS_S addr add 192.0.2.1/24 dev veth0 &&
+	ip -n $NS_C addr add 192.0.2.2/24 dev veth1 &&
+	ip -n $NS_S addr add 2001:db8::1/64 dev veth0 nodad &&
+	ip -n $NS_C addr add 2001:db8::2/64 dev veth1 nodad &&
+	ip -n $NS_S link set veth0 up && ip -n $NS_C link set veth1 up &&
+	ip -n $NS_S link set lo up && ip -n $NS_C link set lo up
+}
+ns_teardown() {
+	ip netns del $NS_S 2>/dev/null
+	ip netns del $NS_C 2>/dev/null
+	true
+}
+
+TRAFFIC="python3 scripts/lib/traffic.py"
+
+# stat NS NAME: a counter from the namespace's /proc/net/pcbgroup/stats.
+stat() {
+	ip netns exec "$1" awk -v n="$2" '$1 == n {print $2}' /proc/net/pcbgroup/stats
+}
+
+# server_start NS ARGS...: an echo server, waited for until it listens.
+server_start() {
+	local ns=$1
+	shift
+	rm -f /tmp/server.ready
+	ip netns exec "$ns" $TRAFFIC server --ready /tmp/server.ready "$@" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		[ -f /tmp/server.ready ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+server_stop() {
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	true
+}

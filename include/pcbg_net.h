@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The per-network-namespace instance: FreeBSD's vnet. Every table, tunable
+ * and counter of pcbgroup lives here, built and torn down with the
+ * namespace (netns.c).
+ */
+#ifndef _PCBG_NET_H
+#define _PCBG_NET_H
+
+#include <linux/percpu.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "pcbg_group.h"
+
+enum pcbg_proto {
+	PCBG_TCP,
+	PCBG_UDP,
+	PCBG_NPROTO,
+};
+
+enum pcbg_stat {
+	PCBG_STAT_LOOKUPS,	/* packets looked up in a group */
+	PCBG_STAT_HIT_EXACT,
+	PCBG_STAT_HIT_BUCKET,
+	PCBG_STAT_HIT_WILD,
+	PCBG_STAT_MISS,		/* hashed, but left to the reservation table */
+	PCBG_STAT_FALLBACK,	/* no usable hash: loopback, fragment, ... */
+	PCBG_STAT_VERIFIED,	/* answers compared with the native lookup */
+	PCBG_STAT_MISMATCH,
+	PCBG_STAT_INSERT_FAIL,	/* allocation failure while tracking */
+	PCBG_STAT_MAX,
+};
+
+struct pcbg_pcpu_stats {
+	u64 stat[PCBG_STAT_MAX];
+	u64 group_lookups[PCBG_RSS_MAXBUCKETS];
+	u64 group_hits[PCBG_RSS_MAXBUCKETS];
+};
+
+/* The statistics macros, FreeBSD's IPSTAT_INC(): per-CPU, lock-free. */
+#define PCBG_INC(pn, name) \
+	this_cpu_inc((pn)->stats->stat[PCBG_STAT_##name])
+#define PCBG_GROUP_INC(pn, array, group) \
+	this_cpu_inc((pn)->stats->array[group])
+
+struct pcbg_net {
+	struct net *net;
+	struct pcbg_table __rcu *tables[PCBG_NPROTO];
+	struct pcbg_table *dying[PCBG_NPROTO];	/* freed after a grace period */
+	/* Tunables, net.pcbgroup.*; read locklessly in the receive path. */
+	int enable;
+	int verify;
+	int soft_hash;
+	int loopback;
+	bool ready;		/* existing sockets have been picked up */
+	struct pcbg_pcpu_stats __percpu *stats;
+	struct ctl_table_header *sysctl;
+	struct proc_dir_entry *proc;
+};
+
+extern unsigned int pcbg_net_id;
+
+static inline struct pcbg_net *pcbg_net(const struct net *net)
+{
+	return net_generic(net, pcbg_net_id);
+}
+
+static inline struct pcbg_table *pcbg_net_table(struct pcbg_net *pn,
+						int protocol)
+{
+	return rcu_dereference(pn->tables[protocol == IPPROTO_TCP ?
+					  PCBG_TCP : PCBG_UDP]);
+}
+
+int pcbg_netns_init(void);
+void pcbg_netns_exit(void);
+void pcbg_netns_set_ready(void);
+void pcbg_groups_rss_changed(void);
+
+/* stats.c: /proc/net/pcbgroup/ */
+int pcbg_proc_init_net(struct pcbg_net *pn);
+void pcbg_proc_exit_net(struct pcbg_net *pn);
+u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
+
+/* steer.c: the netfilter hooks */
+int pcbg_steer_init_net(struct net *net);
+void pcbg_steer_exit_net(struct net *net);
+
+/* track.c: membership follows the kernel's sockets */
+int pcbg_track_init(void);
+void pcbg_track_exit(void);
+void pcbg_track_walk(void);
+bool pcbg_track_udp_reliable(void);
+
+/* verify.c: the kernel's own lookups, the reference */
+struct sock *pcbg_native_established(struct net *net,
+				     const struct pcbg_tuple *tp);
+bool pcbg_verify(struct pcbg_net *pn, int protocol,
+		 const struct pcbg_tuple *tp, struct sock *sk);
+
+#endif /* _PCBG_NET_H */

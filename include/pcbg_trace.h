@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints for bpftrace and perf: tracepoint:pcbgroup:lookup fires for
+ * every packet the steering hook looks at.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM pcbgroup
+
+#if !defined(_PCBG_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _PCBG_TRACE_H
+
+#include <linux/tracepoint.h>
+#include <net/net_namespace.h>
+
+#include "pcbg_group.h"
+
+/* Outcomes beyond enum pcbg_hit. */
+#define PCBG_TRACE_FALLBACK	4	/* no usable hash: reservation table */
+#define PCBG_TRACE_MISMATCH	5	/* verify mode disagreed: not steered */
+
+TRACE_EVENT(lookup,
+	TP_PROTO(const struct net *net, const struct pcbg_tuple *tp,
+		 u8 protocol, u32 hash, int group, int cpu, int outcome,
+		 const struct sock *sk),
+	TP_ARGS(net, tp, protocol, hash, group, cpu, outcome, sk),
+	TP_STRUCT__entry(
+		__field(u32, netns)
+		__field(u16, family)
+		__field(u8, protocol)
+		__array(u8, faddr, 16)
+		__array(u8, laddr, 16)
+		__field(u16, fport)
+		__field(u16, lport)
+		__field(u32, hash)
+		__field(int, group)
+		__field(int, cpu)
+		__field(int, rxcpu)
+		__field(int, outcome)
+		__field(const void *, sk)
+	),
+	TP_fast_assign(
+		__entry->netns = net->ns.inum;
+		__entry->family = tp->family;
+		__entry->protocol = protocol;
+		if (tp->family == AF_INET) {
+			memset(__entry->faddr, 0, 16);
+			memset(__entry->laddr, 0, 16);
+			memcpy(__entry->faddr, &tp->faddr4, 4);
+			memcpy(__entry->laddr, &tp->laddr4, 4);
+		} else {
+			memcpy(__entry->faddr, &tp->faddr6, 16);
+			memcpy(__entry->laddr, &tp->laddr6, 16);
+		}
+		__entry->fport = ntohs(tp->fport);
+		__entry->lport = ntohs(tp->lport);
+		__entry->hash = hash;
+		__entry->group = group;
+		__entry->cpu = cpu;
+		__entry->rxcpu = raw_smp_processor_id();
+		__entry->outcome = outcome;
+		__entry->sk = sk;
+	),
+	TP_printk("netns=%u proto=%u family=%u lport=%u fport=%u hash=0x%08x group=%d cpu=%d rxcpu=%d outcome=%s sk=%p",
+		  __entry->netns, __entry->protocol, __entry->family,
+		  __entry->lport, __entry->fport, __entry->hash, __entry->group,
+		  __entry->cpu, __entry->rxcpu,
+		  __print_symbolic(__entry->outcome,
+				   { PCBG_MISS, "miss" },
+				   { PCBG_HIT_EXACT, "exact" },
+				   { PCBG_HIT_BUCKET, "bucket_listener" },
+				   { PCBG_HIT_WILD, "wildcard" },
+				   { PCBG_TRACE_FALLBACK, "fallback" },
+				   { PCBG_TRACE_MISMATCH, "mismatch" }),
+		  __entry->sk)
+);
+
+#endif /* _PCBG_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE pcbg_trace
+#include <trace/define_trace.h>

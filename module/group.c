@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Connection groups, after FreeBSD's sys/netinet/in_pcbgroup.c.
+ *
+ * The 4-tuple space is split into groups, one per RSS bucket, so that the
+ * CPU that receives a bucket's packets looks its sockets up in a table of
+ * its own. A connected socket lives in the group of its 4-tuple's bucket.
+ * Wildcard sockets (listeners, unconnected bound UDP sockets) are members
+ * of every group: like FreeBSD we keep them once, on a shared list that
+ * every group's lookup reads, instead of copying them into each group.
+ * SO_INCOMING_CPU listeners are group-local wildcards: they sit on their
+ * CPU's list and serve exactly the groups whose bucket maps to that CPU
+ * (FreeBSD's IP_RSS_LISTEN_BUCKET).
+ *
+ * Readers use RCU and take no lock. Writers take the socket's index chain
+ * lock, then the one group or wildcard lock they change. Every entry holds
+ * a reference on its socket until a grace period after it is unlinked, so
+ * a reader never sees a freed socket; it still re-checks the socket's
+ * tuple and state, as __inet_lookup_established() does.
+ *
+ * The kernel's own tables remain the reservation table: they own port
+ * allocation and answer every lookup this module does not (see steer.c).
+ */
+#include <linux/hash.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
+#include <net/ipv6.h>
+#include <net/tcp_states.h>
+
+#include "pcbg_group.h"
+
+static struct kmem_cache *pcbg_entry_cache;
+
+int pcbg_entry_cache_init(void)
+{
+	pcbg_entry_cache = KMEM_CACHE(pcbg_entry, 0);
+	return pcbg_entry_cache ? 0 : -ENOMEM;
+}
+
+void pcbg_entry_cache_exit(void)
+{
+	rcu_barrier();		/* pcbg_entry_free_rcu() callbacks */
+	kmem_cache_destroy(pcbg_entry_cache);
+}
+
+static void pcbg_entry_free_rcu(struct rcu_head *head)
+{
+	struct pcbg_entry *e = container_of(head, struct pcbg_entry, rcu);
+
+	sock_put(e->sk);
+	kmem_cache_free(pcbg_entry_cache, e);
+}
+
+/* The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4. */
+static void pcbg_sk_tuple(const struct sock *sk, struct pcbg_tuple *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->fport = sk->sk_dport;
+	tp->lport = htons(sk->sk_num);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		tp->family = AF_INET6;
+		tp->faddr6 = sk->sk_v6_daddr;
+		tp->laddr6 = sk->sk_v6_rcv_saddr;
+		return;
+	}
+#endif
+	tp->family = AF_INET;
+	tp->faddr4 = sk->sk_daddr;
+	tp->laddr4 = sk->sk_rcv_saddr;
+}
+
+/* Chain hash: keyed by a per-table secret, unlike Toeplitz, so chains
+ * cannot be flooded by a peer that knows the RSS key.
+ */
+static u32 pcbg_tuple_key(const struct pcbg_table *t,
+			  const struct pcbg_tuple *tp)
+{
+	u32 ports = (__force u32)tp->fport << 16 | (__force u32)tp->lport;
+
+	if (tp->family == AF_INET)
+		return jhash_3words((__force u32)tp->laddr4,
+				    (__force u32)tp->faddr4, ports, t->secret);
+	return jhash2((const u32 *)&tp->laddr6, 4,
+		      jhash2((const u32 *)&tp->faddr6, 4, ports ^ t->secret));
+}
+
+u32 pcbg_tuple_rss_hash(const struct pcbg_rss *rss,
+			const struct pcbg_tuple *tp)
+{
+	if (tp->family == AF_INET)
+		return pcbg_rss_hash_v4(rss, tp->faddr4, tp->laddr4,
+					tp->fport, tp->lport, true);
+	return pcbg_rss_hash_v6(rss, &tp->faddr6, &tp->laddr6,
+				tp->fport, tp->lport, true);
+}
+
+unsigned int pcbg_sk_group(const struct pcbg_table *t,
+			   const struct pcbg_rss *rss, const struct sock *sk)
+{
+	struct pcbg_tuple tp;
+
+	pcbg_sk_tuple(sk, &tp);
+	return pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
+}
+
+struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
+				    unsigned int ngroups, unsigned int chains,
+				    unsigned int index)
+{
+	struct pcbg_table *t;
+	unsigned int i, j;
+
+	if (!ngroups || !is_power_of_2(chains) || !is_power_of_2(index))
+		return NULL;
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return NULL;
+	t->net = net;
+	t->protocol = protocol;
+	t->ngroups = ngroups;
+	t->chain_mask = chains - 1;
+	t->index_mask = index - 1;
+	t->secret = get_random_u32();
+	spin_lock_init(&t->wild_lock);
+	t->groups = kvcalloc(ngroups, sizeof(*t->groups), GFP_KERNEL);
+	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL);
+	t->cpu_wild = kcalloc(nr_cpu_ids, sizeof(*t->cpu_wild), GFP_KERNEL);
+	if (!t->groups || !t->index || !t->cpu_wild)
+		goto fail;
+	for (i = 0; i < ngroups; i++) {
+		struct pcbg_group *g = &t->groups[i];
+
+		spin_lock_init(&g->lock);
+		g->chains = kvcalloc(chains, sizeof(*g->chains), GFP_KERNEL);
+		if (!g->chains)
+			goto fail;
+		for (j = 0; j < chains; j++)
+			INIT_HLIST_HEAD(&g->chains[j]);
+	}
+	for (i = 0; i < index; i++) {
+		spin_lock_init(&t->index[i].lock);
+		INIT_HLIST_HEAD(&t->index[i].head);
+	}
+	return t;
+fail:
+	pcbg_table_free(t);
+	return NULL;
+}
+
+static struct pcbg_ichain *pcbg_ichain(struct pcbg_table *t,
+				       const struct sock *sk)
+{
+	return &t->index[hash_ptr(sk, 32) & t->index_mask];
+}
+
+static struct pcbg_entry *pcbg_ifind(struct pcbg_ichain *ic,
+				     const struct sock *sk)
+{
+	struct pcbg_entry *e;
+
+	hlist_for_each_entry(e, &ic->head, inode)
+		if (e->sk == sk)
+			return e;
+	return NULL;
+}
+
+/*
+ * Wildcard sockets are chained by local port; a listener whose port is not
+ * chosen yet (listen() without bind()) goes on the last list, which every
+ * wildcard lookup also reads.
+ */
+#define PCBG_WILD_UNBOUND	(ARRAY_SIZE(((struct pcbg_table *)0)->wild) - 1)
+
+static struct hlist_head *pcbg_wild_head(struct pcbg_table *t, u16 port)
+{
+	if (!port)
+		return &t->wild[PCBG_WILD_UNBOUND];
+	return &t->wild[port % PCBG_WILD_UNBOUND];
+}
+
+static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
+{
+	struct pcbg_group *g;
+
+	switch (e->kind) {
+	case PCBG_EXACT:
+		g = &t->groups[e->group];
+		spin_lock(&g->lock);
+		hlist_add_head_rcu(&e->node, &g->chains[e->key & t->chain_mask]);
+		g->count++;
+		spin_unlock(&g->lock);
+		break;
+	case PCBG_WILD:
+		spin_lock(&t->wild_lock);
+		hlist_add_head_rcu(&e->node, pcbg_wild_head(t, e->key));
+		spin_unlock(&t->wild_lock);
+		break;
+	case PCBG_BUCKET:
+		spin_lock(&t->wild_lock);
+		hlist_add_head_rcu(&e->node, &t->cpu_wild[e->group]);
+		spin_unlock(&t->wild_lock);
+		break;
+	}
+	atomic_inc(&t->members[e->kind]);
+}
+
+static void pcbg_unlink(struct pcbg_table *t, struct pcbg_entry *e)
+{
+	spinlock_t *lock = e->kind == PCBG_EXACT ? &t->groups[e->group].lock :
+						   &t->wild_lock;
+
+	spin_lock(lock);
+	hlist_del_rcu(&e->node);
+	if (e->kind == PCBG_EXACT)
+		t->groups[e->group].count--;
+	spin_unlock(lock);
+	hlist_del(&e->inode);
+	atomic_dec(&t->members[e->kind]);
+	call_rcu(&e->rcu, pcbg_entry_free_rcu);
+}
+
+/* Where @sk belongs as @kind: key and group (the CPU, for PCBG_BUCKET). */
+static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
+		       enum pcbg_kind kind, u32 *key, u16 *group)
+{
+	struct pcbg_tuple tp;
+	const struct pcbg_rss *rss;
+
+	switch (kind) {
+	case PCBG_EXACT:
+		pcbg_sk_tuple(sk, &tp);
+		*key = pcbg_tuple_key(t, &tp);
+		rcu_read_lock();
+		rss = pcbg_rss_get();
+		*group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
+		rcu_read_unlock();
+		break;
+	case PCBG_WILD:
+		*key = sk->sk_num;
+		*group = 0;
+		break;
+	default:
+		*key = 0;
+		*group = READ_ONCE(sk->sk_incoming_cpu);
+		break;
+	}
+}
+
+/*
+ * Make @sk a member of @t as @kind (PCBG_NONE removes it). Idempotent: the
+ * membership trackers may report the same state twice.
+ */
+int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
+{
+	struct pcbg_ichain *ic = pcbg_ichain(t, sk);
+	struct pcbg_entry *old, *e = NULL;
+	u32 key = 0;
+	u16 group = 0;
+	int err = 0;
+
+	if (kind == PCBG_BUCKET) {
+		int cpu = READ_ONCE(sk->sk_incoming_cpu);
+
+		if (cpu < 0 || cpu >= nr_cpu_ids)
+			kind = PCBG_WILD;
+	}
+	if (kind != PCBG_NONE)
+		pcbg_place(t, sk, kind, &key, &group);
+
+	spin_lock_bh(&ic->lock);
+	old = pcbg_ifind(ic, sk);
+	if (old && old->kind == kind && old->key == key && old->group == group)
+		goto out;
+	if (kind != PCBG_NONE) {
+		e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+		if (!e) {
+			err = -ENOMEM;
+			goto out;	/* stays as it was: lookups fall back */
+		}
+		e->sk = sk;
+		e->key = key;
+		e->group = group;
+		e->kind = kind;
+		sock_hold(sk);
+	}
+	if (old)
+		pcbg_unlink(t, old);
+	if (e) {
+		pcbg_link(t, e);
+		hlist_add_head(&e->inode, &ic->head);
+	}
+out:
+	spin_unlock_bh(&ic->lock);
+	return err;
+}
+
+enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk)
+{
+	struct pcbg_ichain *ic = pcbg_ichain(t, sk);
+	struct pcbg_entry *e;
+	enum pcbg_kind kind;
+
+	spin_lock_bh(&ic->lock);
+	e = pcbg_ifind(ic, sk);
+	kind = e ? e->kind : PCBG_NONE;
+	spin_unlock_bh(&ic->lock);
+	return kind;
+}
+
+/* The RSS key changed: move each connected socket to its new group. */
+void pcbg_table_rehash(struct pcbg_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i <= t->index_mask; i++) {
+		struct pcbg_ichain *ic = &t->index[i];
+		struct pcbg_entry *e, *ne;
+		struct hlist_node *tmp;
+		u32 key;
+		u16 group;
+
+		spin_lock_bh(&ic->lock);
+		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
+			if (e->kind != PCBG_EXACT)
+				continue;
+			pcbg_place(t, e->sk, PCBG_EXACT, &key, &group);
+			if (group == e->group)
+				continue;
+			/* A new entry: readers may be walking the old one. */
+			ne = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+			if (!ne)
+				continue;	/* misses fall back until then */
+			*ne = *e;
+			ne->group = group;
+			sock_hold(ne->sk);
+			pcbg_unlink(t, e);
+			pcbg_link(t, ne);
+			hlist_add_head(&ne->inode, &ic->head);
+		}
+		spin_unlock_bh(&ic->lock);
+		cond_resched();
+	}
+}
+
+/* Caller has unpublished @t and waited for its readers. */
+void pcbg_table_free(struct pcbg_table *t)
+{
+	unsigned int i;
+
+	if (t->index) {
+		for (i = 0; i <= t->index_mask; i++) {
+			struct pcbg_entry *e;
+			struct hlist_node *tmp;
+
+			spin_lock_bh(&t->index[i].lock);
+			hlist_for_each_entry_safe(e, tmp, &t->index[i].head, inode)
+				pcbg_unlink(t, e);
+			spin_unlock_bh(&t->index[i].lock);
+		}
+	}
+	if (t->groups)
+		for (i = 0; i < t->ngroups; i++)
+			kvfree(t->groups[i].chains);
+	kvfree(t->groups);
+	kvfree(t->index);
+	kfree(t->cpu_wild);
+	kfree(t);
+}
+
+static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
+{
+	int state = READ_ONCE(sk->sk_state);
+
+	if (sk_unhashed(sk))
+		return false;
+	if (t->protocol == IPPROTO_TCP)
+		return state != TCP_CLOSE && state != TCP_LISTEN;
+	return state == TCP_ESTABLISHED;
+}
+
+/* The socket is connected and matches the tuple exactly. */
+static bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
+			     const struct pcbg_tuple *tp)
+{
+	if (!pcbg_sk_live(t, sk))
+		return false;
+	if (tp->family == AF_INET) {
+		INET_ADDR_COOKIE(acookie, tp->faddr4, tp->laddr4);
+		const __portpair ports = INET_COMBINED_PORTS(tp->fport,
+							     ntohs(tp->lport));
+
+		return inet_match(t->net, sk, acookie, ports, tp->dif, tp->sdif);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	return inet6_match(t->net, sk, &tp->faddr6, &tp->laddr6,
+			   INET_COMBINED_PORTS(tp->fport, ntohs(tp->lport)),
+			   tp->dif, tp->sdif);
+#else
+	return false;
+#endif
+}
+
+/*
+ * FreeBSD's wildcard precedence as a score, 0 = no match: exact local
+ * address, then wildcard local address, then an IPv6 wildcard accepting
+ * v4-mapped traffic. Ties are broken as Linux does: a socket bound to the
+ * device, then an AF_INET socket. A socket's prison will rank here too.
+ */
+enum {
+	PCBG_RANK_V4MAPPED = 1,
+	PCBG_RANK_WILD = 2,
+	PCBG_RANK_LOCAL = 3,
+};
+
+static int pcbg_wild_score(struct pcbg_table *t, struct sock *sk,
+			   const struct pcbg_tuple *tp)
+{
+	int bound = READ_ONCE(sk->sk_bound_dev_if);
+	int rank;
+
+	if (!net_eq(sock_net(sk), t->net) || htons(sk->sk_num) != tp->lport ||
+	    sk_unhashed(sk))
+		return 0;
+	if (t->protocol == IPPROTO_TCP) {
+		if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
+			return 0;
+	} else if (sk->sk_daddr || sk->sk_dport) {
+		return 0;	/* connected since: not a wildcard any more */
+	}
+	if (!inet_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif))
+		return 0;
+	if (tp->family == AF_INET) {
+		if (sk->sk_family == AF_INET) {
+			if (sk->sk_rcv_saddr == tp->laddr4)
+				rank = PCBG_RANK_LOCAL;
+			else if (!sk->sk_rcv_saddr)
+				rank = PCBG_RANK_WILD;
+			else
+				return 0;
+		}
+#if IS_ENABLED(CONFIG_IPV6)
+		else if (ipv6_only_sock(sk))
+			return 0;
+		else if (ipv6_addr_any(&sk->sk_v6_rcv_saddr))
+			rank = PCBG_RANK_V4MAPPED;
+		else if (ipv6_addr_v4mapped(&sk->sk_v6_rcv_saddr) &&
+			 sk->sk_v6_rcv_saddr.s6_addr32[3] == tp->laddr4)
+			rank = PCBG_RANK_LOCAL;
+#endif
+		else
+			return 0;
+	} else {
+#if IS_ENABLED(CONFIG_IPV6)
+		if (sk->sk_family != AF_INET6)
+			return 0;
+		if (ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tp->laddr6))
+			rank = PCBG_RANK_LOCAL;
+		else if (ipv6_addr_any(&sk->sk_v6_rcv_saddr))
+			rank = PCBG_RANK_WILD;
+		else
+			return 0;
+#else
+		return 0;
+#endif
+	}
+	return rank * 4 + (bound ? 2 : 0) + (sk->sk_family == AF_INET);
+}
+
+static struct sock *pcbg_wild_best(struct pcbg_table *t,
+				   struct hlist_head *head,
+				   const struct pcbg_tuple *tp, int *best)
+{
+	struct sock *result = NULL;
+	struct pcbg_entry *e;
+
+	hlist_for_each_entry_rcu(e, head, node) {
+		int score = pcbg_wild_score(t, e->sk, tp);
+
+		if (score > *best) {
+			*best = score;
+			result = e->sk;
+		}
+	}
+	return result;
+}
+
+/**
+ * pcbg_lookup - in_pcblookup() on one group
+ * @t: the namespace's table for the protocol
+ * @rss: the RSS configuration the hash was computed with
+ * @tp: the packet's tuple
+ * @hash: the packet's RSS hash (hardware or software Toeplitz)
+ * @flags: PCBG_LOOKUP_WILDCARD, PCBG_LOOKUP_REF
+ * @hit: how the socket was found
+ *
+ * FreeBSD's order: exact 4-tuple in the group, then the group-local
+ * wildcards (bucket listeners), then the shared wildcard list. Called under
+ * rcu_read_lock().
+ */
+struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
+			 const struct pcbg_tuple *tp, u32 hash,
+			 unsigned int flags, enum pcbg_hit *hit)
+{
+	unsigned int bucket = pcbg_rss_bucket(rss, hash);
+	struct pcbg_group *g = &t->groups[bucket % t->ngroups];
+	u32 key = pcbg_tuple_key(t, tp);
+	struct sock *sk = NULL, *e_sk;
+	struct pcbg_entry *e;
+	int best = 0;
+
+	*hit = PCBG_MISS;
+	hlist_for_each_entry_rcu(e, &g->chains[key & t->chain_mask], node) {
+		if (e->key == key && pcbg_exact_match(t, e->sk, tp)) {
+			sk = e->sk;
+			*hit = PCBG_HIT_EXACT;
+			goto found;
+		}
+	}
+	if (!(flags & PCBG_LOOKUP_WILDCARD))
+		return NULL;
+	sk = pcbg_wild_best(t, &t->cpu_wild[pcbg_rss_getcpu(rss, bucket)],
+			    tp, &best);
+	if (sk) {
+		*hit = PCBG_HIT_BUCKET;
+		goto found;
+	}
+	sk = pcbg_wild_best(t, pcbg_wild_head(t, ntohs(tp->lport)), tp, &best);
+	e_sk = pcbg_wild_best(t, &t->wild[PCBG_WILD_UNBOUND], tp, &best);
+	if (e_sk)
+		sk = e_sk;	/* scored higher than the port chain's best */
+	if (!sk)
+		return NULL;
+	*hit = PCBG_HIT_WILD;
+found:
+	if (!(flags & PCBG_LOOKUP_REF))
+		return sk;
+	if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
+		goto miss;
+	/* Re-check under the reference, as __inet_lookup_established(). */
+	if (*hit == PCBG_HIT_EXACT ? pcbg_exact_match(t, sk, tp) :
+				     pcbg_wild_score(t, sk, tp) > 0)
+		return sk;
+	sock_gen_put(sk);
+miss:
+	*hit = PCBG_MISS;
+	return NULL;
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network namespaces as FreeBSD vnets: each namespace gets its own group
+ * tables, tunables (net.pcbgroup.*), statistics and /proc/net/pcbgroup/,
+ * built when the namespace is created (or the module loaded) and torn
+ * down with it. The module parameters below are only the defaults a new
+ * namespace starts from.
+ */
+#include <linux/module.h>
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "pcbg_net.h"
+#include "pcbgroup.h"
+
+unsigned int pcbg_net_id __read_mostly;
+static bool pcbg_net_registered;	/* parameters are parsed before init */
+
+static bool enable = true;
+module_param(enable, bool, 0644);
+MODULE_PARM_DESC(enable, "Default of net.pcbgroup.enable for new namespaces: steer packets through the groups (default Y)");
+static bool verify;
+module_param(verify, bool, 0644);
+MODULE_PARM_DESC(verify, "Default of net.pcbgroup.verify: compare every answer with the kernel's own lookup (default N)");
+static bool soft_hash;
+module_param(soft_hash, bool, 0644);
+MODULE_PARM_DESC(soft_hash, "Default of net.pcbgroup.soft_hash: software Toeplitz for packets without a hardware L4 hash (default N)");
+static bool loopback;
+module_param(loopback, bool, 0644);
+MODULE_PARM_DESC(loopback, "Default of net.pcbgroup.loopback: send loopback traffic through the groups too (default N)");
+
+static unsigned int group_chains = 1024;
+static unsigned int index_size = 4096;
+
+static int pow2_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < 16 || n > (1U << 22) || !is_power_of_2(n)) {
+		pr_err("%s must be a power of two from 16 to 4194304\n",
+		       kp->name);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops pow2_ops = {
+	.set = pow2_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(group_chains, &pow2_ops, &group_chains, 0444);
+MODULE_PARM_DESC(group_chains, "Hash chains per connection group, a power of two (load time; default 1024)");
+module_param_cb(index_size, &pow2_ops, &index_size, 0444);
+MODULE_PARM_DESC(index_size, "Chains of the per-namespace socket index, a power of two (load time; default 4096)");
+
+static const struct ctl_table pcbg_sysctl_template[] = {
+	{
+		.procname	= "enable",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "verify",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "soft_hash",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "loopback",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{ }
+};
+
+static int pcbg_sysctl_init_net(struct pcbg_net *pn)
+{
+	struct ctl_table *tbl;
+
+	tbl = kmemdup(pcbg_sysctl_template, sizeof(pcbg_sysctl_template),
+		      GFP_KERNEL);
+	if (!tbl)
+		return -ENOMEM;
+	tbl[0].data = &pn->enable;
+	tbl[1].data = &pn->verify;
+	tbl[2].data = &pn->soft_hash;
+	tbl[3].data = &pn->loopback;
+	pn->sysctl = register_net_sysctl(pn->net, "net/pcbgroup", tbl);
+	if (!pn->sysctl) {
+		kfree(tbl);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pcbg_sysctl_exit_net(struct pcbg_net *pn)
+{
+	struct ctl_table *tbl;
+
+	if (!pn->sysctl)
+		return;
+	tbl = pn->sysctl->ctl_table_arg;
+	unregister_net_sysctl_table(pn->sysctl);
+	kfree(tbl);
+}
+
+/* Hide the tables from readers; pcbg_free_tables() after a grace period. */
+static void pcbg_unpublish_tables(struct pcbg_net *pn)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		pn->dying[i] = rcu_dereference_protected(pn->tables[i], 1);
+		RCU_INIT_POINTER(pn->tables[i], NULL);
+	}
+}
+
+static void pcbg_free_tables(struct pcbg_net *pn)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		if (pn->dying[i]) {
+			pcbg_table_free(pn->dying[i]);
+			pcbg_rss_release();
+		}
+		pn->dying[i] = NULL;
+	}
+}
+
+static int __net_init pcbg_net_init(struct net *net)
+{
+	static const u8 protocols[PCBG_NPROTO] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct pcbg_net *pn = pcbg_net(net);
+	int i, err = -ENOMEM;
+
+	pn->net = net;
+	pn->enable = READ_ONCE(enable);
+	pn->verify = READ_ONCE(verify);
+	pn->soft_hash = READ_ONCE(soft_hash);
+	pn->loopback = READ_ONCE(loopback);
+	/* A new namespace has no socket to pick up; one seen at load has. */
+	pn->ready = false;
+	pn->stats = alloc_percpu(struct pcbg_pcpu_stats);
+	if (!pn->stats)
+		return -ENOMEM;
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		unsigned int buckets = pcbg_rss_hold();
+		struct pcbg_table *t;
+
+		t = pcbg_table_alloc(net, protocols[i], buckets, group_chains,
+				     index_size);
+		if (!t) {
+			pcbg_rss_release();
+			goto fail;
+		}
+		rcu_assign_pointer(pn->tables[i], t);
+	}
+	err = pcbg_sysctl_init_net(pn);
+	if (err)
+		goto fail;
+	err = pcbg_proc_init_net(pn);
+	if (err)
+		goto fail_sysctl;
+	err = pcbg_steer_init_net(net);
+	if (err)
+		goto fail_proc;
+	return 0;
+
+fail_proc:
+	pcbg_proc_exit_net(pn);
+fail_sysctl:
+	pcbg_sysctl_exit_net(pn);
+fail:
+	pcbg_unpublish_tables(pn);
+	synchronize_rcu();
+	pcbg_free_tables(pn);
+	free_percpu(pn->stats);
+	return err;
+}
+
+/* Stop the hooks and hide the tables; readers are waited for in batch. */
+static void __net_exit pcbg_net_exit(struct net *net)
+{
+	struct pcbg_net *pn = pcbg_net(net);
+
+	pcbg_steer_exit_net(net);
+	pcbg_proc_exit_net(pn);
+	pcbg_sysctl_exit_net(pn);
+	pcbg_unpublish_tables(pn);
+}
+
+static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	/* One grace period for the batch: no reader (hook, tracker) left. */
+	synchronize_rcu();
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		struct pcbg_net *pn = pcbg_net(net);
+
+		pcbg_free_tables(pn);
+		free_percpu(pn->stats);
+	}
+}
+
+static struct pernet_operations pcbg_net_ops = {
+	.init = pcbg_net_init,
+	.exit = pcbg_net_exit,
+	.exit_batch = pcbg_net_exit_batch,
+	.id = &pcbg_net_id,
+	.size = sizeof(struct pcbg_net),
+};
+
+int pcbg_netns_init(void)
+{
+	int err = register_pernet_subsys(&pcbg_net_ops);
+
+	WRITE_ONCE(pcbg_net_registered, !err);
+	return err;
+}
+
+void pcbg_netns_exit(void)
+{
+	WRITE_ONCE(pcbg_net_registered, false);
+	unregister_pernet_subsys(&pcbg_net_ops);
+}
+
+/* After the walk over existing sockets, every namespace may steer. */
+void pcbg_netns_set_ready(void)
+{
+	struct net *net;
+
+	down_read(&net_rwsem);
+	for_each_net(net)
+		WRITE_ONCE(pcbg_net(net)->ready, true);
+	up_read(&net_rwsem);
+}
+
+/* A new RSS key or table: re-place every connected socket. */
+void pcbg_groups_rss_changed(void)
+{
+	struct net *net;
+	int i;
+
+	if (!READ_ONCE(pcbg_net_registered))
+		return;
+	down_read(&net_rwsem);
+	for_each_net(net) {
+		struct pcbg_net *pn = pcbg_net(net);
+
+		for (i = 0; i < PCBG_NPROTO; i++) {
+			struct pcbg_table *t;
+
+			t = rcu_dereference_protected(pn->tables[i],
+						      lockdep_is_held(&net_rwsem));
+			if (t)
+				pcbg_table_rehash(t);
+		}
+	}
+	up_read(&net_rwsem);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Statistics and /proc/net/pcbgroup/ of one namespace. Counters are
+ * per-CPU (PCBG_INC() in pcbg_net.h) and summed only when read.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
+
+#include "pcbg_net.h"
+
+static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
+	[PCBG_STAT_LOOKUPS]	= "lookups",
+	[PCBG_STAT_HIT_EXACT]	= "hit_exact",
+	[PCBG_STAT_HIT_BUCKET]	= "hit_bucket_listener",
+	[PCBG_STAT_HIT_WILD]	= "hit_wildcard",
+	[PCBG_STAT_MISS]	= "miss",
+	[PCBG_STAT_FALLBACK]	= "fallback",
+	[PCBG_STAT_VERIFIED]	= "verified",
+	[PCBG_STAT_MISMATCH]	= "mismatch",
+	[PCBG_STAT_INSERT_FAIL]	= "insert_fail",
+};
+
+static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };
+static const char *const pcbg_kind_names[] = {
+	[PCBG_EXACT] = "exact", [PCBG_WILD] = "wildcard",
+	[PCBG_BUCKET] = "bucket_listener",
+};
+
+u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(pn->stats, cpu)->stat[stat];
+	return sum;
+}
+
+static int pcbg_stats_show(struct seq_file *seq, void *v)
+{
+	struct pcbg_net *pn = pcbg_net(seq_file_single_net(seq));
+	int i, k;
+
+	for (i = 0; i < PCBG_STAT_MAX; i++)
+		seq_printf(seq, "%s %llu\n", pcbg_stat_names[i],
+			   pcbg_stat_sum(pn, i));
+	rcu_read_lock();
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
+
+		for (k = PCBG_EXACT; k <= PCBG_BUCKET && t; k++)
+			seq_printf(seq, "%s_%s %d\n", pcbg_proto_names[i],
+				   pcbg_kind_names[k],
+				   atomic_read(&t->members[k]));
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static int pcbg_groups_show(struct seq_file *seq, void *v)
+{
+	struct pcbg_net *pn = pcbg_net(seq_file_single_net(seq));
+	const struct pcbg_rss *rss;
+	struct pcbg_table *tcp, *udp;
+	unsigned int g, n;
+	int cpu;
+
+	seq_puts(seq, "group cpu tcp_members udp_members lookups hits\n");
+	rcu_read_lock();
+	rss = pcbg_rss_get();
+	tcp = rcu_dereference(pn->tables[PCBG_TCP]);
+	udp = rcu_dereference(pn->tables[PCBG_UDP]);
+	n = tcp ? tcp->ngroups : 0;
+	for (g = 0; g < n; g++) {
+		u64 lookups = 0, hits = 0;
+
+		for_each_possible_cpu(cpu) {
+			lookups += per_cpu_ptr(pn->stats, cpu)->group_lookups[g];
+			hits += per_cpu_ptr(pn->stats, cpu)->group_hits[g];
+		}
+		seq_printf(seq, "%u %u %u %u %llu %llu\n", g,
+			   pcbg_rss_getcpu(rss, g), READ_ONCE(tcp->groups[g].count),
+			   udp ? READ_ONCE(udp->groups[g].count) : 0,
+			   lookups, hits);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+int pcbg_proc_init_net(struct pcbg_net *pn)
+{
+	struct net *net = pn->net;
+
+	pn->proc = proc_net_mkdir(net, "pcbgroup", net->proc_net);
+	if (!pn->proc)
+		return -ENOMEM;
+	if (!proc_create_net_single("stats", 0444, pn->proc, pcbg_stats_show,
+				    NULL) ||
+	    !proc_create_net_single("groups", 0444, pn->proc, pcbg_groups_show,
+				    NULL)) {
+		pcbg_proc_exit_net(pn);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pcbg_proc_exit_net(struct pcbg_net *pn)
+{
+	if (pn->proc)
+		remove_proc_subtree("pcbgroup", pn->net->proc_net);
+	pn->proc = NULL;
+}

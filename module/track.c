@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Group membership follows the kernel's own sockets, without a kernel
+ * patch (FreeBSD calls in_pcbgroup_update() from in_pcbinshash() and
+ * in_pcbrehash(); Linux has no such call for a module to hook):
+ *
+ *  - TCP: the sock:inet_sock_set_state tracepoint. A socket joins its
+ *    group on ESTABLISHED (its 4-tuple is final then; SYN_SENT and
+ *    SYN_RECV precede port or address assignment), joins the wildcard
+ *    list on LISTEN, and leaves on CLOSE, which every full TCP socket
+ *    passes before it is freed (inet_csk_destroy_sock() warns otherwise).
+ *  - UDP: kprobes on the functions that hash, connect, disconnect and
+ *    unhash a socket; after each, the socket's place is recomputed.
+ *  - Sockets that exist when the module loads: a walk over the kernel's
+ *    hash tables under their bucket locks, after the probes are in place,
+ *    so that nothing is missed and a close racing the walk is seen after
+ *    the walk's insertion.
+ *
+ * A kretprobe can miss a call when too many run at once; UDP wildcard
+ * answers are then no longer trusted (pcbg_track_udp_reliable()).
+ */
+#include <linux/kprobes.h>
+#include <linux/tracepoint.h>
+#include <net/inet_hashtables.h>
+#include <net/ipv6.h>
+#include <net/tcp.h>
+#include <net/udp.h>
+
+#include "pcbg_net.h"
+
+static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
+{
+	struct pcbg_net *pn;
+	struct pcbg_table *t;
+
+	rcu_read_lock();
+	pn = pcbg_net(sock_net(sk));
+	t = pcbg_net_table(pn, sk->sk_protocol);
+	if (t && pcbg_table_set(t, sk, kind))
+		PCBG_INC(pn, INSERT_FAIL);
+	rcu_read_unlock();
+}
+
+static bool pcbg_inet(const struct sock *sk, int protocol)
+{
+	return sk->sk_protocol == protocol &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
+}
+
+static enum pcbg_kind pcbg_listener_kind(const struct sock *sk)
+{
+	return sk->sk_reuseport && READ_ONCE(sk->sk_incoming_cpu) >= 0 ?
+	       PCBG_BUCKET : PCBG_WILD;
+}
+
+/* TCP */
+
+static void pcbg_tcp_state(void *data, const struct sock *csk,
+			   const int oldstate, const int newstate)
+{
+	struct sock *sk = (struct sock *)csk;
+
+	if (!pcbg_inet(sk, IPPROTO_TCP))
+		return;
+	switch (newstate) {
+	case TCP_ESTABLISHED:
+		pcbg_track_set(sk, PCBG_EXACT);
+		break;
+	case TCP_LISTEN:
+		pcbg_track_set(sk, pcbg_listener_kind(sk));
+		break;
+	case TCP_CLOSE:
+		pcbg_track_set(sk, PCBG_NONE);
+		break;
+	}
+}
+
+static struct tracepoint *pcbg_tp_set_state;
+
+static void pcbg_find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "inet_sock_set_state"))
+		pcbg_tp_set_state = tp;
+}
+
+/* UDP */
+
+static enum pcbg_kind pcbg_udp_kind(const struct sock *sk)
+{
+	bool connected;
+
+	if (sk_unhashed(sk))
+		return PCBG_NONE;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr))
+		connected = !ipv6_addr_any(&sk->sk_v6_daddr);
+	else
+#endif
+		connected = sk->sk_daddr;
+	connected = connected && sk->sk_dport &&
+		    READ_ONCE(sk->sk_state) == TCP_ESTABLISHED;
+	return connected ? PCBG_EXACT : PCBG_WILD;
+}
+
+static void pcbg_udp_update(struct sock *sk)
+{
+	if (pcbg_inet(sk, IPPROTO_UDP))
+		pcbg_track_set(sk, pcbg_udp_kind(sk));
+}
+
+struct pcbg_krp_data {
+	struct sock *sk;
+};
+
+static int pcbg_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
+
+	d->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+static int pcbg_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
+
+	if (regs_return_value(regs) == 0)
+		pcbg_udp_update(d->sk);
+	return 0;
+}
+
+/* udp_disconnect() may rehash or unhash: its result does not matter. */
+static int pcbg_krp_ret_any(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
+
+	pcbg_udp_update(d->sk);
+	return 0;
+}
+
+#define PCBG_KRP(fn, ret) {						\
+	.kp.symbol_name = fn,						\
+	.entry_handler = pcbg_krp_entry,				\
+	.handler = ret,							\
+	.data_size = sizeof(struct pcbg_krp_data),			\
+}
+
+static struct kretprobe pcbg_krps[] = {
+	PCBG_KRP("udp_lib_get_port", pcbg_krp_ret),
+	PCBG_KRP("ip4_datagram_connect", pcbg_krp_ret_any),
+	PCBG_KRP("ip6_datagram_connect", pcbg_krp_ret_any),
+	PCBG_KRP("udp_disconnect", pcbg_krp_ret_any),
+};
+
+static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+
+	if (pcbg_inet(sk, IPPROTO_UDP))
+		pcbg_track_set(sk, PCBG_NONE);
+	return 0;
+}
+
+static struct kprobe pcbg_kp_unhash = {
+	.symbol_name = "udp_lib_unhash",
+	.pre_handler = pcbg_udp_unhash_pre,
+};
+
+bool pcbg_track_udp_reliable(void)
+{
+	unsigned int i;
+
+	if (READ_ONCE(pcbg_kp_unhash.nmissed))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++)
+		if (READ_ONCE(pcbg_krps[i].nmissed))
+			return false;
+	return true;
+}
+
+static struct kretprobe *pcbg_krp_ptrs[ARRAY_SIZE(pcbg_krps)];
+
+int pcbg_track_init(void)
+{
+	unsigned int i;
+	int err;
+
+	for_each_kernel_tracepoint(pcbg_find_tp, NULL);
+	if (!pcbg_tp_set_state) {
+		pr_err("tracepoint sock:inet_sock_set_state not found\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(pcbg_tp_set_state, pcbg_tcp_state,
+					NULL);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++) {
+		/* Connect can sleep in lock_sock(): room for many at once. */
+		pcbg_krps[i].maxactive = max_t(int, 64, 8 * num_possible_cpus());
+		pcbg_krp_ptrs[i] = &pcbg_krps[i];
+	}
+	err = register_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
+	if (err) {
+		pr_err("cannot probe the UDP hash functions: %d\n", err);
+		goto fail_tp;
+	}
+	err = register_kprobe(&pcbg_kp_unhash);
+	if (err) {
+		pr_err("cannot probe udp_lib_unhash: %d\n", err);
+		goto fail_krp;
+	}
+	return 0;
+
+fail_krp:
+	unregister_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
+fail_tp:
+	tracepoint_probe_unregister(pcbg_tp_set_state, pcbg_tcp_state, NULL);
+	tracepoint_synchronize_unregister();
+	return err;
+}
+
+void pcbg_track_exit(void)
+{
+	unregister_kprobe(&pcbg_kp_unhash);
+	unregister_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
+	tracepoint_probe_unregister(pcbg_tp_set_state, pcbg_tcp_state, NULL);
+	tracepoint_synchronize_unregister();
+}
+
+/* The walk over sockets that existed before the module was loaded. */
+
+static void pcbg_walk_tcp(struct inet_hashinfo *h)
+{
+	unsigned int i;
+
+	for (i = 0; i <= h->ehash_mask; i++) {
+		struct inet_ehash_bucket *head = &h->ehash[i];
+		struct hlist_nulls_node *node;
+		struct sock *sk;
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+		/* Under the bucket lock: a close unhashes under it too. */
+		spin_lock_bh(inet_ehash_lockp(h, i));
+		sk_nulls_for_each(sk, node, &head->chain) {
+			int state = sk->sk_state;
+
+			if (!sk_fullsock(sk) || !pcbg_inet(sk, IPPROTO_TCP) ||
+			    state == TCP_SYN_SENT || state == TCP_SYN_RECV ||
+			    state == TCP_CLOSE || state == TCP_LISTEN)
+				continue;
+			pcbg_track_set(sk, PCBG_EXACT);
+		}
+		spin_unlock_bh(inet_ehash_lockp(h, i));
+		if (!(i & 1023))
+			cond_resched();
+	}
+	for (i = 0; i <= h->lhash2_mask; i++) {
+		struct inet_listen_hashbucket *ilb = &h->lhash2[i];
+		struct hlist_nulls_node *node;
+		struct sock *sk;
+
+		spin_lock_bh(&ilb->lock);
+		sk_nulls_for_each(sk, node, &ilb->nulls_head)
+			if (pcbg_inet(sk, IPPROTO_TCP))
+				pcbg_track_set(sk, pcbg_listener_kind(sk));
+		spin_unlock_bh(&ilb->lock);
+	}
+}
+
+static void pcbg_walk_udp(struct udp_table *table)
+{
+	unsigned int i;
+
+	for (i = 0; i <= table->mask; i++) {
+		struct udp_hslot *hslot = &table->hash[i];
+		struct sock *sk;
+
+		if (hlist_empty(&hslot->head))
+			continue;
+		spin_lock_bh(&hslot->lock);
+		sk_for_each(sk, &hslot->head)
+			pcbg_udp_update(sk);
+		spin_unlock_bh(&hslot->lock);
+	}
+}
+
+void pcbg_track_walk(void)
+{
+	struct net *net;
+
+	pcbg_walk_tcp(&tcp_hashinfo);
+	down_read(&net_rwsem);
+	for_each_net(net)	/* namespaces with their own ehash */
+		if (net->ipv4.tcp_death_row.hashinfo != &tcp_hashinfo)
+			pcbg_walk_tcp(net->ipv4.tcp_death_row.hashinfo);
+	up_read(&net_rwsem);
+	pcbg_walk_udp(&udp_table);
+}

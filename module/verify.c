@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The correctness oracle: the kernel's own lookups (the reservation
+ * table). In verify mode every socket the groups found is compared with
+ * what the stack itself would pick for the same packet; a disagreement is
+ * counted and the packet is left to the stack.
+ */
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
+#include <net/sock_reuseport.h>
+#include <net/tcp.h>
+#include <net/udp.h>
+
+#include "pcbg_net.h"
+
+/* __inet_lookup_established() for the tuple; returns a reference. */
+struct sock *pcbg_native_established(struct net *net,
+				     const struct pcbg_tuple *tp)
+{
+	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
+
+	if (tp->family == AF_INET)
+		return __inet_lookup_established(net, h, tp->faddr4, tp->fport,
+						 tp->laddr4, ntohs(tp->lport),
+						 tp->dif, tp->sdif);
+#if IS_ENABLED(CONFIG_IPV6)
+	return __inet6_lookup_established(net, h, &tp->faddr6, tp->fport,
+					  &tp->laddr6, ntohs(tp->lport),
+					  tp->dif, tp->sdif);
+#else
+	return NULL;
+#endif
+}
+
+/* The listener the stack would pick, under RCU, without a reference. */
+static struct sock *pcbg_native_listener(struct net *net,
+					 const struct pcbg_tuple *tp)
+{
+	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
+
+	if (tp->family == AF_INET)
+		return __inet_lookup_listener(net, h, NULL, 0, tp->faddr4,
+					      tp->fport, tp->laddr4,
+					      ntohs(tp->lport), tp->dif,
+					      tp->sdif);
+#if IS_ENABLED(CONFIG_IPV6)
+	return inet6_lookup_listener(net, h, NULL, 0, &tp->faddr6, tp->fport,
+				     &tp->laddr6, ntohs(tp->lport), tp->dif,
+				     tp->sdif);
+#else
+	return NULL;
+#endif
+}
+
+static struct sock *pcbg_native_udp(struct net *net,
+				    const struct pcbg_tuple *tp)
+{
+	if (tp->family == AF_INET)
+		return __udp4_lib_lookup(net, tp->faddr4, tp->fport, tp->laddr4,
+					 tp->lport, tp->dif, tp->sdif,
+					 &udp_table, NULL);
+#if IS_ENABLED(CONFIG_IPV6)
+	return __udp6_lib_lookup(net, &tp->faddr6, tp->fport, &tp->laddr6,
+				 tp->lport, tp->dif, tp->sdif, &udp_table,
+				 NULL);
+#else
+	return NULL;
+#endif
+}
+
+/* Members of one SO_REUSEPORT group are interchangeable answers. */
+static bool pcbg_same_answer(struct sock *a, struct sock *b)
+{
+	struct sock_reuseport *ra, *rb;
+
+	if (a == b)
+		return true;
+	if (!a || !b)
+		return false;
+	ra = rcu_dereference(a->sk_reuseport_cb);
+	rb = rcu_dereference(b->sk_reuseport_cb);
+	return ra && ra == rb;
+}
+
+/**
+ * pcbg_verify - compare the groups' answer with the kernel's
+ * @pn: the namespace
+ * @protocol: IPPROTO_TCP or IPPROTO_UDP
+ * @tp: the packet's tuple
+ * @sk: the socket the groups found
+ *
+ * Called under rcu_read_lock(). Returns true when the kernel would pick the
+ * same socket (or one of its SO_REUSEPORT group).
+ */
+bool pcbg_verify(struct pcbg_net *pn, int protocol,
+		 const struct pcbg_tuple *tp, struct sock *sk)
+{
+	struct net *net = pn->net;
+	struct sock *native;
+	bool same;
+
+	if (protocol == IPPROTO_TCP) {
+		native = pcbg_native_established(net, tp);
+		if (native) {
+			same = pcbg_same_answer(native, sk);
+			sock_gen_put(native);
+		} else {
+			same = pcbg_same_answer(pcbg_native_listener(net, tp), sk);
+		}
+	} else {
+		same = pcbg_same_answer(pcbg_native_udp(net, tp), sk);
+	}
+	PCBG_INC(pn, VERIFIED);
+	if (!same)
+		PCBG_INC(pn, MISMATCH);
+	return same;
+}
