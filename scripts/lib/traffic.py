@@ -53,6 +53,8 @@ def server(args):
             sel.register(ls, selectors.EVENT_READ, ("listen", cpu))
             listeners.append(ls)
         us = socket.socket(fam, socket.SOCK_DGRAM)
+        if fam == socket.AF_INET6:
+            us.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         us.bind((addr, args.udp))
         us.setblocking(False)
         sel.register(us, selectors.EVENT_READ, ("udp", None))
