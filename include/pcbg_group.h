@@ -84,6 +84,7 @@ struct pcbg_table {
 
 int pcbg_entry_cache_init(void);
 void pcbg_entry_cache_exit(void);
+long pcbg_entry_count(void);
 
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 				    unsigned int ngroups, unsigned int chains,

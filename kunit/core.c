@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The code under test, compiled into the KUnit module so the suites can
- * call it without exporting anything from pcbgroup.ko.
+ * call it without exporting anything from pcbgroup.ko. The tests publish
+ * their own RSS configuration in pcbg_rss_live.
  */
 #include <linux/module.h>
 
 #include "../module/rss.c"
+#include "../module/group.c"
+
+struct pcbg_rss __rcu *pcbg_rss_live;
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for pcbgroup");

@@ -34,6 +34,21 @@
 #include "pcbg_group.h"
 
 static struct kmem_cache *pcbg_entry_cache;
+static atomic_long_t pcbg_entries;	/* allocated, for leak checks */
+
+long pcbg_entry_count(void)
+{
+	return atomic_long_read(&pcbg_entries);
+}
+
+static struct pcbg_entry *pcbg_entry_alloc(void)
+{
+	struct pcbg_entry *e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+
+	if (e)
+		atomic_long_inc(&pcbg_entries);
+	return e;
+}
 
 int pcbg_entry_cache_init(void)
 {
@@ -53,6 +68,7 @@ static void pcbg_entry_free_rcu(struct rcu_head *head)
 
 	sock_put(e->sk);
 	kmem_cache_free(pcbg_entry_cache, e);
+	atomic_long_dec(&pcbg_entries);
 }
 
 /* The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4. */
@@ -278,7 +294,7 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	if (old && old->kind == kind && old->key == key && old->group == group)
 		goto out;
 	if (kind != PCBG_NONE) {
-		e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+		e = pcbg_entry_alloc();
 		if (!e) {
 			err = -ENOMEM;
 			goto out;	/* stays as it was: lookups fall back */
@@ -333,7 +349,7 @@ void pcbg_table_rehash(struct pcbg_table *t)
 			if (group == e->group)
 				continue;
 			/* A new entry: readers may be walking the old one. */
-			ne = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+			ne = pcbg_entry_alloc();
 			if (!ne)
 				continue;	/* misses fall back until then */
 			*ne = *e;

@@ -16,6 +16,31 @@
 
 unsigned int pcbg_net_id __read_mostly;
 static bool pcbg_net_registered;	/* parameters are parsed before init */
+static atomic_t pcbg_instances;
+
+/* Read-only status for leak checks: live instances and group entries. */
+static int pcbg_instances_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&pcbg_instances));
+}
+
+static int pcbg_entries_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", pcbg_entry_count());
+}
+
+static const struct kernel_param_ops pcbg_instances_ops = {
+	.get = pcbg_instances_get,
+};
+
+static const struct kernel_param_ops pcbg_entries_ops = {
+	.get = pcbg_entries_get,
+};
+
+module_param_cb(instances, &pcbg_instances_ops, NULL, 0444);
+MODULE_PARM_DESC(instances, "Network namespaces with a pcbgroup instance (read only)");
+module_param_cb(entries, &pcbg_entries_ops, NULL, 0444);
+MODULE_PARM_DESC(entries, "Sockets held in group tables, all namespaces, including those waiting for a grace period (read only)");
 
 static bool enable = true;
 module_param(enable, bool, 0644);
@@ -187,6 +212,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	err = pcbg_steer_init_net(net);
 	if (err)
 		goto fail_proc;
+	atomic_inc(&pcbg_instances);
 	return 0;
 
 fail_proc:
@@ -223,6 +249,7 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 
 		pcbg_free_tables(pn);
 		free_percpu(pn->stats);
+		atomic_dec(&pcbg_instances);
 	}
 }
 

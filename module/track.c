@@ -34,8 +34,9 @@ static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
 	struct pcbg_table *t;
 
 	rcu_read_lock();
+	/* NULL while a namespace is set up before our pernet init ran. */
 	pn = pcbg_net(sock_net(sk));
-	t = pcbg_net_table(pn, sk->sk_protocol);
+	t = pn ? pcbg_net_table(pn, sk->sk_protocol) : NULL;
 	if (t && pcbg_table_set(t, sk, kind))
 		PCBG_INC(pn, INSERT_FAIL);
 	rcu_read_unlock();

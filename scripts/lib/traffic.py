@@ -71,6 +71,7 @@ def server(args):
                     c, _ = s.accept()
                 except BlockingIOError:
                     continue
+                local[1] += 1
                 c.setblocking(False)
                 sel.register(c, selectors.EVENT_READ, ("conn", [cpu]))
             elif kind == "udp":
@@ -94,7 +95,6 @@ def server(args):
                     # First data: the child's SO_INCOMING_CPU is now the
                     # CPU that received the flow; was it accepted there?
                     rx = s.getsockopt(socket.SOL_SOCKET, 49)
-                    local[1] += 1
                     local[0] += rx == cpu[0]
                     cpu[0] = None
                 s.setblocking(True)
@@ -103,6 +103,11 @@ def server(args):
     if args.stats:
         with open(args.stats, "w") as f:
             f.write("accepted=%d local=%d\n" % (local[1], local[0]))
+
+
+def until(args):
+    """--until FILE: the test says when to stop starting new rounds."""
+    return bool(args.until) and os.path.exists(args.until)
 
 
 def tcp_client(args):
@@ -161,14 +166,14 @@ def tcp_client(args):
             else:
                 bad += 1
             st["rnd"] += 1
-            if st["rnd"] >= args.rounds:
+            if st["rnd"] >= args.rounds or until(args):
                 sel.unregister(s)
                 pending.discard(i)
             else:
                 sel.modify(s, selectors.EVENT_WRITE, i)
     for s in conns:
         s.close()
-    total = args.conns * args.rounds
+    total = sent if args.until else args.conns * args.rounds
     lost = total - ok - bad
     print("sent=%d ok=%d lost=%d misdelivered=%d" % (sent, ok, lost, bad))
     return 0 if ok == total else 1
@@ -186,6 +191,8 @@ def udp_client(args):
     sent = ok = bad = 0
     deadline = time.time() + args.timeout
     for rnd in range(args.rounds):
+        if until(args):
+            break
         for i, s in enumerate(socks):
             if time.time() > deadline:
                 break
@@ -203,7 +210,7 @@ def udp_client(args):
                 ok += 1
             else:
                 bad += 1
-    total = args.socks * args.rounds
+    total = sent if args.until else args.socks * args.rounds
     print("sent=%d ok=%d lost=%d misdelivered=%d" % (sent, ok, total - ok - bad, bad))
     return 0 if ok == total else 1
 
@@ -282,6 +289,7 @@ def main():
     t.add_argument("--rounds", type=int, default=3)
     t.add_argument("--size", type=int, default=256)
     t.add_argument("--timeout", type=float, default=120)
+    t.add_argument("--until")
     u = sub.add_parser("udp-client")
     u.add_argument("--addr", required=True)
     u.add_argument("--port", type=int, default=7001)
@@ -291,6 +299,7 @@ def main():
     u.add_argument("--connected", action="store_true")
     u.add_argument("--wait", type=float, default=2.0)
     u.add_argument("--timeout", type=float, default=120)
+    u.add_argument("--until")
     lc = sub.add_parser("locality-client")
     lc.add_argument("--addr", required=True)
     lc.add_argument("--src", required=True)

@@ -52,14 +52,19 @@ NS_S=pcbg-srv
 NS_C=pcbg-cli
 ns_setup() {
 	ns_teardown
-	ip netns add $NS_S && ip netns add $NS_C &&
-	ip link add veth0 netns $NS_S type veth peer name veth1 netns $NS_C &&
-	ip -n $NS_S addr add 192.0.2.1/24 dev veth0 &&
-	ip -n $NS_C addr add 192.0.2.2/24 dev veth1 &&
-	ip -n $NS_S addr add 2001:db8::1/64 dev veth0 nodad &&
-	ip -n $NS_C addr add 2001:db8::2/64 dev veth1 nodad &&
-	ip -n $NS_S link set veth0 up && ip -n $NS_C link set veth1 up &&
-	ip -n $NS_S link set lo up && ip -n $NS_C link set lo up
+	pair_setup $NS_S $NS_C
+}
+
+# pair_setup SERVER CLIENT: two namespaces with the addresses above.
+pair_setup() {
+	ip netns add "$1" && ip netns add "$2" &&
+	ip link add veth0 netns "$1" type veth peer name veth1 netns "$2" &&
+	ip -n "$1" addr add 192.0.2.1/24 dev veth0 &&
+	ip -n "$2" addr add 192.0.2.2/24 dev veth1 &&
+	ip -n "$1" addr add 2001:db8::1/64 dev veth0 nodad &&
+	ip -n "$2" addr add 2001:db8::2/64 dev veth1 nodad &&
+	ip -n "$1" link set veth0 up && ip -n "$2" link set veth1 up &&
+	ip -n "$1" link set lo up && ip -n "$2" link set lo up
 }
 ns_teardown() {
 	ip netns del $NS_S 2>/dev/null

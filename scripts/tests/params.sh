@@ -39,8 +39,20 @@ refuse "CPU beyond nr_cpu_ids refused" "Invalid argument" $P/bucket_mapping "0:4
 refuse "malformed mapping refused" "Invalid argument" $P/bucket_mapping "0-1"
 refuse "good pair before a bad one refused" "Invalid argument" \
 	$P/bucket_mapping "0:0 9:0"
+refuse "resizing refused while the groups are in use" "Device or resource busy" \
+	$P/bits 4
+check "same bits accepted" sh -c "echo 3 > $P/bits"
 refuse "read-only buckets refused" "Permission denied" $P/buckets 4
 
+for t in group_chains index_size; do
+	check "$t readable" test -n "$(cat $P/$t)"
+done
+for sc in enable verify soft_hash loopback; do
+	refuse "sysctl net.pcbgroup.$sc=2 refused" "Invalid argument" \
+		/proc/sys/net/pcbgroup/$sc 2
+	refuse "sysctl net.pcbgroup.$sc=x refused" "Invalid argument" \
+		/proc/sys/net/pcbgroup/$sc x
+done
 check "rmmod" rmmod pcbgroup
 check "not loaded after rmmod" sh -c '! test -d /sys/module/pcbgroup'
 
@@ -48,6 +60,8 @@ check "insmod with a bad key fails" sh -c "! insmod $KO key=abc 2>/dev/null"
 check "insmod with bits=9 fails" sh -c "! insmod $KO bits=9 2>/dev/null"
 check "insmod with an offline CPU fails" \
 	sh -c "! insmod $KO bucket_mapping=0:$ncpu 2>/dev/null"
+check "insmod with group_chains=1000 fails" \
+	sh -c "! insmod $KO group_chains=1000 2>/dev/null"
 check "nothing loaded after failed loads" sh -c '! test -d /sys/module/pcbgroup'
 
 check "insmod with defaults" insmod "$KO"

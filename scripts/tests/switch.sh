@@ -6,17 +6,18 @@
 . scripts/tests/lib.sh
 
 ns_setup
+rm -f /tmp/stop
 check "insmod" insmod "$KO" soft_hash=1 verify=1
 server_start $NS_S --addr 192.0.2.1 --addr 2001:db8::1 --tcp 7000 --udp 7001
 
 ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 100 \
-	--rounds 400 --size 128 --timeout 500 >/tmp/tcp4.out 2>&1 &
+	--rounds 100000 --size 128 --timeout 900 --until /tmp/stop >/tmp/tcp4.out 2>&1 &
 tcp4=$!
 ip netns exec $NS_C $TRAFFIC tcp-client --addr 2001:db8::1 --conns 50 \
-	--rounds 400 --size 128 --timeout 500 >/tmp/tcp6.out 2>&1 &
+	--rounds 100000 --size 128 --timeout 900 --until /tmp/stop >/tmp/tcp6.out 2>&1 &
 tcp6=$!
 ip netns exec $NS_C $TRAFFIC udp-client --addr 192.0.2.1 --socks 20 \
-	--rounds 300 --connected --wait 5 --timeout 500 >/tmp/udp4.out 2>&1 &
+	--rounds 100000 --connected --wait 5 --timeout 900 --until /tmp/stop >/tmp/udp4.out 2>&1 &
 udp4=$!
 
 flips=0
@@ -34,6 +35,11 @@ for i in $(seq 20); do
 	sleep 0.2
 done
 expect_eq "rmmod/insmod 20 times under traffic" 20 $reloads
+check "traffic ran throughout the switching" kill -0 $tcp4 $tcp6 $udp4
+before=$(stat $NS_S lookups)
+sleep 2
+check "steering resumed after the last insmod" test "$(stat $NS_S lookups)" -gt "$before"
+touch /tmp/stop
 
 for p in $tcp4 $tcp6 $udp4; do wait $p; done
 for f in tcp4 tcp6 udp4; do
@@ -44,7 +50,6 @@ for f in tcp4 tcp6 udp4; do
 		not_ok "$f traffic across the switches: $out"
 	fi
 done
-check "steering resumed after the last insmod" test "$(stat $NS_S lookups)" -gt 0
 expect_eq "0 mismatches after the last insmod" 0 "$(stat $NS_S mismatch)"
 server_stop
 ns_teardown

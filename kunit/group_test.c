@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: connection groups. Group selection from a hash, insert/remove,
+ * wildcard membership in every group, and FreeBSD's lookup precedence
+ * (exact, bucket listener, exact local address, wildcard, v4-mapped).
+ * The sockets are real kernel sockets whose tuple and state the test sets
+ * by hand; they are never in the kernel's own tables.
+ */
+#include <kunit/test.h>
+#include <linux/inet.h>
+#include <linux/net.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/tcp_states.h>
+
+#include "pcbg_group.h"
+
+#define NGROUPS 4
+
+struct group_ctx {
+	struct pcbg_table *t;
+	struct pcbg_rss *rss;
+	struct socket *socks[8];
+	int nsocks;
+};
+
+static int group_test_init(struct kunit *test)
+{
+	struct group_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->rss = kunit_kzalloc(test, sizeof(*ctx->rss), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->rss);
+	pcbg_rss_init_config(ctx->rss, 2);
+	/* Buckets 0 and 1 on CPU 0, buckets 2 and 3 on CPU 1. */
+	ctx->rss->cpu[0] = 0;
+	ctx->rss->cpu[1] = 0;
+	ctx->rss->cpu[2] = nr_cpu_ids > 1 ? 1 : 0;
+	ctx->rss->cpu[3] = nr_cpu_ids > 1 ? 1 : 0;
+	rcu_assign_pointer(pcbg_rss_live, ctx->rss);
+	ctx->t = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 16, 16);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->t);
+	test->priv = ctx;
+	return 0;
+}
+
+static void group_test_exit(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	int i;
+
+	pcbg_table_free(ctx->t);
+	rcu_barrier();		/* entry references dropped */
+	for (i = 0; i < ctx->nsocks; i++) {
+		struct sock *sk = ctx->socks[i]->sk;
+
+		/* Back to an unhashed, closed socket before release. */
+		sk->sk_node.pprev = NULL;
+		sk->sk_state = TCP_CLOSE;
+		sk->sk_num = 0;		/* never bound: no bind bucket */
+		sock_release(ctx->socks[i]);
+	}
+	RCU_INIT_POINTER(pcbg_rss_live, NULL);
+}
+
+static struct sock *new_sock(struct kunit *test, int family, int state)
+{
+	struct group_ctx *ctx = test->priv;
+	struct socket *sock;
+	struct sock *sk;
+
+	KUNIT_ASSERT_LT(test, ctx->nsocks, (int)ARRAY_SIZE(ctx->socks));
+	KUNIT_ASSERT_EQ(test, 0, sock_create_kern(&init_net, family,
+						  SOCK_STREAM, IPPROTO_TCP,
+						  &sock));
+	ctx->socks[ctx->nsocks++] = sock;
+	sk = sock->sk;
+	sk->sk_state = state;
+	/* Looks hashed to the lookup's liveness check. */
+	sk->sk_node.pprev = (struct hlist_node **)&sk->sk_node;
+	return sk;
+}
+
+static __be32 ip4(const char *s)
+{
+	__be32 a = 0;
+
+	in4_pton(s, -1, (u8 *)&a, -1, NULL);
+	return a;
+}
+
+static struct sock *v4_sock(struct kunit *test, int state, const char *laddr,
+			    u16 lport, const char *faddr, u16 fport)
+{
+	struct sock *sk = new_sock(test, AF_INET, state);
+
+	sk->sk_rcv_saddr = ip4(laddr);
+	sk->sk_num = lport;
+	sk->sk_daddr = faddr ? ip4(faddr) : 0;
+	sk->sk_dport = htons(fport);
+	return sk;
+}
+
+static struct sock *v6_any_listener(struct kunit *test, u16 lport, bool v6only)
+{
+	struct sock *sk = new_sock(test, AF_INET6, TCP_LISTEN);
+
+	sk->sk_v6_rcv_saddr = in6addr_any;
+	sk->sk_rcv_saddr = 0;
+	sk->sk_num = lport;
+	sk->sk_ipv6only = v6only;
+	return sk;
+}
+
+/* The packet of test vector 2: 199.92.111.2:14230 -> 65.69.140.83:4739. */
+static void vector2(struct pcbg_tuple *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->family = AF_INET;
+	tp->faddr4 = ip4("199.92.111.2");
+	tp->laddr4 = ip4("65.69.140.83");
+	tp->fport = htons(14230);
+	tp->lport = htons(4739);
+	tp->dif = 1;
+}
+
+static struct sock *lookup(struct kunit *test, const struct pcbg_tuple *tp,
+			   u32 hash, unsigned int flags, enum pcbg_hit *hit)
+{
+	struct group_ctx *ctx = test->priv;
+	struct sock *sk;
+
+	rcu_read_lock();
+	sk = pcbg_lookup(ctx->t, ctx->rss, tp, hash, flags, hit);
+	rcu_read_unlock();
+	return sk;
+}
+
+static void group_selection(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_tuple tp;
+	struct sock *sk;
+
+	vector2(&tp);
+	/* Toeplitz 4-tuple hash 0xc626b0ea: bucket 2 of 4. */
+	KUNIT_EXPECT_EQ(test, 0xc626b0eaU, pcbg_tuple_rss_hash(ctx->rss, &tp));
+	KUNIT_EXPECT_EQ(test, 2U, pcbg_table_group(ctx->t, ctx->rss, 0xc626b0ea));
+	KUNIT_EXPECT_EQ(test, 3U, pcbg_table_group(ctx->t, ctx->rss, 0xffffffff));
+	sk = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		     "199.92.111.2", 14230);
+	KUNIT_EXPECT_EQ(test, 2U, pcbg_sk_group(ctx->t, ctx->rss, sk));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 1U, ctx->t->groups[2].count);
+	KUNIT_EXPECT_EQ(test, 0U, ctx->t->groups[0].count);
+	KUNIT_EXPECT_EQ(test, 0U, ctx->t->groups[1].count);
+	KUNIT_EXPECT_EQ(test, 0U, ctx->t->groups[3].count);
+}
+
+static void group_insert_remove(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *sk;
+
+	vector2(&tp);
+	sk = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		     "199.92.111.2", 14230);
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_MISS, hit);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
+	/* Idempotent: the trackers may report a state twice. */
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->t, sk));
+	KUNIT_EXPECT_PTR_EQ(test, sk, lookup(test, &tp, 0xc626b0ea, 0, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_EXACT, hit);
+	/* The wrong group does not have it. */
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0e8, 0, &hit));
+	/* Another foreign port does not match. */
+	tp.fport = htons(14231);
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
+	tp.fport = htons(14230);
+	/* A referenced lookup takes a reference. */
+	KUNIT_EXPECT_PTR_EQ(test, sk, lookup(test, &tp, 0xc626b0ea,
+					     PCBG_LOOKUP_REF, &hit));
+	sock_put(sk);
+	/* A closed socket is not answered even before it is removed. */
+	sk->sk_state = TCP_CLOSE;
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
+	sk->sk_state = TCP_ESTABLISHED;
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_NONE));
+	KUNIT_EXPECT_EQ(test, 0, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, PCBG_NONE, pcbg_table_kind(ctx->t, sk));
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
+	KUNIT_EXPECT_EQ(test, 0U, ctx->t->groups[2].count);
+}
+
+static void group_wildcard_in_every_group(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *ls;
+	u32 b;
+
+	vector2(&tp);
+	ls = v4_sock(test, TCP_LISTEN, "0.0.0.0", 4739, NULL, 0);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, ls, PCBG_WILD));
+	for (b = 0; b < NGROUPS; b++) {
+		KUNIT_EXPECT_PTR_EQ(test, ls,
+				    lookup(test, &tp, b, PCBG_LOOKUP_WILDCARD,
+					   &hit));
+		KUNIT_EXPECT_EQ(test, PCBG_HIT_WILD, hit);
+		/* Without WILDCARD only exact matches are answered. */
+		KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, b, 0, &hit));
+	}
+	/* Another port is another socket's business. */
+	tp.lport = htons(4740);
+	KUNIT_EXPECT_PTR_EQ(test, NULL,
+			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+}
+
+/* FreeBSD's in_pcblookup_group() order, one socket removed at a time. */
+static void group_precedence(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct sock *exact, *bucket, *local, *wild, *mapped, *v6only;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	const unsigned int f = PCBG_LOOKUP_WILDCARD;
+
+	if (nr_cpu_ids < 2)
+		kunit_skip(test, "needs two CPUs for the bucket listener");
+	vector2(&tp);
+	v6only = v6_any_listener(test, 4739, true);
+	mapped = v6_any_listener(test, 4739, false);
+	wild = v4_sock(test, TCP_LISTEN, "0.0.0.0", 4739, NULL, 0);
+	local = v4_sock(test, TCP_LISTEN, "65.69.140.83", 4739, NULL, 0);
+	bucket = v4_sock(test, TCP_LISTEN, "0.0.0.0", 4739, NULL, 0);
+	bucket->sk_reuseport = 1;
+	WRITE_ONCE(bucket->sk_incoming_cpu, 1);
+	exact = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+			"199.92.111.2", 14230);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, v6only, PCBG_WILD));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, mapped, PCBG_WILD));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, wild, PCBG_WILD));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, local, PCBG_WILD));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, bucket, PCBG_BUCKET));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, exact, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->t->members[PCBG_BUCKET]));
+
+	/* 1. The exact 4-tuple beats every wildcard. */
+	KUNIT_EXPECT_PTR_EQ(test, exact, lookup(test, &tp, 0xc626b0ea, f, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_EXACT, hit);
+	pcbg_table_set(ctx->t, exact, PCBG_NONE);
+	/* 2. The bucket listener, in the groups of its CPU (buckets 2, 3). */
+	KUNIT_EXPECT_PTR_EQ(test, bucket, lookup(test, &tp, 2, f, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_BUCKET, hit);
+	KUNIT_EXPECT_PTR_EQ(test, bucket, lookup(test, &tp, 3, f, &hit));
+	/* 3. Elsewhere, the listener on the exact local address. */
+	KUNIT_EXPECT_PTR_EQ(test, local, lookup(test, &tp, 0, f, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_WILD, hit);
+	KUNIT_EXPECT_PTR_EQ(test, local, lookup(test, &tp, 1, f, &hit));
+	pcbg_table_set(ctx->t, bucket, PCBG_NONE);
+	KUNIT_EXPECT_PTR_EQ(test, local, lookup(test, &tp, 2, f, &hit));
+	pcbg_table_set(ctx->t, local, PCBG_NONE);
+	/* 4. The IPv4 wildcard before the IPv6 one. */
+	KUNIT_EXPECT_PTR_EQ(test, wild, lookup(test, &tp, 2, f, &hit));
+	pcbg_table_set(ctx->t, wild, PCBG_NONE);
+	/* 5. Last, the IPv6 wildcard that accepts v4-mapped traffic. */
+	KUNIT_EXPECT_PTR_EQ(test, mapped, lookup(test, &tp, 2, f, &hit));
+	pcbg_table_set(ctx->t, mapped, PCBG_NONE);
+	/* An IPV6_V6ONLY socket never answers IPv4. */
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 2, f, &hit));
+	/* But it answers IPv6. */
+	tp.family = AF_INET6;
+	in6_pton("2001:db8::1", -1, tp.laddr6.s6_addr, -1, NULL);
+	in6_pton("2001:db8::2", -1, tp.faddr6.s6_addr, -1, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, v6only, lookup(test, &tp, 2, f, &hit));
+}
+
+/* A socket bound to another device does not answer this one. */
+static void group_bound_device(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *ls;
+
+	vector2(&tp);
+	ls = v4_sock(test, TCP_LISTEN, "0.0.0.0", 4739, NULL, 0);
+	ls->sk_bound_dev_if = 7;
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, ls, PCBG_WILD));
+	KUNIT_EXPECT_PTR_EQ(test, NULL,
+			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+	tp.dif = 7;
+	KUNIT_EXPECT_PTR_EQ(test, ls,
+			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+}
+
+/* A new RSS key moves connected sockets to their new groups. */
+static void group_rehash(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_rss *rss2;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *sk;
+	unsigned int g;
+
+	vector2(&tp);
+	sk = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		     "199.92.111.2", 14230);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
+	rss2 = kunit_kzalloc(test, sizeof(*rss2), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rss2);
+	*rss2 = *ctx->rss;
+	rss2->key[0] ^= 0x80;	/* flips bit 31 of every window */
+	rss2->key[4] ^= 0x01;
+	rcu_assign_pointer(pcbg_rss_live, rss2);
+	g = pcbg_sk_group(ctx->t, rss2, sk);
+	pcbg_table_rehash(ctx->t);
+	KUNIT_EXPECT_EQ(test, 1U, ctx->t->groups[g].count);
+	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_PTR_EQ(test, sk,
+			    lookup(test, &tp, pcbg_tuple_rss_hash(rss2, &tp),
+				   0, &hit));
+	rcu_assign_pointer(pcbg_rss_live, ctx->rss);
+}
+
+static struct kunit_case group_cases[] = {
+	KUNIT_CASE(group_selection),
+	KUNIT_CASE(group_insert_remove),
+	KUNIT_CASE(group_wildcard_in_every_group),
+	KUNIT_CASE(group_precedence),
+	KUNIT_CASE(group_bound_device),
+	KUNIT_CASE(group_rehash),
+	{}
+};
+
+static int group_suite_init(struct kunit_suite *suite)
+{
+	return pcbg_entry_cache_init();
+}
+
+static void group_suite_exit(struct kunit_suite *suite)
+{
+	pcbg_entry_cache_exit();
+}
+
+static struct kunit_suite group_suite = {
+	.name = "pcbgroup_group",
+	.suite_init = group_suite_init,
+	.suite_exit = group_suite_exit,
+	.init = group_test_init,
+	.exit = group_test_exit,
+	.test_cases = group_cases,
+};
+
+kunit_test_suite(group_suite);

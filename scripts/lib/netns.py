@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Namespace helpers for the system tests and benchmarks.
+
+  netns.py churn --count N
+      N times: a new network namespace with a veth pair, a TCP listener and
+      one connection carrying data, then the namespace is dropped. Prints
+      "namespaces=N seconds=S rate=R failed=F".
+  netns.py hold --ns NAME [--ns NAME ...] --ready FILE
+      In each named namespace (ip netns add): a listener on 127.0.0.1:9000
+      and one established connection. Holds them until SIGTERM, then checks
+      that every connection still carries data; exit status says.
+"""
+import argparse
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+CLONE_NEWNET = 0x40000000
+libc = ctypes.CDLL(None, use_errno=True)
+
+VETH = """link add pv0 type veth peer name pv1
+addr add 198.51.100.1/24 dev pv0
+addr add 198.51.100.2/24 dev pv1
+link set lo up
+link set pv0 up
+link set pv1 up
+"""
+
+
+def connection(addr, port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(8)
+    c = socket.create_connection((addr, port), timeout=10)
+    a, _ = ls.accept()
+    a.settimeout(10)
+    return ls, c, a
+
+
+def exchange(c, a):
+    c.sendall(b"ping")
+    if a.recv(4) != b"ping":
+        return False
+    a.sendall(b"pong")
+    return c.recv(4) == b"pong"
+
+
+def churn_one():
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return 1
+    subprocess.run(["ip", "-batch", "-"], input=VETH.encode(), check=True)
+    ls, c, a = connection("198.51.100.1", 9000)
+    ok = exchange(c, a)
+    for s in (c, a, ls):
+        s.close()
+    return 0 if ok else 1
+
+
+def churn(args):
+    failed = 0
+    start = time.time()
+    for _ in range(args.count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                code = churn_one()
+            except Exception as e:  # report, never hang the test
+                print("churn: %s" % e, file=sys.stderr)
+                code = 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        failed += status != 0
+    secs = time.time() - start
+    print("namespaces=%d seconds=%.2f rate=%.2f failed=%d"
+          % (args.count, secs, args.count / secs, failed))
+    return 1 if failed else 0
+
+
+def setns(name):
+    fd = os.open("/run/netns/" + name, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + name)
+    finally:
+        os.close(fd)
+
+
+def hold(args):
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    held = []
+    for name in args.ns:
+        setns(name)
+        held.append(connection("127.0.0.1", 9000))
+    libc.setns(own, CLONE_NEWNET)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    open(args.ready, "w").close()
+    deadline = time.time() + args.lifetime
+    while not stop and time.time() < deadline:
+        time.sleep(0.2)
+    good = sum(exchange(c, a) for _, c, a in held)
+    print("held=%d intact=%d" % (len(held), good))
+    return 0 if good == len(held) else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("churn")
+    c.add_argument("--count", type=int, default=100)
+    h = sub.add_parser("hold")
+    h.add_argument("--ns", action="append", required=True)
+    h.add_argument("--ready", required=True)
+    h.add_argument("--lifetime", type=float, default=600)
+    args = p.parse_args()
+    return churn(args) if args.cmd == "churn" else hold(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+#!/bin/bash
+# The pcbgroup:lookup tracepoint with the README's bpftrace one-liner.
+. scripts/tests/lib.sh
+
+command -v bpftrace >/dev/null || { not_ok "bpftrace not installed (scripts/setup)"; exit 1; }
+ns_setup
+check "insmod soft_hash=1" insmod "$KO" soft_hash=1
+check "tracepoint listed" grep -q '^pcbgroup:lookup$' /sys/kernel/tracing/available_events
+server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
+
+# The README's one-liner, ended by the test after the traffic.
+bpftrace -e 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }' \
+	>/tmp/bt.out 2>&1 &
+bt=$!
+for _ in $(seq 600); do
+	grep -q Attaching /tmp/bt.out && break
+	sleep 0.1
+done
+check "bpftrace attached" grep -q Attaching /tmp/bt.out
+sleep 1
+out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
+expect_eq "traffic while tracing" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
+kill -INT $bt
+wait $bt
+sed 's/^/# /' /tmp/bt.out
+# @lookups[GROUP, OUTCOME]: N, outcome 1 = exact hit
+exact=$(awk -F'[][, :]+' '/^@lookups/ && $3 == 1 {n += $4} END {print n + 0}' /tmp/bt.out)
+check "bpftrace counted exact hits ($exact)" test "$exact" -gt 0
+groups=$(awk -F'[][, :]+' '/^@lookups/ {print $2}' /tmp/bt.out | sort -u | wc -l)
+check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)"
+server_stop
+ns_teardown
+check "rmmod" rmmod pcbgroup
+exit $T_FAILED
