@@ -24,14 +24,14 @@ TRACE_EVENT(lookup,
 		 const struct sock *sk),
 	TP_ARGS(net, tp, protocol, hash, group, cpu, outcome, sk),
 	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u16, family)
-		__field(u8, protocol)
-		__array(u8, faddr, 16)
-		__array(u8, laddr, 16)
-		__field(u16, fport)
-		__field(u16, lport)
-		__field(u32, hash)
+		__field(__u32, netns)
+		__field(__u16, family)
+		__field(__u8, protocol)
+		__array(__u8, faddr, 16)
+		__array(__u8, laddr, 16)
+		__field(__u16, fport)
+		__field(__u16, lport)
+		__field(__u32, hash)
 		__field(int, group)
 		__field(int, cpu)
 		__field(int, rxcpu)

@@ -4,7 +4,7 @@
 # live namespaces under traffic, and namespace churn with the leak checks.
 . scripts/tests/lib.sh
 
-churn=${NETNS_CHURN:-1000}
+churn=${NETNS_CHURN:-50}
 cleanup() {
 	ip -all netns del 2>/dev/null
 	true

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel lookup microbenchmark: pcbgroup's group lookup against the
+ * kernel's __inet_lookup_established() and __inet_lookup_listener(), over
+ * the same sockets, in one run.
+ *
+ * Loaded inside a network namespace (ip netns exec NS insmod ...), it
+ * creates @sockets established TCP sockets (sk_alloc(tcp_prot), hashed into
+ * the namespace's real ehash with inet_ehash_nolisten()) and enters each in
+ * a private connection-group table, then times lookups of random flows
+ * (cold) and of 64 flows (hot), listener lookups, and the same work on one
+ * CPU against two. Results are printed as "bench: ..." lines; the load then
+ * fails with -EAGAIN so that nothing stays behind.
+ */
+#include <linux/completion.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/vmalloc.h>
+#include <net/inet_hashtables.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "pcbg_group.h"
+
+static unsigned int sockets = 1000;
+module_param(sockets, uint, 0444);
+MODULE_PARM_DESC(sockets, "Established sockets in the tables");
+static unsigned int lookups = 200000;
+module_param(lookups, uint, 0444);
+MODULE_PARM_DESC(lookups, "Lookups per measurement");
+static unsigned int reps = 5;
+module_param(reps, uint, 0444);
+MODULE_PARM_DESC(reps, "Repetitions of each measurement");
+
+#define LADDR	htonl(0xc0000201)	/* 192.0.2.1 */
+#define LPORT	80
+#define LISTEN_PORT 8080
+#define HOT	64
+
+struct bench {
+	struct net *net;
+	struct inet_hashinfo *h;
+	struct pcbg_table *t;
+	struct pcbg_rss *rss;
+	struct sock **sks;
+	u32 *hash;		/* the NIC's hash of each flow */
+	u32 *order;		/* random flow order for cold lookups */
+	struct socket *listener;
+};
+
+static __be32 faddr_of(u32 i)
+{
+	return htonl(0xc6120000 + (i >> 8));	/* 198.18.0.0/15 */
+}
+
+static __be16 fport_of(u32 i)
+{
+	return htons(10000 + (i & 255));
+}
+
+static void tuple_of(struct pcbg_tuple *tp, u32 i, u16 lport)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->family = AF_INET;
+	tp->faddr4 = faddr_of(i);
+	tp->laddr4 = LADDR;
+	tp->fport = fport_of(i);
+	tp->lport = htons(lport);
+	tp->dif = 1;
+}
+
+enum bench_kind {
+	NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
+};
+
+static const char *const kind_names[] = {
+	"native_established", "pcbgroup_hwhash", "pcbgroup_swhash",
+	"native_listener", "pcbgroup_listener",
+};
+
+/* One lookup of flow @i, as the receive path would do it. */
+static bool lookup_one(struct bench *b, enum bench_kind kind, u32 i)
+{
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *sk;
+
+	switch (kind) {
+	case NATIVE_EST:
+		sk = __inet_lookup_established(b->net, b->h, faddr_of(i),
+					       fport_of(i), LADDR, LPORT, 1, 0);
+		if (sk)
+			sock_gen_put(sk);
+		return sk;
+	case PCBG_HW:
+	case PCBG_SW:
+		tuple_of(&tp, i, LPORT);
+		sk = pcbg_lookup(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[i] :
+				 pcbg_tuple_rss_hash(b->rss, &tp),
+				 PCBG_LOOKUP_REF, &hit);
+		if (sk)
+			sock_put(sk);
+		return sk;
+	case NATIVE_LISTEN:
+		/* __inet_lookup(): established first, then the listener. */
+		sk = __inet_lookup_established(b->net, b->h, faddr_of(i),
+					       fport_of(i), LADDR, LISTEN_PORT,
+					       1, 0);
+		if (sk) {
+			sock_gen_put(sk);
+			return false;
+		}
+		return __inet_lookup_listener(b->net, b->h, NULL, 0,
+					      faddr_of(i), fport_of(i), LADDR,
+					      LISTEN_PORT, 1, 0);
+	case PCBG_LISTEN:
+		tuple_of(&tp, i, LISTEN_PORT);
+		return pcbg_lookup(b->t, b->rss, &tp, b->hash[i],
+				   PCBG_LOOKUP_WILDCARD, &hit);
+	}
+	return false;
+}
+
+/* ns per lookup over @n lookups; flows from the random order or hot set. */
+static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
+	       u32 start, unsigned int *misses)
+{
+	u64 t0 = ktime_get_ns();
+	u32 k, i;
+
+	for (k = 0; k < n; k++) {
+		if (!(k & 1023)) {
+			if (k) {
+				rcu_read_unlock();
+				local_bh_enable();
+				cond_resched();
+			}
+			local_bh_disable();
+			rcu_read_lock();
+		}
+		i = hot ? (start + k) % HOT : b->order[(start + k) % sockets];
+		if (!lookup_one(b, kind, i))
+			(*misses)++;
+	}
+	rcu_read_unlock();
+	local_bh_enable();
+	return ktime_get_ns() - t0;
+}
+
+struct worker {
+	struct bench *b;
+	enum bench_kind kind;
+	u32 start;
+	u64 ns;
+	unsigned int misses;
+	struct completion go, done;
+};
+
+static int worker_fn(void *arg)
+{
+	struct worker *w = arg;
+
+	wait_for_completion(&w->go);
+	w->ns = run(w->b, w->kind, false, lookups, w->start, &w->misses);
+	complete(&w->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Lookups per second with @ncpu CPUs at once, each doing @lookups. */
+static u64 scaling(struct bench *b, enum bench_kind kind, int ncpu)
+{
+	struct worker w[2];
+	struct task_struct *task[2];
+	u64 wall, t0;
+	int c;
+
+	for (c = 0; c < ncpu; c++) {
+		w[c].b = b;
+		w[c].kind = kind;
+		w[c].start = c * 7919;
+		w[c].misses = 0;
+		init_completion(&w[c].go);
+		init_completion(&w[c].done);
+		task[c] = kthread_create(worker_fn, &w[c], "pcbg_bench/%d", c);
+		if (IS_ERR(task[c]))
+			return 0;
+		kthread_bind(task[c], c);
+		wake_up_process(task[c]);
+	}
+	t0 = ktime_get_ns();
+	for (c = 0; c < ncpu; c++)
+		complete(&w[c].go);
+	for (c = 0; c < ncpu; c++)
+		wait_for_completion(&w[c].done);
+	wall = ktime_get_ns() - t0;
+	for (c = 0; c < ncpu; c++)
+		kthread_stop(task[c]);
+	return div64_u64((u64)lookups * ncpu * NSEC_PER_SEC, wall ?: 1);
+}
+
+static int setup(struct bench *b)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	unsigned int buckets, chains, i;
+	struct pcbg_tuple tp;
+	int err;
+
+	b->net = current->nsproxy->net_ns;
+	b->h = b->net->ipv4.tcp_death_row.hashinfo;
+	b->rss = kzalloc(sizeof(*b->rss), GFP_KERNEL);
+	b->sks = vzalloc(array_size(sockets, sizeof(*b->sks)));
+	b->hash = vmalloc(array_size(sockets, sizeof(*b->hash)));
+	b->order = vmalloc(array_size(sockets, sizeof(*b->order)));
+	if (!b->rss || !b->sks || !b->hash || !b->order)
+		return -ENOMEM;
+	pcbg_rss_init_config(b->rss, pcbg_rss_default_bits(num_online_cpus()));
+	rcu_assign_pointer(pcbg_rss_live, b->rss);
+	buckets = pcbg_rss_buckets(b->rss);
+	/* As many chains in all groups as the kernel's ehash has buckets. */
+	chains = max_t(unsigned int, 16, (b->h->ehash_mask + 1) / buckets);
+	b->t = pcbg_table_alloc(b->net, IPPROTO_TCP, buckets, chains,
+				roundup_pow_of_two(max(sockets, 16U)));
+	if (!b->t)
+		return -ENOMEM;
+	pr_info("bench: setup sockets=%u ehash_buckets=%u groups=%u chains_per_group=%u cpus=%u lookups=%u reps=%u\n",
+		sockets, b->h->ehash_mask + 1, buckets, chains,
+		num_online_cpus(), lookups, reps);
+	for (i = 0; i < sockets; i++) {
+		struct sock *sk = sk_alloc(b->net, PF_INET, GFP_KERNEL,
+					   &tcp_prot, 1);
+
+		if (!sk)
+			return -ENOMEM;
+		b->sks[i] = sk;
+		sk->sk_daddr = faddr_of(i);
+		sk->sk_rcv_saddr = LADDR;
+		sk->sk_dport = fport_of(i);
+		sk->sk_num = LPORT;
+		inet_sk(sk)->inet_sport = htons(LPORT);
+		sk->sk_bound_dev_if = 0;
+		sk->sk_state = TCP_ESTABLISHED;
+		if (!inet_ehash_nolisten(sk, NULL, NULL)) {
+			b->sks[i] = NULL;	/* freed by the kernel */
+			return -EEXIST;
+		}
+		err = pcbg_table_set(b->t, sk, PCBG_EXACT);
+		if (err)
+			return err;
+		tuple_of(&tp, i, LPORT);
+		b->hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
+		b->order[i] = i;
+		if (!(i & 4095))
+			cond_resched();
+	}
+	/* Fisher-Yates: the cold order visits every flow once. */
+	for (i = sockets - 1; i > 0; i--)
+		swap(b->order[i], b->order[get_random_u32_below(i + 1)]);
+
+	err = sock_create_kern(b->net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &b->listener);
+	if (err)
+		return err;
+	sin.sin_port = htons(LISTEN_PORT);
+	err = kernel_bind(b->listener, (struct sockaddr *)&sin, sizeof(sin));
+	if (!err)
+		err = kernel_listen(b->listener, 128);
+	if (!err)
+		err = pcbg_table_set(b->t, b->listener->sk, PCBG_WILD);
+	return err;
+}
+
+static void teardown(struct bench *b)
+{
+	unsigned int i;
+
+	if (b->t)
+		pcbg_table_free(b->t);
+	rcu_barrier();			/* the table's references are gone */
+	if (b->listener)
+		sock_release(b->listener);
+	for (i = 0; b->sks && i < sockets; i++) {
+		struct sock *sk = b->sks[i];
+
+		if (!sk)
+			continue;
+		inet_unhash(sk);
+		sk->sk_state = TCP_CLOSE;
+		sk_free(sk);
+		if (!(i & 4095))
+			cond_resched();
+	}
+	RCU_INIT_POINTER(pcbg_rss_live, NULL);
+	synchronize_rcu();
+	kfree(b->rss);
+	vfree(b->sks);
+	vfree(b->hash);
+	vfree(b->order);
+}
+
+static void measure(struct bench *b)
+{
+	static const enum bench_kind kinds[] = {
+		NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
+	};
+	unsigned int r, k, misses;
+	int hot;
+
+	for (r = 0; r < reps; r++) {
+		for (hot = 0; hot < 2; hot++) {
+			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+				u64 ns;
+
+				misses = 0;
+				ns = run(b, kinds[k], hot, lookups, r * 977,
+					 &misses);
+				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u\n",
+					kind_names[kinds[k]], hot ? "hot" : "cold",
+					sockets, r, div64_u64(ns, lookups),
+					div64_u64(ns % lookups * 100, lookups),
+					misses);
+			}
+		}
+		if (num_online_cpus() < 2)
+			continue;
+		for (k = 0; k < 2; k++) {
+			enum bench_kind kind = k ? PCBG_HW : NATIVE_EST;
+
+			pr_info("bench: scaling kind=%s sockets=%u rep=%u cpus1=%llu cpus2=%llu\n",
+				kind_names[kind], sockets, r,
+				scaling(b, kind, 1), scaling(b, kind, 2));
+		}
+	}
+}
+
+static int __init bench_init(void)
+{
+	struct bench *b;
+	int err;
+
+	if (!sockets || !lookups || !reps)
+		return -EINVAL;
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	err = pcbg_entry_cache_init();
+	if (err) {
+		kfree(b);
+		return err;
+	}
+	err = setup(b);
+	if (!err)
+		measure(b);
+	else
+		pr_err("bench: setup failed: %d\n", err);
+	teardown(b);
+	pcbg_entry_cache_exit();
+	kfree(b);
+	pr_info("bench: done\n");
+	return err ?: -EAGAIN;	/* nothing to keep loaded */
+}
+
+module_init(bench_init);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("pcbgroup lookup microbenchmark (loads, measures, unloads)");

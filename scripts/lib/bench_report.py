@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Turns the raw results of scripts/bench-guest into bench/RESULTS.md and a
+plot (gnuplot, PNG). Every figure is a ratio of pcbgroup to the native path
+measured in the same run, with the spread (min-max) over the repetitions."""
+import collections
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs):
+    return "%.3g-%.3g" % (min(xs), max(xs)) if xs else "-"
+
+
+def main():
+    raw, md, png = sys.argv[1:4]
+    kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
+    cpus = (read(os.path.join(raw, "cpus")) or ["?"])[0]
+    rows = []      # (section, setup, pcbgroup, native, ratio, spread, goal)
+    plot = []      # (label, ratio)
+
+    lookup = collections.defaultdict(list)
+    scale = collections.defaultdict(list)
+    setups = {}
+    for line in read(os.path.join(raw, "lookup.txt")):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if line.startswith("setup"):
+            setups[kv["sockets"]] = kv
+        elif line.startswith("lookup"):
+            lookup[(kv["sockets"], kv["cache"], kv["kind"])].append(
+                float(kv["ns_per_lookup"]))
+        elif line.startswith("scaling"):
+            scale[(kv["sockets"], kv["kind"])].append(
+                float(kv["cpus2"]) / max(1.0, float(kv["cpus1"])))
+    for n in sorted(setups, key=int):
+        s = setups[n]
+        for cache in ("cold", "hot"):
+            nat = lookup[(n, cache, "native_established")]
+            for kind, label in (("pcbgroup_hwhash", "NIC hash"),
+                                ("pcbgroup_swhash", "software Toeplitz")):
+                pcb = lookup[(n, cache, kind)]
+                if not pcb or not nat:
+                    continue
+                ratios = [p / q for p, q in zip(pcb, nat)]
+                rows.append(("lookup cost, established (ns, lower is better)",
+                             "%s sockets, %s cache, %s; ehash %s buckets, %s groups x %s chains"
+                             % (n, cache, label, s["ehash_buckets"], s["groups"],
+                                s["chains_per_group"]),
+                             "%.1f" % med(pcb), "%.1f" % med(nat),
+                             med(ratios), spread(ratios), "<= 1.0"))
+                if kind == "pcbgroup_hwhash":
+                    plot.append(("est %s %s" % (n, cache), med(ratios)))
+            pl = lookup[(n, cache, "pcbgroup_listener")]
+            nl = lookup[(n, cache, "native_listener")]
+            if pl and nl:
+                ratios = [p / q for p, q in zip(pl, nl)]
+                rows.append(("lookup cost, listener (ns)",
+                             "%s sockets, %s cache, 1 wildcard listener" % (n, cache),
+                             "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
+                             spread(ratios), "<= 1.0"))
+        for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
+                            ("native_established", "native")):
+            sc = scale[(n, kind)]
+            if sc:
+                rows.append(("scaling, 2 CPUs / 1 CPU (lookups/s)",
+                             "%s sockets, cold, %s" % (n, label),
+                             "%.2f" % med(sc) if label == "pcbgroup" else "",
+                             "%.2f" % med(sc) if label == "native" else "",
+                             med(sc), spread(sc), ">= 1.9"))
+
+    loop = collections.defaultdict(dict)
+    for line in read(os.path.join(raw, "loopback.txt")):
+        _, mode, r, secs = line.split()
+        loop[r][mode] = float(secs)
+    ratios = [v["pcbgroup"] / v["native"] for v in loop.values()
+              if "pcbgroup" in v and "native" in v]
+    if ratios:
+        rows.append(("fallback overhead, loopback TCP (time)",
+                     "50 connections x 200 echo rounds of 512 B, module loaded vs not",
+                     "%.2f s" % med([v["pcbgroup"] for v in loop.values()]),
+                     "%.2f s" % med([v["native"] for v in loop.values()]),
+                     med(ratios), spread(ratios), "<= 1.02"))
+        plot.append(("loopback time", med(ratios)))
+
+    rx = collections.defaultdict(lambda: collections.defaultdict(dict))
+    hits = {}
+    for line in read(os.path.join(raw, "rx.txt")):
+        parts = line.split()
+        _, n, mode, r, pps = parts[:5]
+        rx[n][r][mode] = float(pps or 0)
+        if mode == "pcbgroup":
+            hits[n] = parts[5] if len(parts) > 5 else "0"
+    for n in sorted(rx, key=int):
+        reps = rx[n].values()
+        ratios = [v["pcbgroup"] / v["native"] for v in reps
+                  if v.get("native") and "pcbgroup" in v]
+        if ratios:
+            rows.append(("RX path, UDP pps over veth (higher is better)",
+                         "%s connected flows on one port, pktgen 64 B, software Toeplitz; "
+                         "steered exact hits in last run: %s" % (n, hits.get(n)),
+                         "%.0f" % med([v["pcbgroup"] for v in reps]),
+                         "%.0f" % med([v["native"] for v in reps]),
+                         med(ratios), spread(ratios), ">= 1.0"))
+            plot.append(("rx %s flows" % n, med(ratios)))
+
+    for line in read(os.path.join(raw, "locality.txt")):
+        p = line.split()
+        if len(p) == 6:
+            pl, pt, nl, nt = map(int, (p[1], p[2], p[4], p[5]))
+            rows.append(("accept locality (SO_REUSEPORT + SO_INCOMING_CPU)",
+                         "%d connections, one listener per CPU, flows sent from their bucket's CPU" % pt,
+                         "%.0f%%" % (100.0 * pl / pt), "%.0f%%" % (100.0 * nl / max(nt, 1)),
+                         (pl / pt) / max(nl / max(nt, 1), 1e-9), "-", "100%"))
+    for line in read(os.path.join(raw, "churn.txt")):
+        p = line.split()
+        if len(p) == 6:
+            native, with_ = float(p[3]), float(p[5])
+            rows.append(("namespace churn (namespaces/s)",
+                         "%s namespaces, each with a veth, a listener and a connection" % p[1],
+                         "%.2f" % with_, "%.2f" % native, with_ / native, "-", "-"))
+
+    with open(md, "w") as f:
+        f.write("# Benchmark results\n\n")
+        f.write("Made by `make bench` (scripts/bench); do not edit. Kernel %s in QEMU TCG, "
+                "%s vCPUs, on a 2-core host without KVM. Times in a TCG guest mean "
+                "something only as ratios: each ratio is pcbgroup / native, measured "
+                "side by side in the same run; spread is min-max over the repetitions "
+                "(5 unless noted).\n\n" % (kernel, cpus))
+        f.write("| benchmark | setup | pcbgroup | native | ratio | spread | goal |\n")
+        f.write("|---|---|---|---|---|---|---|\n")
+        for sec, setup, p, n, ratio, sp, goal in rows:
+            f.write("| %s | %s | %s | %s | %.3f | %s | %s |\n"
+                    % (sec, setup, p, n, ratio, sp, goal))
+        f.write("\n![ratios](results.png)\n")
+    if plot:
+        dat = png + ".dat"
+        with open(dat, "w") as f:
+            for i, (label, ratio) in enumerate(plot):
+                f.write('%d "%s" %.4f\n' % (i, label, ratio))
+        script = """set terminal pngcairo size 900,420
+set output '%s'
+set title 'pcbgroup / native (lookup cost and time: lower is better; pps: higher)'
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -30
+set grid y
+plot '%s' using 1:3:xtic(2) with boxes notitle, 1 with lines lc rgb 'red' title 'native = 1'
+""" % (png, dat)
+        subprocess.run(["gnuplot"], input=script.encode(), check=False)
+        os.unlink(dat)
+
+
+if __name__ == "__main__":
+    main()
