@@ -234,6 +234,7 @@ static int setup(struct bench *b)
 		if (!sk)
 			return -ENOMEM;
 		b->sks[i] = sk;
+		refcount_set(&sk->sk_refcnt, 1);	/* sock_init_data() would */
 		sk->sk_daddr = faddr_of(i);
 		sk->sk_rcv_saddr = LADDR;
 		sk->sk_dport = fport_of(i);

@@ -16,18 +16,25 @@
 #define PCBG_RSS_MAXBITS	7	/* 128 indirection entries, as FreeBSD */
 #define PCBG_RSS_MAXBUCKETS	(1U << PCBG_RSS_MAXBITS)
 
+#define PCBG_RSS_INPUT_MAX	36	/* IPv6 4-tuple */
+
 struct pcbg_rss {
 	u8 key[PCBG_RSS_KEYLEN_MAX];
 	u8 keylen;
 	u8 bits;
 	u16 cpu[PCBG_RSS_MAXBUCKETS];	/* bucket -> CPU */
 	struct rcu_head rcu;
+	/* Toeplitz by table: byte i of the input with value v adds tbl[i][v]. */
+	u32 tbl[PCBG_RSS_INPUT_MAX][256];
 };
 
 extern const u8 pcbg_rss_default_key[PCBG_RSS_KEYLEN_MIN];
 
 u32 pcbg_toeplitz(const u8 *key, unsigned int keylen,
 		  const u8 *data, unsigned int len);
+void pcbg_rss_fill_table(struct pcbg_rss *rss);
+u32 pcbg_rss_toeplitz(const struct pcbg_rss *rss, const u8 *data,
+		      unsigned int len);
 
 /* Hash inputs follow the RSS convention: the remote peer is the source. */
 u32 pcbg_rss_hash_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,

@@ -82,6 +82,27 @@ static void rss_toeplitz_vectors(struct kunit *test)
 					 htons(v->dport), ports));
 }
 
+/* The receive path's table-driven hash equals the bit-serial definition. */
+static void rss_table_matches_serial(struct kunit *test)
+{
+	struct pcbg_rss *rss = rss_new(test, 2);
+	u8 in[PCBG_RSS_INPUT_MAX];
+	unsigned int round, len;
+
+	for (round = 0; round < 2; round++) {
+		for (len = 0; len <= PCBG_RSS_INPUT_MAX; len++) {
+			get_random_bytes(in, sizeof(in));
+			KUNIT_EXPECT_EQ(test,
+					pcbg_toeplitz(rss->key, rss->keylen, in, len),
+					pcbg_rss_toeplitz(rss, in, len));
+		}
+		/* Again with a 52-byte random key. */
+		get_random_bytes(rss->key, PCBG_RSS_KEYLEN_MAX);
+		rss->keylen = PCBG_RSS_KEYLEN_MAX;
+		pcbg_rss_fill_table(rss);
+	}
+}
+
 static void rss_default_bits(struct kunit *test)
 {
 	/* FreeBSD: fls(ncpus - 1) + 1, at most 7 (128 entries). */
@@ -219,6 +240,7 @@ static void rss_parse_mapping(struct kunit *test)
 
 static struct kunit_case rss_cases[] = {
 	KUNIT_CASE_PARAM(rss_toeplitz_vectors, rss_vector_gen_params),
+	KUNIT_CASE(rss_table_matches_serial),
 	KUNIT_CASE(rss_default_bits),
 	KUNIT_CASE(rss_bucket_cpu_mapping),
 	KUNIT_CASE(rss_parse_key),

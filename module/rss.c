@@ -46,6 +46,43 @@ u32 pcbg_toeplitz(const u8 *key, unsigned int keylen,
 	return hash;
 }
 
+/*
+ * The bit-serial loop above costs 8 steps per input byte; the receive path
+ * uses per-byte tables instead (FreeBSD's toeplitz_hash() is bit-serial).
+ * Each input bit XORs in the 32-bit key window starting at that bit, so a
+ * byte's contribution depends only on its position and value.
+ */
+void pcbg_rss_fill_table(struct pcbg_rss *rss)
+{
+	unsigned int i, b, v;
+
+	for (i = 0; i < PCBG_RSS_INPUT_MAX; i++) {
+		u32 win[8];
+
+		for (b = 0; b < 8; b++) {
+			u8 in[PCBG_RSS_INPUT_MAX] = { 0 };
+
+			in[i] = 0x80 >> b;
+			win[b] = pcbg_toeplitz(rss->key, rss->keylen, in, i + 1);
+		}
+		rss->tbl[i][0] = 0;
+		for (v = 1; v < 256; v++)
+			rss->tbl[i][v] = rss->tbl[i][v & (v - 1)] ^
+					 win[7 - __ffs(v)];
+	}
+}
+
+u32 pcbg_rss_toeplitz(const struct pcbg_rss *rss, const u8 *data,
+		      unsigned int len)
+{
+	u32 hash = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		hash ^= rss->tbl[i][data[i]];
+	return hash;
+}
+
 u32 pcbg_rss_hash_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,
 		     __be16 fport, __be16 lport, bool ports)
 {
@@ -55,7 +92,7 @@ u32 pcbg_rss_hash_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,
 	memcpy(in + 4, &laddr, 4);
 	memcpy(in + 8, &fport, 2);
 	memcpy(in + 10, &lport, 2);
-	return pcbg_toeplitz(rss->key, rss->keylen, in, ports ? 12 : 8);
+	return pcbg_rss_toeplitz(rss, in, ports ? 12 : 8);
 }
 
 u32 pcbg_rss_hash_v6(const struct pcbg_rss *rss, const struct in6_addr *faddr,
@@ -68,7 +105,7 @@ u32 pcbg_rss_hash_v6(const struct pcbg_rss *rss, const struct in6_addr *faddr,
 	memcpy(in + 16, laddr, 16);
 	memcpy(in + 32, &fport, 2);
 	memcpy(in + 34, &lport, 2);
-	return pcbg_toeplitz(rss->key, rss->keylen, in, ports ? 36 : 32);
+	return pcbg_rss_toeplitz(rss, in, ports ? 36 : 32);
 }
 
 unsigned int pcbg_rss_default_bits(unsigned int ncpus)
@@ -98,6 +135,7 @@ void pcbg_rss_init_config(struct pcbg_rss *rss, unsigned int bits)
 	rss->keylen = sizeof(pcbg_rss_default_key);
 	rss->bits = bits;
 	pcbg_rss_default_mapping(rss);
+	pcbg_rss_fill_table(rss);
 }
 
 /*
@@ -130,6 +168,7 @@ int pcbg_rss_parse_key(struct pcbg_rss *rss, const char *val)
 		return -EINVAL;
 	memcpy(rss->key, key, n);
 	rss->keylen = n;
+	pcbg_rss_fill_table(rss);
 	return 0;
 }
 

@@ -35,7 +35,7 @@ static void pcbg_rss_publish(struct pcbg_rss *old, struct pcbg_rss *new)
 {
 	rcu_assign_pointer(pcbg_rss_live, new);
 	if (old != &pcbg_rss_boot)
-		kfree_rcu(old, rcu);
+		kvfree_rcu(old, rcu);
 }
 
 typedef int (*pcbg_rss_setter)(struct pcbg_rss *rss, const char *val);
@@ -45,7 +45,7 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	struct pcbg_rss *old, *new;
 	int err;
 
-	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	new = kvmalloc(sizeof(*new), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
 	mutex_lock(&pcbg_rss_mutex);
@@ -56,7 +56,7 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 		err = -EBUSY;	/* groups are sized by the bucket count */
 	if (err) {
 		mutex_unlock(&pcbg_rss_mutex);
-		kfree(new);
+		kvfree(new);
 		return err;
 	}
 	pcbg_rss_publish(old, new);
@@ -192,5 +192,5 @@ void pcbg_rss_teardown(void)
 
 	/* Module exit: every reader is gone (synchronize_net() ran). */
 	if (rss != &pcbg_rss_boot)
-		kfree(rss);
+		kvfree(rss);
 }
