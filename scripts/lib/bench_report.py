@@ -156,7 +156,9 @@ set output '%s'
 set title 'pcbgroup / native (lookup cost and time: lower is better; pps: higher)'
 set style fill solid 0.6
 set boxwidth 0.6
-set yrange [0:*]
+set logscale y
+set yrange [0.1:1000]
+set ylabel 'ratio (log scale)'
 set xtics rotate by -30
 set grid y
 plot '%s' using 1:3:xtic(2) with boxes notitle, 1 with lines lc rgb 'red' title 'native = 1'
