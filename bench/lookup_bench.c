@@ -224,7 +224,7 @@ static int setup(struct bench *b)
 				roundup_pow_of_two(max(sockets, 16U)));
 	if (!b->t)
 		return -ENOMEM;
-	pr_info("bench: setup sockets=%u ehash_buckets=%u groups=%u chains_per_group=%u cpus=%u lookups=%u reps=%u\n",
+	pr_info("bench: config sockets=%u ehash_buckets=%u groups=%u chains_per_group=%u cpus=%u lookups=%u reps=%u\n",
 		sockets, b->h->ehash_mask + 1, buckets, chains,
 		num_online_cpus(), lookups, reps);
 	for (i = 0; i < sockets; i++) {

@@ -38,7 +38,7 @@ def main():
     setups = {}
     for line in read(os.path.join(raw, "lookup.txt")):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
-        if line.startswith("setup"):
+        if line.startswith(("config", "setup")):
             setups[kv["sockets"]] = kv
         elif line.startswith("lookup"):
             lookup[(kv["sockets"], kv["cache"], kv["kind"])].append(
