@@ -7,6 +7,7 @@
 #include <linux/netdevice.h>
 
 #include "pcbg_group.h"
+#include "pcbg_rss.h"
 #include "pcbg_net.h"
 #include "pcbgroup.h"
 
@@ -26,8 +27,9 @@ static int __init pcbg_init(void)
 		goto fail_netns;
 	pcbg_track_walk();		/* sockets that were already there */
 	pcbg_netns_set_ready();
-	pr_info("loaded: %u buckets\n", pcbg_rss_hold());
-	pcbg_rss_release();
+	rcu_read_lock();
+	pr_info("loaded: %u buckets\n", pcbg_rss_buckets(pcbg_rss_get()));
+	rcu_read_unlock();
 	return 0;
 
 fail_netns:

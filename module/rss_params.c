@@ -43,6 +43,7 @@ typedef int (*pcbg_rss_setter)(struct pcbg_rss *rss, const char *val);
 static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 {
 	struct pcbg_rss *old, *new;
+	bool rekey;
 	int err;
 
 	new = kvmalloc(sizeof(*new), GFP_KERNEL);
@@ -59,9 +60,13 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 		kvfree(new);
 		return err;
 	}
+	/* Only the key moves connected sockets; the CPU table does not. */
+	rekey = old->keylen != new->keylen ||
+		memcmp(old->key, new->key, new->keylen);
 	pcbg_rss_publish(old, new);
 	mutex_unlock(&pcbg_rss_mutex);
-	pcbg_groups_rss_changed();
+	if (rekey)
+		pcbg_groups_rss_changed();
 	return 0;
 }
 
