@@ -14,6 +14,7 @@
  */
 #include <linux/completion.h>
 #include <linux/kthread.h>
+#include <linux/mutex.h>
 #include <linux/random.h>
 #include <linux/vmalloc.h>
 #include <net/inet_hashtables.h>
@@ -31,6 +32,9 @@ MODULE_PARM_DESC(lookups, "Lookups per measurement");
 static unsigned int reps = 5;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions of each measurement");
+static char *only;
+module_param(only, charp, 0444);
+MODULE_PARM_DESC(only, "Run just this lookup kind, hot, for profiling (e.g. pcbgroup_hwhash)");
 
 #define LADDR	htonl(0xc0000201)	/* 192.0.2.1 */
 #define LPORT	80
@@ -43,8 +47,8 @@ struct bench {
 	struct pcbg_table *t;
 	struct pcbg_rss *rss;
 	struct sock **sks;
-	u32 *hash;		/* the NIC's hash of each flow */
-	u32 *order;		/* random flow order for cold lookups */
+	u32 *order;		/* random flow order */
+	u32 *hash;		/* the NIC's hash of flow order[k], at k */
 	struct socket *listener;
 };
 
@@ -58,15 +62,16 @@ static __be16 fport_of(u32 i)
 	return htons(10000 + (i & 255));
 }
 
+/* An IPv4 lookup reads only the IPv4 fields, as the receive path fills. */
 static void tuple_of(struct pcbg_tuple *tp, u32 i, u16 lport)
 {
-	memset(tp, 0, sizeof(*tp));
 	tp->family = AF_INET;
 	tp->faddr4 = faddr_of(i);
 	tp->laddr4 = LADDR;
 	tp->fport = fport_of(i);
 	tp->lport = htons(lport);
 	tp->dif = 1;
+	tp->sdif = 0;
 }
 
 enum bench_kind {
@@ -78,9 +83,14 @@ static const char *const kind_names[] = {
 	"native_listener", "pcbgroup_listener",
 };
 
-/* One lookup of flow @i, as the receive path would do it. */
-static bool lookup_one(struct bench *b, enum bench_kind kind, u32 i)
+/*
+ * One lookup of the flow at position @k of the order, as the receive path
+ * would do it: the NIC's hash arrives with the packet, so it is read from
+ * an array walked in the same order, not from a random place.
+ */
+static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 {
+	u32 i = b->order[k];
 	struct pcbg_tuple tp;
 	enum pcbg_hit hit;
 	struct sock *sk;
@@ -95,7 +105,7 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 i)
 	case PCBG_HW:
 	case PCBG_SW:
 		tuple_of(&tp, i, LPORT);
-		sk = pcbg_lookup(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[i] :
+		sk = pcbg_lookup(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[k] :
 				 pcbg_tuple_rss_hash(b->rss, &tp),
 				 PCBG_LOOKUP_REF, &hit);
 		if (sk)
@@ -115,7 +125,7 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 i)
 					      LISTEN_PORT, 1, 0);
 	case PCBG_LISTEN:
 		tuple_of(&tp, i, LISTEN_PORT);
-		return pcbg_lookup(b->t, b->rss, &tp, b->hash[i],
+		return pcbg_lookup(b->t, b->rss, &tp, b->hash[k],
 				   PCBG_LOOKUP_WILDCARD, &hit);
 	}
 	return false;
@@ -126,7 +136,7 @@ static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 	       u32 start, unsigned int *misses)
 {
 	u64 t0 = ktime_get_ns();
-	u32 k, i;
+	u32 k, pos;
 
 	for (k = 0; k < n; k++) {
 		if (!(k & 1023)) {
@@ -138,8 +148,9 @@ static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 			local_bh_disable();
 			rcu_read_lock();
 		}
-		i = hot ? (start + k) % HOT : b->order[(start + k) % sockets];
-		if (!lookup_one(b, kind, i))
+		/* Hot: the same HOT flows over and over; cold: all, once. */
+		pos = (start + k) % (hot ? min(sockets, HOT) : sockets);
+		if (!lookup_one(b, kind, pos))
 			(*misses)++;
 	}
 	rcu_read_unlock();
@@ -249,8 +260,6 @@ static int setup(struct bench *b)
 		err = pcbg_table_set(b->t, sk, PCBG_EXACT);
 		if (err)
 			return err;
-		tuple_of(&tp, i, LPORT);
-		b->hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
 		b->order[i] = i;
 		if (!(i & 4095))
 			cond_resched();
@@ -258,6 +267,10 @@ static int setup(struct bench *b)
 	/* Fisher-Yates: the cold order visits every flow once. */
 	for (i = sockets - 1; i > 0; i--)
 		swap(b->order[i], b->order[get_random_u32_below(i + 1)]);
+	for (i = 0; i < sockets; i++) {
+		tuple_of(&tp, b->order[i], LPORT);
+		b->hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
+	}
 
 	err = sock_create_kern(b->net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 			       &b->listener);
@@ -308,6 +321,18 @@ static void measure(struct bench *b)
 	unsigned int r, k, misses;
 	int hot;
 
+	if (only) {
+		k = match_string(kind_names, ARRAY_SIZE(kind_names), only);
+		if (k >= ARRAY_SIZE(kind_names))
+			return;
+		for (r = 0; r < reps; r++) {
+			misses = 0;
+			pr_info("bench: profile kind=%s ns_per_lookup=%llu misses=%u\n",
+				only, div64_u64(run(b, k, true, lookups, 0,
+						    &misses), lookups), misses);
+		}
+		return;
+	}
 	for (r = 0; r < reps; r++) {
 		for (hot = 0; hot < 2; hot++) {
 			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
@@ -335,12 +360,43 @@ static void measure(struct bench *b)
 	}
 }
 
+/* Profiling mode keeps the tables loaded: perf must see the module mapped. */
+static struct bench *kept;
+static DEFINE_MUTEX(kept_lock);
+
+static int run_set(const char *val, const struct kernel_param *kp)
+{
+	int err = 0;
+
+	mutex_lock(&kept_lock);
+	if (kept)
+		measure(kept);
+	else
+		err = -EINVAL;
+	mutex_unlock(&kept_lock);
+	return err;
+}
+
+static const struct kernel_param_ops run_ops = {
+	.set = run_set,
+};
+module_param_cb(run, &run_ops, NULL, 0200);
+MODULE_PARM_DESC(run, "With only=: write anything to run the measurement");
+
+static void bench_free(struct bench *b)
+{
+	teardown(b);
+	pcbg_entry_cache_exit();
+	kfree(b);
+}
+
 static int __init bench_init(void)
 {
 	struct bench *b;
 	int err;
 
-	if (!sockets || !lookups || !reps)
+	if (!sockets || !lookups || !reps ||
+	    (only && match_string(kind_names, ARRAY_SIZE(kind_names), only) < 0))
 		return -EINVAL;
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
@@ -351,17 +407,31 @@ static int __init bench_init(void)
 		return err;
 	}
 	err = setup(b);
-	if (!err)
-		measure(b);
-	else
+	if (err) {
 		pr_err("bench: setup failed: %d\n", err);
-	teardown(b);
-	pcbg_entry_cache_exit();
-	kfree(b);
+		bench_free(b);
+		return err;
+	}
+	if (only) {
+		kept = b;	/* measured through the run parameter */
+		return 0;
+	}
+	measure(b);
+	bench_free(b);
 	pr_info("bench: done\n");
-	return err ?: -EAGAIN;	/* nothing to keep loaded */
+	return -EAGAIN;	/* nothing to keep loaded */
+}
+
+static void __exit bench_exit(void)
+{
+	mutex_lock(&kept_lock);
+	if (kept)
+		bench_free(kept);
+	kept = NULL;
+	mutex_unlock(&kept_lock);
 }
 
 module_init(bench_init);
+module_exit(bench_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("pcbgroup lookup microbenchmark (loads, measures, unloads)");

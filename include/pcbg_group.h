@@ -46,20 +46,36 @@ struct pcbg_tuple {
 };
 
 struct pcbg_entry {
-	struct hlist_node node;		/* group chain, wildcard or CPU list */
+	struct hlist_node node;		/* overflow chain, wildcard or CPU list */
 	struct hlist_node inode;	/* socket index */
 	struct sock *sk;		/* held until a grace period after removal */
 	u32 key;			/* chain hash of an exact entry */
 	u16 group;
 	u8 kind;
+	s8 slot;			/* exact: its slot in the bucket, or -1 */
 	struct rcu_head rcu;
 };
+
+/*
+ * A hash bucket of a group, one cache line: the chain hash and socket of
+ * up to PCBG_SLOTS connected sockets inline, so that a hit reads the
+ * bucket and the socket and nothing in between (the kernel's ehash chains
+ * run through the sockets themselves, which a module cannot extend).
+ * Sockets beyond PCBG_SLOTS go on the overflow chain.
+ */
+#define PCBG_SLOTS	4
+
+struct pcbg_bucket {
+	u32 key[PCBG_SLOTS];
+	struct sock __rcu *sk[PCBG_SLOTS];
+	struct hlist_head more;
+} ____cacheline_aligned_in_smp;
 
 /* One RSS bucket's share of the connected sockets, on its own line. */
 struct pcbg_group {
 	spinlock_t lock;		/* writers; readers use RCU */
 	unsigned int count;
-	struct hlist_head *chains;
+	struct pcbg_bucket *buckets;
 } ____cacheline_aligned_in_smp;
 
 struct pcbg_ichain {
@@ -70,8 +86,8 @@ struct pcbg_ichain {
 struct pcbg_table {
 	struct net *net;
 	u8 protocol;			/* IPPROTO_TCP or IPPROTO_UDP */
-	unsigned int ngroups;		/* = RSS buckets when created */
-	unsigned int chain_mask;	/* per group */
+	unsigned int ngroups;		/* = RSS buckets, a power of two */
+	unsigned int chain_mask;	/* buckets per group - 1 */
 	unsigned int index_mask;
 	u32 secret;
 	struct pcbg_group *groups;
@@ -105,7 +121,7 @@ u32 pcbg_tuple_rss_hash(const struct pcbg_rss *rss,
 static inline unsigned int pcbg_table_group(const struct pcbg_table *t,
 					    const struct pcbg_rss *rss, u32 hash)
 {
-	return pcbg_rss_bucket(rss, hash) % t->ngroups;
+	return pcbg_rss_bucket(rss, hash) & (t->ngroups - 1);
 }
 
 #endif /* _PCBG_GROUP_H */

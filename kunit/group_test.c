@@ -19,6 +19,7 @@
 
 struct group_ctx {
 	struct pcbg_table *t;
+	struct pcbg_table *one;	/* one group of one bucket, for overflow */
 	struct pcbg_rss *rss;
 	struct socket *socks[8];
 	int nsocks;
@@ -50,6 +51,8 @@ static void group_test_exit(struct kunit *test)
 	int i;
 
 	pcbg_table_free(ctx->t);
+	if (ctx->one)
+		pcbg_table_free(ctx->one);
 	rcu_barrier();		/* entry references dropped */
 	for (i = 0; i < ctx->nsocks; i++) {
 		struct sock *sk = ctx->socks[i]->sk;
@@ -124,16 +127,24 @@ static void vector2(struct pcbg_tuple *tp)
 	tp->dif = 1;
 }
 
-static struct sock *lookup(struct kunit *test, const struct pcbg_tuple *tp,
-			   u32 hash, unsigned int flags, enum pcbg_hit *hit)
+static struct sock *lookup_in(struct kunit *test, struct pcbg_table *t,
+			      const struct pcbg_tuple *tp, u32 hash,
+			      unsigned int flags, enum pcbg_hit *hit)
 {
 	struct group_ctx *ctx = test->priv;
 	struct sock *sk;
 
 	rcu_read_lock();
-	sk = pcbg_lookup(ctx->t, ctx->rss, tp, hash, flags, hit);
+	sk = pcbg_lookup(t, ctx->rss, tp, hash, flags, hit);
 	rcu_read_unlock();
 	return sk;
+}
+
+static struct sock *lookup(struct kunit *test, const struct pcbg_tuple *tp,
+			   u32 hash, unsigned int flags, enum pcbg_hit *hit)
+{
+	return lookup_in(test, ((struct group_ctx *)test->priv)->t, tp, hash,
+			 flags, hit);
 }
 
 static void group_selection(struct kunit *test)
@@ -330,6 +341,69 @@ static void group_rehash(struct kunit *test)
 	rcu_assign_pointer(pcbg_rss_live, ctx->rss);
 }
 
+static unsigned int slots_used(const struct pcbg_bucket *b)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < PCBG_SLOTS; i++)
+		n += !!rcu_access_pointer(b->sk[i]);
+	return n;
+}
+
+/*
+ * More sockets than a bucket has slots: the rest go on its overflow
+ * chain, every one stays reachable, and a freed slot is reused.
+ */
+static void group_bucket_overflow(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct sock *sk[PCBG_SLOTS + 3];
+	struct pcbg_bucket *b;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *found;
+	int i, j;
+
+	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_TCP, 1, 1, 16);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
+	b = &ctx->one->groups[0].buckets[0];
+	vector2(&tp);
+	for (i = 0; i < ARRAY_SIZE(sk); i++) {
+		sk[i] = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+				"199.92.111.2", 14230 + i);
+		KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, sk[i],
+							PCBG_EXACT));
+	}
+	KUNIT_EXPECT_EQ(test, PCBG_SLOTS, slots_used(b));
+	KUNIT_EXPECT_FALSE(test, hlist_empty(&b->more));
+	KUNIT_EXPECT_EQ(test, ARRAY_SIZE(sk), ctx->one->groups[0].count);
+	for (j = 0; j < 2; j++) {
+		/* Take out a slotted and an overflowed socket, then put back. */
+		for (i = 0; i < ARRAY_SIZE(sk); i++) {
+			bool gone = j == 1 && (i == 1 || i == PCBG_SLOTS + 1);
+
+			tp.fport = htons(14230 + i);
+			found = lookup_in(test, ctx->one, &tp, 0, 0, &hit);
+			KUNIT_EXPECT_PTR_EQ(test, gone ? NULL : sk[i], found);
+		}
+		pcbg_table_set(ctx->one, sk[1], PCBG_NONE);
+		pcbg_table_set(ctx->one, sk[PCBG_SLOTS + 1], PCBG_NONE);
+		KUNIT_EXPECT_EQ(test, PCBG_SLOTS - 1, slots_used(b));
+	}
+	/* An unhashed socket is not answered even before it is removed. */
+	sk[0]->sk_node.pprev = NULL;
+	tp.fport = htons(14230);
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup_in(test, ctx->one, &tp, 0, 0,
+						  &hit));
+	sk[0]->sk_node.pprev = (struct hlist_node **)&sk[0]->sk_node;
+	/* The freed slot is taken again. */
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, sk[1], PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, PCBG_SLOTS, slots_used(b));
+	tp.fport = htons(14231);
+	KUNIT_EXPECT_PTR_EQ(test, sk[1], lookup_in(test, ctx->one, &tp, 0, 0,
+						   &hit));
+}
+
 static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_selection),
 	KUNIT_CASE(group_insert_remove),
@@ -337,6 +411,7 @@ static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_precedence),
 	KUNIT_CASE(group_bound_device),
 	KUNIT_CASE(group_rehash),
+	KUNIT_CASE(group_bucket_overflow),
 	{}
 };
 

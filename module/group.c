@@ -130,9 +130,10 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 				    unsigned int index)
 {
 	struct pcbg_table *t;
-	unsigned int i, j;
+	unsigned int i;
 
-	if (!ngroups || !is_power_of_2(chains) || !is_power_of_2(index))
+	if (!is_power_of_2(ngroups) || !is_power_of_2(chains) ||
+	    !is_power_of_2(index))
 		return NULL;
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
@@ -153,11 +154,10 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 		struct pcbg_group *g = &t->groups[i];
 
 		spin_lock_init(&g->lock);
-		g->chains = kvcalloc(chains, sizeof(*g->chains), GFP_KERNEL);
-		if (!g->chains)
+		/* Zeroed: empty slots, empty overflow chains. */
+		g->buckets = kvcalloc(chains, sizeof(*g->buckets), GFP_KERNEL);
+		if (!g->buckets)
 			goto fail;
-		for (j = 0; j < chains; j++)
-			INIT_HLIST_HEAD(&g->chains[j]);
 	}
 	for (i = 0; i < index; i++) {
 		spin_lock_init(&t->index[i].lock);
@@ -200,17 +200,44 @@ static struct hlist_head *pcbg_wild_head(struct pcbg_table *t, u16 port)
 	return &t->wild[port % PCBG_WILD_UNBOUND];
 }
 
+static struct pcbg_bucket *pcbg_bucket(struct pcbg_table *t,
+				       const struct pcbg_entry *e)
+{
+	return &t->groups[e->group].buckets[e->key & t->chain_mask];
+}
+
+/*
+ * A reader may pair a slot's key with the socket stored before or after
+ * it: harmless, since a candidate is always checked against its socket,
+ * and every socket a reader can see is pinned by its entry's reference.
+ */
+static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
+{
+	struct pcbg_group *g = &t->groups[e->group];
+	struct pcbg_bucket *b = pcbg_bucket(t, e);
+	int i;
+
+	spin_lock(&g->lock);
+	e->slot = -1;
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (!rcu_access_pointer(b->sk[i])) {
+			e->slot = i;
+			WRITE_ONCE(b->key[i], e->key);
+			rcu_assign_pointer(b->sk[i], e->sk);
+			break;
+		}
+	}
+	if (e->slot < 0)
+		hlist_add_head_rcu(&e->node, &b->more);
+	g->count++;
+	spin_unlock(&g->lock);
+}
+
 static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
-	struct pcbg_group *g;
-
 	switch (e->kind) {
 	case PCBG_EXACT:
-		g = &t->groups[e->group];
-		spin_lock(&g->lock);
-		hlist_add_head_rcu(&e->node, &g->chains[e->key & t->chain_mask]);
-		g->count++;
-		spin_unlock(&g->lock);
+		pcbg_link_exact(t, e);
 		break;
 	case PCBG_WILD:
 		spin_lock(&t->wild_lock);
@@ -232,9 +259,15 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 						   &t->wild_lock;
 
 	spin_lock(lock);
-	hlist_del_rcu(&e->node);
-	if (e->kind == PCBG_EXACT)
+	if (e->kind != PCBG_EXACT) {
+		hlist_del_rcu(&e->node);
+	} else {
+		if (e->slot >= 0)
+			RCU_INIT_POINTER(pcbg_bucket(t, e)->sk[e->slot], NULL);
+		else
+			hlist_del_rcu(&e->node);
 		t->groups[e->group].count--;
+	}
 	spin_unlock(lock);
 	hlist_del(&e->inode);
 	atomic_dec(&t->members[e->kind]);
@@ -305,12 +338,13 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 		e->kind = kind;
 		sock_hold(sk);
 	}
-	if (old)
-		pcbg_unlink(t, old);
+	/* The new place first: a reader may see both, never neither. */
 	if (e) {
 		pcbg_link(t, e);
 		hlist_add_head(&e->inode, &ic->head);
 	}
+	if (old)
+		pcbg_unlink(t, old);
 out:
 	spin_unlock_bh(&ic->lock);
 	return err;
@@ -355,9 +389,9 @@ void pcbg_table_rehash(struct pcbg_table *t)
 			*ne = *e;
 			ne->group = group;
 			sock_hold(ne->sk);
-			pcbg_unlink(t, e);
 			pcbg_link(t, ne);
 			hlist_add_head(&ne->inode, &ic->head);
+			pcbg_unlink(t, e);
 		}
 		spin_unlock_bh(&ic->lock);
 		cond_resched();
@@ -382,7 +416,7 @@ void pcbg_table_free(struct pcbg_table *t)
 	}
 	if (t->groups)
 		for (i = 0; i < t->ngroups; i++)
-			kvfree(t->groups[i].chains);
+			kvfree(t->groups[i].buckets);
 	kvfree(t->groups);
 	kvfree(t->index);
 	kfree(t->cpu_wild);
@@ -401,7 +435,7 @@ static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 }
 
 /* The socket is connected and matches the tuple exactly. */
-static bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
+static inline bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
 			     const struct pcbg_tuple *tp)
 {
 	if (!pcbg_sk_live(t, sk))
@@ -518,26 +552,38 @@ static struct sock *pcbg_wild_best(struct pcbg_table *t,
  * FreeBSD's order: exact 4-tuple in the group, then the group-local
  * wildcards (bucket listeners), then the shared wildcard list. Called under
  * rcu_read_lock().
+ *
+ * A candidate is checked once. The kernel's ehash lookup checks again
+ * after taking its reference because its sockets are SLAB_TYPESAFE_BY_RCU
+ * and may be reused meanwhile; ours are pinned by the entry's reference
+ * until a grace period after removal, so they cannot be.
  */
 struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_tuple *tp, u32 hash,
 			 unsigned int flags, enum pcbg_hit *hit)
 {
 	unsigned int bucket = pcbg_rss_bucket(rss, hash);
-	struct pcbg_group *g = &t->groups[bucket % t->ngroups];
+	struct pcbg_group *g = &t->groups[bucket & (t->ngroups - 1)];
 	u32 key = pcbg_tuple_key(t, tp);
-	struct sock *sk = NULL, *e_sk;
+	struct pcbg_bucket *b = &g->buckets[key & t->chain_mask];
+	struct sock *sk, *e_sk;
 	struct pcbg_entry *e;
-	int best = 0;
+	int best = 0, i;
 
-	*hit = PCBG_MISS;
-	hlist_for_each_entry_rcu(e, &g->chains[key & t->chain_mask], node) {
-		if (e->key == key && pcbg_exact_match(t, e->sk, tp)) {
-			sk = e->sk;
-			*hit = PCBG_HIT_EXACT;
+	*hit = PCBG_HIT_EXACT;
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (READ_ONCE(b->key[i]) != key)
+			continue;
+		sk = rcu_dereference(b->sk[i]);
+		if (sk && pcbg_exact_match(t, sk, tp))
 			goto found;
-		}
 	}
+	hlist_for_each_entry_rcu(e, &b->more, node) {
+		sk = e->sk;
+		if (e->key == key && pcbg_exact_match(t, sk, tp))
+			goto found;
+	}
+	*hit = PCBG_MISS;
 	if (!(flags & PCBG_LOOKUP_WILDCARD))
 		return NULL;
 	sk = pcbg_wild_best(t, &t->cpu_wild[pcbg_rss_getcpu(rss, bucket)],
@@ -554,16 +600,10 @@ struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 		return NULL;
 	*hit = PCBG_HIT_WILD;
 found:
-	if (!(flags & PCBG_LOOKUP_REF))
-		return sk;
-	if (unlikely(!refcount_inc_not_zero(&sk->sk_refcnt)))
-		goto miss;
-	/* Re-check under the reference, as __inet_lookup_established(). */
-	if (*hit == PCBG_HIT_EXACT ? pcbg_exact_match(t, sk, tp) :
-				     pcbg_wild_score(t, sk, tp) > 0)
-		return sk;
-	sock_gen_put(sk);
-miss:
-	*hit = PCBG_MISS;
-	return NULL;
+	if ((flags & PCBG_LOOKUP_REF) &&
+	    unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
+		*hit = PCBG_MISS;
+		return NULL;
+	}
+	return sk;
 }

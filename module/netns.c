@@ -55,7 +55,7 @@ static bool loopback;
 module_param(loopback, bool, 0644);
 MODULE_PARM_DESC(loopback, "Default of net.pcbgroup.loopback: send loopback traffic through the groups too (default N)");
 
-static unsigned int group_chains = 1024;
+static unsigned int group_chains = 256;
 static unsigned int index_size = 4096;
 
 static int pow2_set(const char *val, const struct kernel_param *kp)
@@ -80,7 +80,7 @@ static const struct kernel_param_ops pow2_ops = {
 };
 
 module_param_cb(group_chains, &pow2_ops, &group_chains, 0444);
-MODULE_PARM_DESC(group_chains, "Hash chains per connection group, a power of two (load time; default 1024)");
+MODULE_PARM_DESC(group_chains, "Hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 256)");
 module_param_cb(index_size, &pow2_ops, &index_size, 0444);
 MODULE_PARM_DESC(index_size, "Chains of the per-namespace socket index, a power of two (load time; default 4096)");
 
