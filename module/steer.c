@@ -89,6 +89,30 @@ static bool pcbg_hw_hash(const struct sk_buff *skb,
 	       (dev->features & NETIF_F_RXHASH);
 }
 
+/* Whether the packet can be given a bucket: a NIC hash, or one we compute. */
+static bool pcbg_hashable(const struct pcbg_net *pn, const struct sk_buff *skb,
+			  const struct net_device *dev)
+{
+	if (pcbg_hw_hash(skb, dev))
+		return true;
+	return (dev->flags & IFF_LOOPBACK) ? READ_ONCE(pn->loopback) :
+					     READ_ONCE(pn->soft_hash);
+}
+
+/*
+ * Traffic the groups cannot serve (loopback by default) should cost next
+ * to nothing: counted and let go before any parsing, unless the
+ * tracepoint wants its tuple.
+ */
+static bool pcbg_quick_fallback(struct pcbg_net *pn, const struct sk_buff *skb,
+				const struct net_device *dev)
+{
+	if (pcbg_hashable(pn, skb, dev) || trace_lookup_enabled())
+		return false;
+	PCBG_INC(pn, FALLBACK);
+	return true;
+}
+
 static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 			       int protocol, struct pcbg_tuple *tp,
 			       const struct pcbg_l4 *l4,
@@ -106,8 +130,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	tp->lport = l4->dport;
 	if (pcbg_hw_hash(skb, dev)) {
 		hash = skb->hash;		/* the NIC's Toeplitz hash */
-	} else if ((dev->flags & IFF_LOOPBACK) ? READ_ONCE(pn->loopback) :
-						  READ_ONCE(pn->soft_hash)) {
+	} else if (pcbg_hashable(pn, skb, dev)) {
 		hash = pcbg_tuple_rss_hash(rss, tp);
 	} else {
 		PCBG_INC(pn, FALLBACK);
@@ -202,7 +225,8 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 	struct pcbg_l4 l4;
 
 	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
+	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
+	    pcbg_quick_fallback(pn, skb, state->in))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET;
@@ -229,7 +253,8 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 
 	/* Extension headers (fragments among them) go the native way. */
 	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP))
+	    (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP) ||
+	    pcbg_quick_fallback(pn, skb, state->in))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET6;

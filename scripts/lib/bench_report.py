@@ -36,10 +36,12 @@ def main():
     lookup = collections.defaultdict(list)
     scale = collections.defaultdict(list)
     setups = {}
+    guests = collections.Counter()
     for line in read(os.path.join(raw, "lookup.txt")):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
         if line.startswith(("config", "setup")):
             setups[kv["sockets"]] = kv
+            guests[kv["sockets"]] += 1
         elif line.startswith("lookup"):
             lookup[(kv["sockets"], kv["cache"], kv["kind"])].append(
                 float(kv["ns_per_lookup"]))
@@ -57,9 +59,9 @@ def main():
                     continue
                 ratios = [p / q for p, q in zip(pcb, nat)]
                 rows.append(("lookup cost, established (ns, lower is better)",
-                             "%s sockets, %s cache, %s; ehash %s buckets, %s groups x %s chains"
+                             "%s sockets, %s cache, %s; ehash %s buckets, %s groups x %s buckets of 4 slots; %d runs in %d guests"
                              % (n, cache, label, s["ehash_buckets"], s["groups"],
-                                s["chains_per_group"]),
+                                s["buckets_per_group"], len(ratios), guests[n]),
                              "%.1f" % med(pcb), "%.1f" % med(nat),
                              med(ratios), spread(ratios), "<= 1.0"))
                 if kind == "pcbgroup_hwhash":
@@ -69,7 +71,7 @@ def main():
             if pl and nl:
                 ratios = [p / q for p, q in zip(pl, nl)]
                 rows.append(("lookup cost, listener (ns)",
-                             "%s sockets, %s cache, 1 wildcard listener" % (n, cache),
+                             "%s sockets, %s cache, 1 wildcard listener; %d runs" % (n, cache, len(ratios)),
                              "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
                              spread(ratios), "<= 1.0"))
         for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
@@ -77,7 +79,7 @@ def main():
             sc = scale[(n, kind)]
             if sc:
                 rows.append(("scaling, 2 CPUs / 1 CPU (lookups/s)",
-                             "%s sockets, cold, %s" % (n, label),
+                             "%s sockets, cold, %s; %d runs" % (n, label, len(sc)),
                              "%.2f" % med(sc) if label == "pcbgroup" else "",
                              "%.2f" % med(sc) if label == "native" else "",
                              med(sc), spread(sc), ">= 1.9"))
@@ -90,7 +92,7 @@ def main():
               if "pcbgroup" in v and "native" in v]
     if ratios:
         rows.append(("fallback overhead, loopback TCP (time)",
-                     "50 connections x 200 echo rounds of 512 B, module loaded vs not",
+                     "50 connections x 100 echo rounds of 512 B, module loaded vs not, %d alternating pairs" % len(ratios),
                      "%.2f s" % med([v["pcbgroup"] for v in loop.values()]),
                      "%.2f s" % med([v["native"] for v in loop.values()]),
                      med(ratios), spread(ratios), "<= 1.02"))
@@ -117,14 +119,29 @@ def main():
                          med(ratios), spread(ratios), ">= 1.0"))
             plot.append(("rx %s flows" % n, med(ratios)))
 
+    loc, rate = [], []
     for line in read(os.path.join(raw, "locality.txt")):
         p = line.split()
-        if len(p) == 6:
+        if len(p) == 8:
             pl, pt, nl, nt = map(int, (p[1], p[2], p[4], p[5]))
-            rows.append(("accept locality (SO_REUSEPORT + SO_INCOMING_CPU)",
-                         "%d connections, one listener per CPU, flows sent from their bucket's CPU" % pt,
-                         "%.0f%%" % (100.0 * pl / pt), "%.0f%%" % (100.0 * nl / max(nt, 1)),
-                         (pl / pt) / max(nl / max(nt, 1), 1e-9), "-", "100%"))
+            loc.append((pl, pt, nl, nt))
+            if float(p[6]) > 0 and float(p[7]) > 0:
+                rate.append((pt / float(p[6]), nt / float(p[7])))
+    if loc:
+        pl, pt, nl, nt = map(sum, zip(*loc))
+        rows.append(("accept locality (SO_REUSEPORT + SO_INCOMING_CPU)",
+                     "%d connections in %d runs, one listener per CPU, flows sent from their bucket's CPU"
+                     % (pt, len(loc)),
+                     "%.0f%%" % (100.0 * pl / pt), "%.0f%%" % (100.0 * nl / max(nt, 1)),
+                     (pl / pt) / max(nl / max(nt, 1), 1e-9), "-", "100%"))
+    if rate:
+        ratios = [p / n for p, n in rate]
+        rows.append(("connection rate, same listeners (conn/s, higher is better)",
+                     "%d runs of %d sequential connect/echo/close, software Toeplitz, verify off"
+                     % (len(rate), loc[0][1]),
+                     "%.1f" % med([p for p, _ in rate]), "%.1f" % med([n for _, n in rate]),
+                     med(ratios), spread(ratios), ">= 1.0"))
+        plot.append(("conn rate", med(ratios)))
     for line in read(os.path.join(raw, "churn.txt")):
         p = line.split()
         if len(p) == 6:
@@ -138,8 +155,8 @@ def main():
         f.write("Made by `make bench` (scripts/bench); do not edit. Kernel %s in QEMU TCG, "
                 "%s vCPUs, on a 2-core host without KVM. Times in a TCG guest mean "
                 "something only as ratios: each ratio is pcbgroup / native, measured "
-                "side by side in the same run; spread is min-max over the repetitions "
-                "(5 unless noted).\n\n" % (kernel, cpus))
+                "side by side in the same run; the figure is the median and the spread "
+                "the min-max over the runs (5 unless noted).\n\n" % (kernel, cpus))
         f.write("| benchmark | setup | pcbgroup | native | ratio | spread | goal |\n")
         f.write("|---|---|---|---|---|---|---|\n")
         for sec, setup, p, n, ratio, sp, goal in rows:
