@@ -34,7 +34,10 @@ module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "Repetitions of each measurement");
 static char *only;
 module_param(only, charp, 0444);
-MODULE_PARM_DESC(only, "Run just this lookup kind, hot, for profiling (e.g. pcbgroup_hwhash)");
+MODULE_PARM_DESC(only, "Run just this lookup kind, for profiling (e.g. pcbgroup_hwhash)");
+static bool profile_hot = true;
+module_param_named(hot, profile_hot, bool, 0444);
+MODULE_PARM_DESC(hot, "With only=: the hot set (Y) or every flow once (N)");
 
 #define LADDR	htonl(0xc0000201)	/* 192.0.2.1 */
 #define LPORT	80
@@ -49,6 +52,8 @@ struct bench {
 	struct sock **sks;
 	u32 *order;		/* random flow order */
 	u32 *hash;		/* the NIC's hash of flow order[k], at k */
+	u32 *cpu_pos[2];	/* positions whose bucket maps to CPU 0, 1 */
+	u32 ncpu_pos[2];
 	struct socket *listener;
 };
 
@@ -131,9 +136,12 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	return false;
 }
 
-/* ns per lookup over @n lookups; flows from the random order or hot set. */
+/*
+ * Time for @n lookups: the random order, the hot set, or (scaling) the
+ * positions in @subset.
+ */
 static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
-	       u32 start, unsigned int *misses)
+	       u32 start, const u32 *subset, u32 nsub, unsigned int *misses)
 {
 	u64 t0 = ktime_get_ns();
 	u32 k, pos;
@@ -149,7 +157,10 @@ static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 			rcu_read_lock();
 		}
 		/* Hot: the same HOT flows over and over; cold: all, once. */
-		pos = (start + k) % (hot ? min(sockets, HOT) : sockets);
+		if (subset)
+			pos = subset[(start + k) % nsub];
+		else
+			pos = (start + k) % (hot ? min(sockets, HOT) : sockets);
 		if (!lookup_one(b, kind, pos))
 			(*misses)++;
 	}
@@ -158,9 +169,12 @@ static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 	return ktime_get_ns() - t0;
 }
 
+#define SCALING_LOOKUPS	(10 * lookups)	/* long enough to average */
+
 struct worker {
 	struct bench *b;
 	enum bench_kind kind;
+	int cpu;
 	u32 start;
 	u64 ns;
 	unsigned int misses;
@@ -172,14 +186,19 @@ static int worker_fn(void *arg)
 	struct worker *w = arg;
 
 	wait_for_completion(&w->go);
-	w->ns = run(w->b, w->kind, false, lookups, w->start, &w->misses);
+	w->ns = run(w->b, w->kind, false, SCALING_LOOKUPS, w->start,
+		    w->b->cpu_pos[w->cpu], w->b->ncpu_pos[w->cpu], &w->misses);
 	complete(&w->done);
 	while (!kthread_should_stop())
 		schedule_timeout_interruptible(1);
 	return 0;
 }
 
-/* Lookups per second with @ncpu CPUs at once, each doing @lookups. */
+/*
+ * Lookups per second with @ncpu CPUs at once. As behind an RSS NIC, each
+ * CPU looks up the flows whose bucket maps to it (the same flows for the
+ * kernel's lookup).
+ */
 static u64 scaling(struct bench *b, enum bench_kind kind, int ncpu)
 {
 	struct worker w[2];
@@ -190,6 +209,7 @@ static u64 scaling(struct bench *b, enum bench_kind kind, int ncpu)
 	for (c = 0; c < ncpu; c++) {
 		w[c].b = b;
 		w[c].kind = kind;
+		w[c].cpu = c;
 		w[c].start = c * 7919;
 		w[c].misses = 0;
 		init_completion(&w[c].go);
@@ -208,7 +228,7 @@ static u64 scaling(struct bench *b, enum bench_kind kind, int ncpu)
 	wall = ktime_get_ns() - t0;
 	for (c = 0; c < ncpu; c++)
 		kthread_stop(task[c]);
-	return div64_u64((u64)lookups * ncpu * NSEC_PER_SEC, wall ?: 1);
+	return div64_u64((u64)SCALING_LOOKUPS * ncpu * NSEC_PER_SEC, wall ?: 1);
 }
 
 static int setup(struct bench *b)
@@ -224,17 +244,21 @@ static int setup(struct bench *b)
 	b->sks = vzalloc(array_size(sockets, sizeof(*b->sks)));
 	b->hash = vmalloc(array_size(sockets, sizeof(*b->hash)));
 	b->order = vmalloc(array_size(sockets, sizeof(*b->order)));
-	if (!b->rss || !b->sks || !b->hash || !b->order)
+	b->cpu_pos[0] = vmalloc(array_size(sockets, sizeof(u32)));
+	b->cpu_pos[1] = vmalloc(array_size(sockets, sizeof(u32)));
+	if (!b->rss || !b->sks || !b->hash || !b->order || !b->cpu_pos[0] ||
+	    !b->cpu_pos[1])
 		return -ENOMEM;
 	pcbg_rss_init_config(b->rss, pcbg_rss_default_bits(num_online_cpus()));
 	rcu_assign_pointer(pcbg_rss_live, b->rss);
 	buckets = pcbg_rss_buckets(b->rss);
 	/*
-	 * As many buckets in all groups as the kernel's ehash has: a load
-	 * factor of 1 at 1M sockets for both, at 8 times the memory here
-	 * (a bucket is a cache line with 4 slots, an ehash bucket a pointer).
+	 * Half as many buckets in all groups as the kernel's ehash has, so
+	 * twice its slots (4 per bucket) at 4 times its memory (a cache line
+	 * per bucket, a pointer per ehash bucket): at 1M sockets a bucket
+	 * holds 2 on average and few spill into its overflow chain.
 	 */
-	chains = max_t(unsigned int, 16, (b->h->ehash_mask + 1) / buckets);
+	chains = max_t(unsigned int, 16, (b->h->ehash_mask + 1) / buckets / 2);
 	b->t = pcbg_table_alloc(b->net, IPPROTO_TCP, buckets, chains,
 				roundup_pow_of_two(max(sockets, 16U)));
 	if (!b->t)
@@ -272,8 +296,20 @@ static int setup(struct bench *b)
 	for (i = sockets - 1; i > 0; i--)
 		swap(b->order[i], b->order[get_random_u32_below(i + 1)]);
 	for (i = 0; i < sockets; i++) {
+		unsigned int cpu;
+
 		tuple_of(&tp, b->order[i], LPORT);
 		b->hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
+		cpu = pcbg_rss_getcpu(b->rss, pcbg_rss_bucket(b->rss,
+							      b->hash[i]));
+		if (cpu < ARRAY_SIZE(b->cpu_pos))
+			b->cpu_pos[cpu][b->ncpu_pos[cpu]++] = i;
+	}
+	for (i = 0; i < ARRAY_SIZE(b->cpu_pos); i++) {
+		if (!b->ncpu_pos[i]) {	/* one CPU: every flow */
+			vfree(b->cpu_pos[i]);
+			b->cpu_pos[i] = NULL;
+		}
 	}
 
 	err = sock_create_kern(b->net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
@@ -315,6 +351,8 @@ static void teardown(struct bench *b)
 	vfree(b->sks);
 	vfree(b->hash);
 	vfree(b->order);
+	vfree(b->cpu_pos[0]);
+	vfree(b->cpu_pos[1]);
 }
 
 static void measure(struct bench *b)
@@ -331,9 +369,11 @@ static void measure(struct bench *b)
 			return;
 		for (r = 0; r < reps; r++) {
 			misses = 0;
-			pr_info("bench: profile kind=%s ns_per_lookup=%llu misses=%u\n",
-				only, div64_u64(run(b, k, true, lookups, 0,
-						    &misses), lookups), misses);
+			pr_info("bench: profile kind=%s cache=%s ns_per_lookup=%llu misses=%u\n",
+				only, profile_hot ? "hot" : "cold",
+				div64_u64(run(b, k, profile_hot, lookups, r * 977,
+						    NULL, 0, &misses), lookups),
+				misses);
 		}
 		return;
 	}
@@ -344,7 +384,7 @@ static void measure(struct bench *b)
 
 				misses = 0;
 				ns = run(b, kinds[k], hot, lookups, r * 977,
-					 &misses);
+					 NULL, 0, &misses);
 				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u\n",
 					kind_names[kinds[k]], hot ? "hot" : "cold",
 					sockets, r, div64_u64(ns, lookups),

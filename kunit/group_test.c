@@ -390,12 +390,19 @@ static void group_bucket_overflow(struct kunit *test)
 		pcbg_table_set(ctx->one, sk[PCBG_SLOTS + 1], PCBG_NONE);
 		KUNIT_EXPECT_EQ(test, PCBG_SLOTS - 1, slots_used(b));
 	}
-	/* An unhashed socket is not answered even before it is removed. */
-	sk[0]->sk_node.pprev = NULL;
+	/*
+	 * Gone from the kernel's table on its way to TIME_WAIT: not answered
+	 * even before it is removed from this one.
+	 */
+	sk[0]->sk_state = TCP_FIN_WAIT2;
 	tp.fport = htons(14230);
+	KUNIT_EXPECT_PTR_EQ(test, sk[0], lookup_in(test, ctx->one, &tp, 0, 0,
+						   &hit));
+	sk[0]->sk_node.pprev = NULL;
 	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup_in(test, ctx->one, &tp, 0, 0,
 						  &hit));
 	sk[0]->sk_node.pprev = (struct hlist_node **)&sk[0]->sk_node;
+	sk[0]->sk_state = TCP_ESTABLISHED;
 	/* The freed slot is taken again. */
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, sk[1], PCBG_EXACT));
 	KUNIT_EXPECT_EQ(test, PCBG_SLOTS, slots_used(b));

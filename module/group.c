@@ -125,6 +125,20 @@ unsigned int pcbg_sk_group(const struct pcbg_table *t,
 	return pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
 }
 
+/*
+ * Zeroed: empty slots, empty overflow chains. A large array is mapped with
+ * huge pages where it can be, as the kernel's own ehash is
+ * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
+ */
+static struct pcbg_bucket *pcbg_buckets_alloc(unsigned int n)
+{
+	size_t size = array_size(n, sizeof(struct pcbg_bucket));
+
+	if (size >= PMD_SIZE)
+		return vmalloc_huge(size, GFP_KERNEL | __GFP_ZERO);
+	return kvzalloc(size, GFP_KERNEL);
+}
+
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 				    unsigned int ngroups, unsigned int chains,
 				    unsigned int index)
@@ -154,8 +168,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 		struct pcbg_group *g = &t->groups[i];
 
 		spin_lock_init(&g->lock);
-		/* Zeroed: empty slots, empty overflow chains. */
-		g->buckets = kvcalloc(chains, sizeof(*g->buckets), GFP_KERNEL);
+		g->buckets = pcbg_buckets_alloc(chains);
 		if (!g->buckets)
 			goto fail;
 	}
@@ -423,15 +436,26 @@ void pcbg_table_free(struct pcbg_table *t)
 	kfree(t);
 }
 
+/*
+ * Still connected. The state is on the socket's first cache line, which
+ * the tuple check reads anyway; whether it is hashed is on the second, so
+ * that is read only where it tells something the state does not: a TCP
+ * socket moving to TIME_WAIT leaves the kernel's table (for its timewait
+ * socket) in FIN_WAIT or CLOSING, while this table still has it until
+ * tcp_done(). An ESTABLISHED socket leaves only on its way to CLOSE, and
+ * UDP sockets leave this table (kprobe on udp_lib_unhash) before the
+ * kernel's.
+ */
 static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 {
 	int state = READ_ONCE(sk->sk_state);
 
-	if (sk_unhashed(sk))
+	if (state == TCP_ESTABLISHED)
+		return true;
+	if (t->protocol != IPPROTO_TCP || state == TCP_CLOSE ||
+	    state == TCP_LISTEN)
 		return false;
-	if (t->protocol == IPPROTO_TCP)
-		return state != TCP_CLOSE && state != TCP_LISTEN;
-	return state == TCP_ESTABLISHED;
+	return !sk_unhashed(sk);
 }
 
 /* The socket is connected and matches the tuple exactly. */

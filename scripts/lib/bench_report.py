@@ -79,7 +79,7 @@ def main():
             sc = scale[(n, kind)]
             if sc:
                 rows.append(("scaling, 2 CPUs / 1 CPU (lookups/s)",
-                             "%s sockets, cold, %s; %d runs" % (n, label, len(sc)),
+                             "%s sockets, cold, each CPU the flows of its buckets, %s; %d runs" % (n, label, len(sc)),
                              "%.2f" % med(sc) if label == "pcbgroup" else "",
                              "%.2f" % med(sc) if label == "native" else "",
                              med(sc), spread(sc), ">= 1.9"))
