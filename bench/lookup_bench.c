@@ -111,7 +111,7 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case PCBG_SW:
 		tuple_of(&tp, i, LPORT);
 		sk = pcbg_lookup(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[k] :
-				 pcbg_tuple_rss_hash(b->rss, &tp),
+				 pcbg_tuple_rss_bucket(b->rss, &tp),
 				 PCBG_LOOKUP_REF, &hit);
 		if (sk)
 			sock_put(sk);

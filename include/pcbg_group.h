@@ -117,6 +117,8 @@ struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 unsigned int flags, enum pcbg_hit *hit);
 u32 pcbg_tuple_rss_hash(const struct pcbg_rss *rss,
 			const struct pcbg_tuple *tp);
+u32 pcbg_tuple_rss_bucket(const struct pcbg_rss *rss,
+			  const struct pcbg_tuple *tp);
 
 static inline unsigned int pcbg_table_group(const struct pcbg_table *t,
 					    const struct pcbg_rss *rss, u32 hash)

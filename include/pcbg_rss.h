@@ -7,6 +7,7 @@
 #ifndef _PCBG_RSS_H
 #define _PCBG_RSS_H
 
+#include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/in6.h>
 #include <linux/rcupdate.h>
@@ -24,6 +25,11 @@ struct pcbg_rss {
 	u8 bits;
 	u16 cpu[PCBG_RSS_MAXBUCKETS];	/* bucket -> CPU */
 	struct rcu_head rcu;
+	/*
+	 * Hash bit p is the parity of the input (big-endian 64-bit words)
+	 * under bmask[p]: a lookup needs only the bucket bits.
+	 */
+	u64 bmask[PCBG_RSS_MAXBITS][DIV_ROUND_UP(PCBG_RSS_INPUT_MAX, 8)];
 	/* Toeplitz by table: byte i of the input with value v adds tbl[i][v]. */
 	u32 tbl[PCBG_RSS_INPUT_MAX][256];
 };
@@ -42,6 +48,11 @@ u32 pcbg_rss_hash_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,
 u32 pcbg_rss_hash_v6(const struct pcbg_rss *rss, const struct in6_addr *faddr,
 		     const struct in6_addr *laddr, __be16 fport, __be16 lport,
 		     bool ports);
+/* The same hashes' bucket bits only (the bits above the mask are zero). */
+u32 pcbg_rss_bucket_v4(const struct pcbg_rss *rss, __be32 faddr, __be32 laddr,
+		       __be16 fport, __be16 lport);
+u32 pcbg_rss_bucket_v6(const struct pcbg_rss *rss, const struct in6_addr *faddr,
+		       const struct in6_addr *laddr, __be16 fport, __be16 lport);
 
 static inline unsigned int pcbg_rss_buckets(const struct pcbg_rss *rss)
 {

@@ -103,6 +103,57 @@ static void rss_table_matches_serial(struct kunit *test)
 	}
 }
 
+/*
+ * The bucket bits alone (parity under a mask) equal the full hash's, for
+ * the vectors and random tuples, every bucket count, two keys.
+ */
+static void rss_bucket_bits_match_hash(struct kunit *test)
+{
+	struct pcbg_rss *rss = rss_new(test, 1);
+	unsigned int round, bits, i;
+
+	for (round = 0; round < 2; round++) {
+		for (bits = 1; bits <= PCBG_RSS_MAXBITS; bits++) {
+			u32 mask = (1U << bits) - 1;
+
+			rss->bits = bits;
+			for (i = 0; i < 64; i++) {
+				struct in6_addr f6, l6;
+				__be32 f4, l4;
+				__be16 fp, lp;
+
+				get_random_bytes(&f6, sizeof(f6));
+				get_random_bytes(&l6, sizeof(l6));
+				get_random_bytes(&fp, sizeof(fp));
+				get_random_bytes(&lp, sizeof(lp));
+				f4 = f6.s6_addr32[0];
+				l4 = l6.s6_addr32[0];
+				KUNIT_EXPECT_EQ(test,
+						pcbg_rss_hash_v4(rss, f4, l4, fp,
+								 lp, true) & mask,
+						pcbg_rss_bucket_v4(rss, f4, l4,
+								   fp, lp));
+				KUNIT_EXPECT_EQ(test,
+						pcbg_rss_hash_v6(rss, &f6, &l6, fp,
+								 lp, true) & mask,
+						pcbg_rss_bucket_v6(rss, &f6, &l6,
+								   fp, lp));
+			}
+		}
+		/* Test vector 2 with the default key: hash 0xc626b0ea. */
+		if (!round)
+			KUNIT_EXPECT_EQ(test, 0xc626b0eaU & pcbg_rss_mask(rss),
+					pcbg_rss_bucket_v4(rss,
+							   htonl(0xc75c6f02),
+							   htonl(0x41458c53),
+							   htons(14230),
+							   htons(4739)));
+		get_random_bytes(rss->key, PCBG_RSS_KEYLEN_MAX);
+		rss->keylen = PCBG_RSS_KEYLEN_MAX;
+		pcbg_rss_fill_table(rss);
+	}
+}
+
 static void rss_default_bits(struct kunit *test)
 {
 	/* FreeBSD: fls(ncpus - 1) + 1, at most 7 (128 entries). */
@@ -241,6 +292,7 @@ static void rss_parse_mapping(struct kunit *test)
 static struct kunit_case rss_cases[] = {
 	KUNIT_CASE_PARAM(rss_toeplitz_vectors, rss_vector_gen_params),
 	KUNIT_CASE(rss_table_matches_serial),
+	KUNIT_CASE(rss_bucket_bits_match_hash),
 	KUNIT_CASE(rss_default_bits),
 	KUNIT_CASE(rss_bucket_cpu_mapping),
 	KUNIT_CASE(rss_parse_key),

@@ -116,6 +116,17 @@ u32 pcbg_tuple_rss_hash(const struct pcbg_rss *rss,
 				tp->fport, tp->lport, true);
 }
 
+/* Enough of the RSS hash to find the group: its bucket bits. */
+u32 pcbg_tuple_rss_bucket(const struct pcbg_rss *rss,
+			  const struct pcbg_tuple *tp)
+{
+	if (tp->family == AF_INET)
+		return pcbg_rss_bucket_v4(rss, tp->faddr4, tp->laddr4,
+					  tp->fport, tp->lport);
+	return pcbg_rss_bucket_v6(rss, &tp->faddr6, &tp->laddr6,
+				  tp->fport, tp->lport);
+}
+
 unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk)
 {

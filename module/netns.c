@@ -55,8 +55,16 @@ static bool loopback;
 module_param(loopback, bool, 0644);
 MODULE_PARM_DESC(loopback, "Default of net.pcbgroup.loopback: send loopback traffic through the groups too (default N)");
 
-static unsigned int group_chains = 256;
+static unsigned int group_chains;	/* 0: PCBG_TABLE_BUCKETS in all */
 static unsigned int index_size = 4096;
+
+/* Buckets in all groups of a table by default: 64 KiB, whatever the CPUs. */
+#define PCBG_TABLE_BUCKETS	1024
+
+static unsigned int pcbg_group_chains(unsigned int ngroups)
+{
+	return group_chains ?: max(16U, PCBG_TABLE_BUCKETS / ngroups);
+}
 
 static int pow2_set(const char *val, const struct kernel_param *kp)
 {
@@ -65,11 +73,14 @@ static int pow2_set(const char *val, const struct kernel_param *kp)
 
 	if (err)
 		return err;
+	if (n == 0 && kp->arg == &group_chains)
+		goto ok;	/* automatic */
 	if (n < 16 || n > (1U << 22) || !is_power_of_2(n)) {
 		pr_err("%s must be a power of two from 16 to 4194304\n",
 		       kp->name);
 		return -EINVAL;
 	}
+ok:
 	*(unsigned int *)kp->arg = n;
 	return 0;
 }
@@ -80,7 +91,7 @@ static const struct kernel_param_ops pow2_ops = {
 };
 
 module_param_cb(group_chains, &pow2_ops, &group_chains, 0444);
-MODULE_PARM_DESC(group_chains, "Hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 256)");
+MODULE_PARM_DESC(group_chains, "Hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 0: 1024 per table shared by the groups, at least 16 each)");
 module_param_cb(index_size, &pow2_ops, &index_size, 0444);
 MODULE_PARM_DESC(index_size, "Chains of the per-namespace socket index, a power of two (load time; default 4096)");
 
@@ -195,8 +206,8 @@ static int __net_init pcbg_net_init(struct net *net)
 		unsigned int buckets = pcbg_rss_hold();
 		struct pcbg_table *t;
 
-		t = pcbg_table_alloc(net, protocols[i], buckets, group_chains,
-				     index_size);
+		t = pcbg_table_alloc(net, protocols[i], buckets,
+				     pcbg_group_chains(buckets), index_size);
 		if (!t) {
 			pcbg_rss_release();
 			goto fail;

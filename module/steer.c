@@ -122,6 +122,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	unsigned int flags = PCBG_LOOKUP_REF, group;
 	struct pcbg_table *t;
 	enum pcbg_hit hit;
+	bool partial = false;
 	struct sock *sk;
 	int outcome;
 	u32 hash;
@@ -131,7 +132,10 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	if (pcbg_hw_hash(skb, dev)) {
 		hash = skb->hash;		/* the NIC's Toeplitz hash */
 	} else if (pcbg_hashable(pn, skb, dev)) {
-		hash = pcbg_tuple_rss_hash(rss, tp);
+		/* The group needs the bucket bits; the tracepoint all. */
+		partial = !trace_lookup_enabled();
+		hash = partial ? pcbg_tuple_rss_bucket(rss, tp) :
+				 pcbg_tuple_rss_hash(rss, tp);
 	} else {
 		PCBG_INC(pn, FALLBACK);
 		trace_lookup(pn->net, tp, protocol, 0, -1, -1,
@@ -160,8 +164,11 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 			sk = NULL;
 		}
 	}
-	if (sk && hit == PCBG_HIT_WILD)
+	if (sk && hit == PCBG_HIT_WILD) {
+		if (partial)	/* reuseport spreads by the whole hash */
+			hash = pcbg_tuple_rss_hash(rss, tp);
 		sk = pcbg_reuseport(sk, hash, skb);
+	}
 	outcome = sk ? hit : PCBG_MISS;
 	if (sk && READ_ONCE(pn->verify) && !pcbg_verify(pn, protocol, tp, sk)) {
 		sock_gen_put(sk);
