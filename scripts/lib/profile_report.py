@@ -12,18 +12,22 @@ def main():
     raw, md, kinds = sys.argv[1], sys.argv[2], sys.argv[3:]
     ns = {}
     config = ""
+    cache = "hot"
     with open(os.path.join(raw, "bench.txt")) as f:
         for line in f:
             kv = dict(re.findall(r"(\w+)=(\S+)", line))
             if line.startswith("config"):
                 config = line.strip()
             elif line.startswith("profile"):
+                cache = kv.get("cache", cache)
                 ns.setdefault(kv["kind"], []).append(float(kv["ns_per_lookup"]))
     out = ["# Lookup profiles", "",
            "Made by `scripts/profile` (perf record -a -g, cpu-clock, in a stock-kernel "
-           "TCG guest); do not edit. Hot cache: the same 64 flows over and over. "
+           "TCG guest); do not edit. %s. "
            "Shares are of the non-idle samples; a function inlined into another "
-           "counts as that one.", "", "`%s`" % config, ""]
+           "counts as that one." % ("Hot cache: the same 64 flows over and over" if cache == "hot"
+                                  else "Cold cache: every flow once, in random order"),
+           "", "`%s`" % config, ""]
     for k in kinds:
         path = os.path.join(raw, k + ".txt")
         if not os.path.exists(path):
