@@ -453,9 +453,12 @@ void pcbg_table_free(struct pcbg_table *t)
  * that is read only where it tells something the state does not: a TCP
  * socket moving to TIME_WAIT leaves the kernel's table (for its timewait
  * socket) in FIN_WAIT or CLOSING, while this table still has it until
- * tcp_done(). An ESTABLISHED socket leaves only on its way to CLOSE, and
- * UDP sockets leave this table (kprobe on udp_lib_unhash) before the
- * kernel's.
+ * tcp_done(). An ESTABLISHED socket leaves the kernel's table only on its
+ * way to CLOSE, under its lock, just before the tracepoint removes it from
+ * this one: a packet steered to it then meets a closed socket and is
+ * dropped, where the kernel would have answered with a reset, on a
+ * connection that is going away. UDP sockets leave this table (kprobe on
+ * udp_lib_unhash) before the kernel's.
  */
 static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 {
