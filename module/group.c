@@ -283,15 +283,12 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 						   &t->wild_lock;
 
 	spin_lock(lock);
-	if (e->kind != PCBG_EXACT) {
+	if (e->kind == PCBG_EXACT && e->slot >= 0)
+		RCU_INIT_POINTER(pcbg_bucket(t, e)->sk[e->slot], NULL);
+	else
 		hlist_del_rcu(&e->node);
-	} else {
-		if (e->slot >= 0)
-			RCU_INIT_POINTER(pcbg_bucket(t, e)->sk[e->slot], NULL);
-		else
-			hlist_del_rcu(&e->node);
+	if (e->kind == PCBG_EXACT)
 		t->groups[e->group].count--;
-	}
 	spin_unlock(lock);
 	hlist_del(&e->inode);
 	atomic_dec(&t->members[e->kind]);
@@ -601,7 +598,7 @@ struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 unsigned int flags, enum pcbg_hit *hit)
 {
 	unsigned int bucket = pcbg_rss_bucket(rss, hash);
-	struct pcbg_group *g = &t->groups[bucket & (t->ngroups - 1)];
+	struct pcbg_group *g = &t->groups[pcbg_table_group(t, rss, hash)];
 	u32 key = pcbg_tuple_key(t, tp);
 	struct pcbg_bucket *b = &g->buckets[key & t->chain_mask];
 	struct sock *sk, *e_sk;

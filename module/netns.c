@@ -66,23 +66,33 @@ static unsigned int pcbg_group_chains(unsigned int ngroups)
 	return group_chains ?: max(16U, PCBG_TABLE_BUCKETS / ngroups);
 }
 
-static int pow2_set(const char *val, const struct kernel_param *kp)
+/* A table size: a power of two from 16 to 4194304, or 0 if @zero_ok. */
+static int pcbg_size_set(const char *val, const struct kernel_param *kp,
+			 bool zero_ok)
 {
 	unsigned int n;
 	int err = kstrtouint(val, 0, &n);
 
 	if (err)
 		return err;
-	if (n == 0 && kp->arg == &group_chains)
-		goto ok;	/* automatic */
-	if (n < 16 || n > (1U << 22) || !is_power_of_2(n)) {
-		pr_err("%s must be a power of two from 16 to 4194304\n",
-		       kp->name);
+	if ((n || !zero_ok) &&
+	    (n < 16 || n > (1U << 22) || !is_power_of_2(n))) {
+		pr_err("%s must be a power of two from 16 to 4194304%s\n",
+		       kp->name, zero_ok ? ", or 0" : "");
 		return -EINVAL;
 	}
-ok:
 	*(unsigned int *)kp->arg = n;
 	return 0;
+}
+
+static int pow2_set(const char *val, const struct kernel_param *kp)
+{
+	return pcbg_size_set(val, kp, false);
+}
+
+static int chains_set(const char *val, const struct kernel_param *kp)
+{
+	return pcbg_size_set(val, kp, true);	/* 0: automatic */
 }
 
 static const struct kernel_param_ops pow2_ops = {
@@ -90,7 +100,12 @@ static const struct kernel_param_ops pow2_ops = {
 	.get = param_get_uint,
 };
 
-module_param_cb(group_chains, &pow2_ops, &group_chains, 0444);
+static const struct kernel_param_ops chains_ops = {
+	.set = chains_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(group_chains, &chains_ops, &group_chains, 0444);
 MODULE_PARM_DESC(group_chains, "Hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 0: 1024 per table shared by the groups, at least 16 each)");
 module_param_cb(index_size, &pow2_ops, &index_size, 0444);
 MODULE_PARM_DESC(index_size, "Chains of the per-namespace socket index, a power of two (load time; default 4096)");

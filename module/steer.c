@@ -89,14 +89,23 @@ static bool pcbg_hw_hash(const struct sk_buff *skb,
 	       (dev->features & NETIF_F_RXHASH);
 }
 
-/* Whether the packet can be given a bucket: a NIC hash, or one we compute. */
-static bool pcbg_hashable(const struct pcbg_net *pn, const struct sk_buff *skb,
-			  const struct net_device *dev)
+/* Where a packet's bucket comes from, decided once per packet. */
+enum pcbg_hash_src {
+	PCBG_HASH_NONE,		/* none: the reservation table serves it */
+	PCBG_HASH_NIC,
+	PCBG_HASH_SOFT,
+};
+
+static enum pcbg_hash_src pcbg_hash_src(const struct pcbg_net *pn,
+					const struct sk_buff *skb,
+					const struct net_device *dev)
 {
 	if (pcbg_hw_hash(skb, dev))
-		return true;
-	return (dev->flags & IFF_LOOPBACK) ? READ_ONCE(pn->loopback) :
-					     READ_ONCE(pn->soft_hash);
+		return PCBG_HASH_NIC;
+	if ((dev->flags & IFF_LOOPBACK) ? READ_ONCE(pn->loopback) :
+					  READ_ONCE(pn->soft_hash))
+		return PCBG_HASH_SOFT;
+	return PCBG_HASH_NONE;
 }
 
 /*
@@ -104,10 +113,9 @@ static bool pcbg_hashable(const struct pcbg_net *pn, const struct sk_buff *skb,
  * to nothing: counted and let go before any parsing, unless the
  * tracepoint wants its tuple.
  */
-static bool pcbg_quick_fallback(struct pcbg_net *pn, const struct sk_buff *skb,
-				const struct net_device *dev)
+static bool pcbg_quick_fallback(struct pcbg_net *pn, enum pcbg_hash_src src)
 {
-	if (pcbg_hashable(pn, skb, dev) || trace_lookup_enabled())
+	if (src != PCBG_HASH_NONE || trace_lookup_enabled())
 		return false;
 	PCBG_INC(pn, FALLBACK);
 	return true;
@@ -116,7 +124,7 @@ static bool pcbg_quick_fallback(struct pcbg_net *pn, const struct sk_buff *skb,
 static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 			       int protocol, struct pcbg_tuple *tp,
 			       const struct pcbg_l4 *l4,
-			       const struct net_device *dev)
+			       enum pcbg_hash_src src)
 {
 	const struct pcbg_rss *rss = pcbg_rss_get();
 	unsigned int flags = PCBG_LOOKUP_REF, group;
@@ -129,9 +137,9 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 
 	tp->fport = l4->sport;
 	tp->lport = l4->dport;
-	if (pcbg_hw_hash(skb, dev)) {
+	if (src == PCBG_HASH_NIC) {
 		hash = skb->hash;		/* the NIC's Toeplitz hash */
-	} else if (pcbg_hashable(pn, skb, dev)) {
+	} else if (src == PCBG_HASH_SOFT) {
 		/* The group needs the bucket bits; the tracepoint all. */
 		partial = !trace_lookup_enabled();
 		hash = partial ? pcbg_tuple_rss_bucket(rss, tp) :
@@ -228,12 +236,15 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 {
 	struct pcbg_net *pn = pcbg_net(state->net);
 	const struct iphdr *iph = ip_hdr(skb);
+	enum pcbg_hash_src src;
 	struct pcbg_tuple tp;
 	struct pcbg_l4 l4;
 
 	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) ||
-	    pcbg_quick_fallback(pn, skb, state->in))
+	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
+		return NF_ACCEPT;
+	src = pcbg_hash_src(pn, skb, state->in);
+	if (pcbg_quick_fallback(pn, src))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET;
@@ -246,7 +257,7 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 		PCBG_INC(pn, FALLBACK);
 		return NF_ACCEPT;
 	}
-	return pcbg_steer(pn, skb, iph->protocol, &tp, &l4, state->in);
+	return pcbg_steer(pn, skb, iph->protocol, &tp, &l4, src);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -255,13 +266,16 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 {
 	struct pcbg_net *pn = pcbg_net(state->net);
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	enum pcbg_hash_src src;
 	struct pcbg_tuple tp;
 	struct pcbg_l4 l4;
 
 	/* Extension headers (fragments among them) go the native way. */
 	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP) ||
-	    pcbg_quick_fallback(pn, skb, state->in))
+	    (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP))
+		return NF_ACCEPT;
+	src = pcbg_hash_src(pn, skb, state->in);
+	if (pcbg_quick_fallback(pn, src))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET6;
@@ -274,7 +288,7 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 		PCBG_INC(pn, FALLBACK);
 		return NF_ACCEPT;
 	}
-	return pcbg_steer(pn, skb, ip6h->nexthdr, &tp, &l4, state->in);
+	return pcbg_steer(pn, skb, ip6h->nexthdr, &tp, &l4, src);
 }
 #endif
 
