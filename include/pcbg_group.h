@@ -20,15 +20,16 @@ enum pcbg_kind {
 	PCBG_NONE,
 	PCBG_EXACT,	/* connected: in the group of its 4-tuple's bucket */
 	PCBG_WILD,	/* listening / unconnected: a member of every group */
-	PCBG_BUCKET,	/* SO_INCOMING_CPU listener: the groups of one CPU */
+	PCBG_NKINDS,
 };
 
 /* How a lookup was answered; also the statistics' and tracepoint's view. */
 enum pcbg_hit {
-	PCBG_MISS,
+	PCBG_MISS,	/* nothing here: the stack looks */
 	PCBG_HIT_EXACT,
-	PCBG_HIT_BUCKET,
+	PCBG_HIT_BUCKET,	/* a reuseport member, picked as the kernel does */
 	PCBG_HIT_WILD,
+	PCBG_ASIDE = 6,	/* the kernel's pick cannot be known here: stack */
 };
 
 /* in_pcblookup() flags. */
@@ -36,7 +37,11 @@ enum pcbg_hit {
 #define PCBG_LOOKUP_REF		0x2	/* return a referenced socket */
 /* Without PCBG_LOOKUP_REF the socket is valid only under rcu_read_lock(). */
 
-/* A packet's tuple seen from the local host: f = foreign, l = local. */
+/*
+ * A packet's tuple seen from the local host: f = foreign, l = local; dif
+ * and sdif are the stack's own for the point where it would look (early
+ * demux or the protocol's receive function).
+ */
 struct pcbg_tuple {
 	unsigned short family;
 	__be16 fport, lport;
@@ -53,6 +58,8 @@ struct pcbg_entry {
 	u16 group;
 	u8 kind;
 	s8 slot;			/* exact: its slot in the bucket, or -1 */
+	u8 dup:1;			/* exact: another entry has its tuple */
+	u8 reuse:1;			/* wildcard: in a reuseport group */
 	struct rcu_head rcu;
 };
 
@@ -83,6 +90,9 @@ struct pcbg_ichain {
 	struct hlist_head head;
 };
 
+/* Per local port (hashed) counts that tell a lookup what may compete. */
+#define PCBG_PORT_SLOTS	256
+
 struct pcbg_table {
 	struct net *net;
 	u8 protocol;			/* IPPROTO_TCP or IPPROTO_UDP */
@@ -92,11 +102,31 @@ struct pcbg_table {
 	u32 secret;
 	struct pcbg_group *groups;
 	struct pcbg_ichain *index;	/* socket -> entry, for removal */
-	spinlock_t wild_lock;		/* the wildcard and CPU lists */
+	spinlock_t wild_lock;		/* the wildcard lists */
 	struct hlist_head wild[64];	/* by local port */
-	struct hlist_head *cpu_wild;	/* [nr_cpu_ids]: bucket listeners */
-	atomic_t members[PCBG_BUCKET + 1];
+	atomic_t members[PCBG_NKINDS];
+	atomic_t dups;			/* exact entries sharing a tuple */
+	/*
+	 * Insert failures since the table was last known complete: while
+	 * fail_gen != synced_gen a socket may be missing, so no wildcard
+	 * answer is given (a missing one could outrank it).
+	 */
+	atomic_t fail_gen;
+	int synced_gen;
+	atomic_t port_exact[PCBG_PORT_SLOTS];	/* connected, by local port */
+	atomic_t port_reuse[PCBG_PORT_SLOTS];	/* reuseport wildcards */
 };
+
+static inline unsigned int pcbg_port_slot(__be16 port)
+{
+	return ntohs(port) & (PCBG_PORT_SLOTS - 1);
+}
+
+/* Every socket of the namespace is in the table (see fail_gen). */
+static inline bool pcbg_table_complete(const struct pcbg_table *t)
+{
+	return atomic_read(&t->fail_gen) == READ_ONCE(t->synced_gen);
+}
 
 int pcbg_entry_cache_init(void);
 void pcbg_entry_cache_exit(void);
@@ -115,6 +145,19 @@ enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);
 struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_tuple *tp, u32 hash,
 			 unsigned int flags, enum pcbg_hit *hit);
+struct sock *pcbg_lookup_exact(struct pcbg_table *t,
+			       const struct pcbg_rss *rss,
+			       const struct pcbg_tuple *tp, u32 hash,
+			       enum pcbg_hit *hit);
+struct hlist_head *pcbg_wild_chain(struct pcbg_table *t, u16 port);
+bool pcbg_dev_match(const struct pcbg_table *t, int bound,
+		    const struct pcbg_tuple *tp);
+
+/* wild.c: wildcard answers, exactly as the kernel would pick */
+struct sock *pcbg_lookup_wild(struct pcbg_table *t,
+			      const struct pcbg_tuple *tp, enum pcbg_hit *hit);
+bool pcbg_udp_exact_certain(struct pcbg_table *t,
+			    const struct pcbg_tuple *tp);
 u32 pcbg_tuple_rss_hash(const struct pcbg_rss *rss,
 			const struct pcbg_tuple *tp);
 u32 pcbg_tuple_rss_bucket(const struct pcbg_rss *rss,

@@ -8,6 +8,7 @@
 #define _PCBG_NET_H
 
 #include <linux/percpu.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -25,7 +26,8 @@ enum pcbg_stat {
 	PCBG_STAT_HIT_BUCKET,
 	PCBG_STAT_HIT_WILD,
 	PCBG_STAT_MISS,		/* hashed, but left to the reservation table */
-	PCBG_STAT_FALLBACK,	/* no usable hash: loopback, fragment, ... */
+	PCBG_STAT_ASIDE,	/* the kernel's pick unknowable: left to it */
+	PCBG_STAT_FALLBACK,	/* local packet without a usable hash */
 	PCBG_STAT_VERIFIED,	/* answers compared with the native lookup */
 	PCBG_STAT_MISMATCH,
 	PCBG_STAT_INSERT_FAIL,	/* allocation failure while tracking */
@@ -53,13 +55,29 @@ struct pcbg_net {
 	int verify;
 	int soft_hash;
 	int loopback;
-	bool ready;		/* existing sockets have been picked up */
 	struct pcbg_pcpu_stats __percpu *stats;
+	struct delayed_work resync;	/* after an insert failure */
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
 };
 
+/* Where the stack would look the socket up (steer.c). */
+enum pcbg_stage {
+	PCBG_DEMUX,	/* early demux: connected sockets, before routing */
+	PCBG_DELIVER,	/* the protocol's receive: after LOCAL_IN */
+};
+
 extern unsigned int pcbg_net_id;
+extern bool pcbg_tracking;
+
+/*
+ * Every socket of every namespace is tracked: set once the load-time walk
+ * is done, for the namespaces that exist and every one made later.
+ */
+static inline bool pcbg_tracking_ready(void)
+{
+	return READ_ONCE(pcbg_tracking);	/* paired with pcbg_netns_set_ready() */
+}
 
 static inline struct pcbg_net *pcbg_net(const struct net *net)
 {
@@ -75,7 +93,7 @@ static inline struct pcbg_table *pcbg_net_table(struct pcbg_net *pn,
 
 int pcbg_netns_init(void);
 void pcbg_netns_exit(void);
-void pcbg_netns_set_ready(void);
+void pcbg_netns_set_ready(bool ready);
 void pcbg_groups_rss_changed(void);
 
 /* stats.c: /proc/net/pcbgroup/ */
@@ -91,12 +109,14 @@ void pcbg_steer_exit_net(struct net *net);
 int pcbg_track_init(void);
 void pcbg_track_exit(void);
 void pcbg_track_walk(void);
+void pcbg_track_walk_net(struct net *net);
 bool pcbg_track_udp_reliable(void);
+void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
 
 /* verify.c: the kernel's own lookups, the reference */
 struct sock *pcbg_native_established(struct net *net,
 				     const struct pcbg_tuple *tp);
-bool pcbg_verify(struct pcbg_net *pn, int protocol,
+bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		 const struct pcbg_tuple *tp, struct sock *sk);
 
 #endif /* _PCBG_NET_H */

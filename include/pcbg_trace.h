@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints for bpftrace and perf: tracepoint:pcbgroup:lookup fires for
- * every packet the steering hook looks at.
+ * every lookup a steering hook makes (stage 0: early demux, 1: delivery).
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pcbgroup
@@ -14,19 +14,20 @@
 
 #include "pcbg_group.h"
 
-/* Outcomes beyond enum pcbg_hit. */
+/* Outcomes beyond enum pcbg_hit (whose PCBG_ASIDE is 6). */
 #define PCBG_TRACE_FALLBACK	4	/* no usable hash: reservation table */
 #define PCBG_TRACE_MISMATCH	5	/* verify mode disagreed: not steered */
 
 TRACE_EVENT(lookup,
 	TP_PROTO(const struct net *net, const struct pcbg_tuple *tp,
-		 u8 protocol, u32 hash, int group, int cpu, int outcome,
-		 const struct sock *sk),
-	TP_ARGS(net, tp, protocol, hash, group, cpu, outcome, sk),
+		 u8 protocol, int stage, u32 hash, int group, int cpu,
+		 int outcome, const struct sock *sk),
+	TP_ARGS(net, tp, protocol, stage, hash, group, cpu, outcome, sk),
 	TP_STRUCT__entry(
 		__field(__u32, netns)
 		__field(__u16, family)
 		__field(__u8, protocol)
+		__field(__u8, stage)
 		__array(__u8, faddr, 16)
 		__array(__u8, laddr, 16)
 		__field(__u16, fport)
@@ -42,6 +43,7 @@ TRACE_EVENT(lookup,
 		__entry->netns = net->ns.inum;
 		__entry->family = tp->family;
 		__entry->protocol = protocol;
+		__entry->stage = stage;
 		if (tp->family == AF_INET) {
 			memset(__entry->faddr, 0, 16);
 			memset(__entry->laddr, 0, 16);
@@ -60,8 +62,9 @@ TRACE_EVENT(lookup,
 		__entry->outcome = outcome;
 		__entry->sk = sk;
 	),
-	TP_printk("netns=%u proto=%u family=%u lport=%u fport=%u hash=0x%08x group=%d cpu=%d rxcpu=%d outcome=%s sk=%p",
-		  __entry->netns, __entry->protocol, __entry->family,
+	TP_printk("netns=%u stage=%s proto=%u family=%u lport=%u fport=%u hash=0x%08x group=%d cpu=%d rxcpu=%d outcome=%s sk=%p",
+		  __entry->netns, __entry->stage ? "deliver" : "demux",
+		  __entry->protocol, __entry->family,
 		  __entry->lport, __entry->fport, __entry->hash, __entry->group,
 		  __entry->cpu, __entry->rxcpu,
 		  __print_symbolic(__entry->outcome,
@@ -70,7 +73,8 @@ TRACE_EVENT(lookup,
 				   { PCBG_HIT_BUCKET, "bucket_listener" },
 				   { PCBG_HIT_WILD, "wildcard" },
 				   { PCBG_TRACE_FALLBACK, "fallback" },
-				   { PCBG_TRACE_MISMATCH, "mismatch" }),
+				   { PCBG_TRACE_MISMATCH, "mismatch" },
+				   { PCBG_ASIDE, "aside" }),
 		  __entry->sk)
 );
 

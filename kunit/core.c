@@ -8,6 +8,7 @@
 
 #include "../module/rss.c"
 #include "../module/group.c"
+#include "../module/wild.c"
 
 struct pcbg_rss __rcu *pcbg_rss_live;
 

@@ -8,9 +8,8 @@
  * Wildcard sockets (listeners, unconnected bound UDP sockets) are members
  * of every group: like FreeBSD we keep them once, on a shared list that
  * every group's lookup reads, instead of copying them into each group.
- * SO_INCOMING_CPU listeners are group-local wildcards: they sit on their
- * CPU's list and serve exactly the groups whose bucket maps to that CPU
- * (FreeBSD's IP_RSS_LISTEN_BUCKET).
+ * Which of them answers a packet is decided in wild.c, exactly as the
+ * kernel would decide it.
  *
  * Readers use RCU and take no lock. Writers take the socket's index chain
  * lock, then the one group or wildcard lock they change. Every entry holds
@@ -30,6 +29,7 @@
 #include <net/inet6_hashtables.h>
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
+#include <net/udp.h>
 
 #include "pcbg_group.h"
 
@@ -172,8 +172,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	spin_lock_init(&t->wild_lock);
 	t->groups = kvcalloc(ngroups, sizeof(*t->groups), GFP_KERNEL);
 	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL);
-	t->cpu_wild = kcalloc(nr_cpu_ids, sizeof(*t->cpu_wild), GFP_KERNEL);
-	if (!t->groups || !t->index || !t->cpu_wild)
+	if (!t->groups || !t->index)
 		goto fail;
 	for (i = 0; i < ngroups; i++) {
 		struct pcbg_group *g = &t->groups[i];
@@ -224,6 +223,12 @@ static struct hlist_head *pcbg_wild_head(struct pcbg_table *t, u16 port)
 	return &t->wild[port % PCBG_WILD_UNBOUND];
 }
 
+/* The wildcard sockets a lookup for @port must read (wild.c). */
+struct hlist_head *pcbg_wild_chain(struct pcbg_table *t, u16 port)
+{
+	return pcbg_wild_head(t, port);
+}
+
 static struct pcbg_bucket *pcbg_bucket(struct pcbg_table *t,
 				       const struct pcbg_entry *e)
 {
@@ -235,6 +240,41 @@ static struct pcbg_bucket *pcbg_bucket(struct pcbg_table *t,
  * it: harmless, since a candidate is always checked against its socket,
  * and every socket a reader can see is pinned by its entry's reference.
  */
+static bool pcbg_same_tuple(const struct sock *a, const struct sock *b)
+{
+	struct pcbg_tuple ta, tb;
+
+	pcbg_sk_tuple(a, &ta);
+	pcbg_sk_tuple(b, &tb);
+	return !memcmp(&ta, &tb, sizeof(ta));
+}
+
+/*
+ * Two connected sockets with one tuple (SO_REUSEADDR UDP, or bound to
+ * different devices): the kernel's pick between them depends on its chain
+ * order, so a table that has such a pair checks every candidate.
+ */
+static void pcbg_mark_dup(struct pcbg_table *t, struct pcbg_bucket *b,
+			  struct pcbg_entry *e)
+{
+	struct pcbg_entry *o;
+	struct sock *sk;
+	int i;
+
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		sk = rcu_dereference_protected(b->sk[i], 1);
+		if (sk && b->key[i] == e->key && pcbg_same_tuple(sk, e->sk))
+			goto dup;
+	}
+	hlist_for_each_entry(o, &b->more, node)
+		if (o->key == e->key && pcbg_same_tuple(o->sk, e->sk))
+			goto dup;
+	return;
+dup:
+	e->dup = 1;
+	atomic_inc(&t->dups);
+}
+
 static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
 {
 	struct pcbg_group *g = &t->groups[e->group];
@@ -242,6 +282,7 @@ static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
 	int i;
 
 	spin_lock(&g->lock);
+	pcbg_mark_dup(t, b, e);
 	e->slot = -1;
 	for (i = 0; i < PCBG_SLOTS; i++) {
 		if (!rcu_access_pointer(b->sk[i])) {
@@ -257,22 +298,27 @@ static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
 	spin_unlock(&g->lock);
 }
 
+/* The per-port counts, for the lookups that must know who competes. */
+static void pcbg_count_port(struct pcbg_table *t, const struct pcbg_entry *e,
+			    int delta)
+{
+	unsigned int slot = pcbg_port_slot(htons(e->sk->sk_num));
+
+	if (e->kind == PCBG_EXACT)
+		atomic_add(delta, &t->port_exact[slot]);
+	else if (e->reuse)
+		atomic_add(delta, &t->port_reuse[slot]);
+}
+
 static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
-	switch (e->kind) {
-	case PCBG_EXACT:
+	pcbg_count_port(t, e, 1);
+	if (e->kind == PCBG_EXACT) {
 		pcbg_link_exact(t, e);
-		break;
-	case PCBG_WILD:
+	} else {
 		spin_lock(&t->wild_lock);
 		hlist_add_head_rcu(&e->node, pcbg_wild_head(t, e->key));
 		spin_unlock(&t->wild_lock);
-		break;
-	case PCBG_BUCKET:
-		spin_lock(&t->wild_lock);
-		hlist_add_head_rcu(&e->node, &t->cpu_wild[e->group]);
-		spin_unlock(&t->wild_lock);
-		break;
 	}
 	atomic_inc(&t->members[e->kind]);
 }
@@ -290,36 +336,36 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 	if (e->kind == PCBG_EXACT)
 		t->groups[e->group].count--;
 	spin_unlock(lock);
+	if (e->dup)
+		atomic_dec(&t->dups);
+	pcbg_count_port(t, e, -1);
 	hlist_del(&e->inode);
 	atomic_dec(&t->members[e->kind]);
 	call_rcu(&e->rcu, pcbg_entry_free_rcu);
 }
 
-/* Where @sk belongs as @kind: key and group (the CPU, for PCBG_BUCKET). */
+/*
+ * Where @sk belongs as @kind: key and group. Called under the socket's
+ * index chain lock, which a rehash also takes after publishing a new key:
+ * a placement by the old key is then always seen and moved by the rehash.
+ */
 static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 		       enum pcbg_kind kind, u32 *key, u16 *group)
 {
 	struct pcbg_tuple tp;
 	const struct pcbg_rss *rss;
 
-	switch (kind) {
-	case PCBG_EXACT:
-		pcbg_sk_tuple(sk, &tp);
-		*key = pcbg_tuple_key(t, &tp);
-		rcu_read_lock();
-		rss = pcbg_rss_get();
-		*group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
-		rcu_read_unlock();
-		break;
-	case PCBG_WILD:
+	if (kind == PCBG_WILD) {
 		*key = sk->sk_num;
 		*group = 0;
-		break;
-	default:
-		*key = 0;
-		*group = READ_ONCE(sk->sk_incoming_cpu);
-		break;
+		return;
 	}
+	pcbg_sk_tuple(sk, &tp);
+	*key = pcbg_tuple_key(t, &tp);
+	rcu_read_lock();
+	rss = pcbg_rss_get();
+	*group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
+	rcu_read_unlock();
 }
 
 /*
@@ -332,20 +378,18 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	struct pcbg_entry *old, *e = NULL;
 	u32 key = 0;
 	u16 group = 0;
+	bool reuse;
 	int err = 0;
 
-	if (kind == PCBG_BUCKET) {
-		int cpu = READ_ONCE(sk->sk_incoming_cpu);
-
-		if (cpu < 0 || cpu >= nr_cpu_ids)
-			kind = PCBG_WILD;
-	}
+	/* Fixed once hashed: the group is attached when the port is taken. */
+	reuse = kind == PCBG_WILD && sk->sk_reuseport &&
+		rcu_access_pointer(sk->sk_reuseport_cb);
+	spin_lock_bh(&ic->lock);
 	if (kind != PCBG_NONE)
 		pcbg_place(t, sk, kind, &key, &group);
-
-	spin_lock_bh(&ic->lock);
 	old = pcbg_ifind(ic, sk);
-	if (old && old->kind == kind && old->key == key && old->group == group)
+	if (old && old->kind == kind && old->key == key &&
+	    old->group == group && old->reuse == reuse)
 		goto out;
 	if (kind != PCBG_NONE) {
 		e = pcbg_entry_alloc();
@@ -357,6 +401,8 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 		e->key = key;
 		e->group = group;
 		e->kind = kind;
+		e->dup = 0;
+		e->reuse = reuse;
 		sock_hold(sk);
 	}
 	/* The new place first: a reader may see both, never neither. */
@@ -405,10 +451,14 @@ void pcbg_table_rehash(struct pcbg_table *t)
 				continue;
 			/* A new entry: readers may be walking the old one. */
 			ne = pcbg_entry_alloc();
-			if (!ne)
-				continue;	/* misses fall back until then */
+			if (!ne) {
+				/* Exact misses go to the stack meanwhile. */
+				atomic_inc(&t->fail_gen);
+				continue;
+			}
 			*ne = *e;
 			ne->group = group;
+			ne->dup = 0;
 			sock_hold(ne->sk);
 			pcbg_link(t, ne);
 			hlist_add_head(&ne->inode, &ic->head);
@@ -440,7 +490,6 @@ void pcbg_table_free(struct pcbg_table *t)
 			kvfree(t->groups[i].buckets);
 	kvfree(t->groups);
 	kvfree(t->index);
-	kfree(t->cpu_wild);
 	kfree(t);
 }
 
@@ -469,110 +518,103 @@ static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 	return !sk_unhashed(sk);
 }
 
-/* The socket is connected and matches the tuple exactly. */
-static inline bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
-			     const struct pcbg_tuple *tp)
+/*
+ * The bound-device rule of the protocol's own lookup: TCP and UDP read
+ * different l3mdev_accept sysctls (inet_sk_bound_dev_eq() and
+ * udp_sk_bound_dev_eq()).
+ */
+bool pcbg_dev_match(const struct pcbg_table *t, int bound,
+		    const struct pcbg_tuple *tp)
 {
-	if (!pcbg_sk_live(t, sk))
+	if (t->protocol == IPPROTO_TCP)
+		return inet_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);
+	return udp_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);
+}
+
+/* The socket is connected and matches the tuple exactly (inet_match()). */
+static inline bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
+				    const struct pcbg_tuple *tp)
+{
+	if (!pcbg_sk_live(t, sk) || !net_eq(sock_net(sk), t->net))
 		return false;
 	if (tp->family == AF_INET) {
 		INET_ADDR_COOKIE(acookie, tp->faddr4, tp->laddr4);
 		const __portpair ports = INET_COMBINED_PORTS(tp->fport,
 							     ntohs(tp->lport));
 
-		return inet_match(t->net, sk, acookie, ports, tp->dif, tp->sdif);
-	}
-#if IS_ENABLED(CONFIG_IPV6)
-	return inet6_match(t->net, sk, &tp->faddr6, &tp->laddr6,
-			   INET_COMBINED_PORTS(tp->fport, ntohs(tp->lport)),
-			   tp->dif, tp->sdif);
-#else
-	return false;
-#endif
-}
-
-/*
- * FreeBSD's wildcard precedence as a score, 0 = no match: exact local
- * address, then wildcard local address, then an IPv6 wildcard accepting
- * v4-mapped traffic. Ties are broken as Linux does: a socket bound to the
- * device, then an AF_INET socket. A socket's prison will rank here too.
- */
-enum {
-	PCBG_RANK_V4MAPPED = 1,
-	PCBG_RANK_WILD = 2,
-	PCBG_RANK_LOCAL = 3,
-};
-
-static int pcbg_wild_score(struct pcbg_table *t, struct sock *sk,
-			   const struct pcbg_tuple *tp)
-{
-	int bound = READ_ONCE(sk->sk_bound_dev_if);
-	int rank;
-
-	if (!net_eq(sock_net(sk), t->net) || htons(sk->sk_num) != tp->lport ||
-	    sk_unhashed(sk))
-		return 0;
-	if (t->protocol == IPPROTO_TCP) {
-		if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
-			return 0;
-	} else if (sk->sk_daddr || sk->sk_dport) {
-		return 0;	/* connected since: not a wildcard any more */
-	}
-	if (!inet_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif))
-		return 0;
-	if (tp->family == AF_INET) {
-		if (sk->sk_family == AF_INET) {
-			if (sk->sk_rcv_saddr == tp->laddr4)
-				rank = PCBG_RANK_LOCAL;
-			else if (!sk->sk_rcv_saddr)
-				rank = PCBG_RANK_WILD;
-			else
-				return 0;
-		}
-#if IS_ENABLED(CONFIG_IPV6)
-		else if (ipv6_only_sock(sk))
-			return 0;
-		else if (ipv6_addr_any(&sk->sk_v6_rcv_saddr))
-			rank = PCBG_RANK_V4MAPPED;
-		else if (ipv6_addr_v4mapped(&sk->sk_v6_rcv_saddr) &&
-			 sk->sk_v6_rcv_saddr.s6_addr32[3] == tp->laddr4)
-			rank = PCBG_RANK_LOCAL;
-#endif
-		else
-			return 0;
+		if (sk->sk_portpair != ports || sk->sk_addrpair != acookie)
+			return false;
 	} else {
 #if IS_ENABLED(CONFIG_IPV6)
-		if (sk->sk_family != AF_INET6)
-			return 0;
-		if (ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tp->laddr6))
-			rank = PCBG_RANK_LOCAL;
-		else if (ipv6_addr_any(&sk->sk_v6_rcv_saddr))
-			rank = PCBG_RANK_WILD;
-		else
-			return 0;
+		if (sk->sk_portpair != INET_COMBINED_PORTS(tp->fport,
+							   ntohs(tp->lport)) ||
+		    sk->sk_family != AF_INET6 ||
+		    !ipv6_addr_equal(&sk->sk_v6_daddr, &tp->faddr6) ||
+		    !ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tp->laddr6))
+			return false;
 #else
-		return 0;
+		return false;
 #endif
 	}
-	return rank * 4 + (bound ? 2 : 0) + (sk->sk_family == AF_INET);
+	return pcbg_dev_match(t, READ_ONCE(sk->sk_bound_dev_if), tp);
 }
 
-static struct sock *pcbg_wild_best(struct pcbg_table *t,
-				   struct hlist_head *head,
-				   const struct pcbg_tuple *tp, int *best)
+/**
+ * pcbg_lookup_exact - the connected socket of a tuple, in its group
+ * @t: the namespace's table for the protocol
+ * @rss: the RSS configuration the hash was computed with
+ * @tp: the packet's tuple
+ * @hash: the packet's RSS hash (hardware or software Toeplitz)
+ * @hit: PCBG_HIT_EXACT, PCBG_MISS, or PCBG_ASIDE when two sockets match
+ *
+ * Called under rcu_read_lock(); the socket is not referenced. A candidate
+ * is checked once: the kernel's ehash lookup checks again after taking its
+ * reference because its sockets are SLAB_TYPESAFE_BY_RCU and may be reused
+ * meanwhile; ours are pinned by the entry's reference until a grace period
+ * after removal, so they cannot be.
+ */
+struct sock *pcbg_lookup_exact(struct pcbg_table *t,
+			       const struct pcbg_rss *rss,
+			       const struct pcbg_tuple *tp, u32 hash,
+			       enum pcbg_hit *hit)
 {
-	struct sock *result = NULL;
+	struct pcbg_group *g = &t->groups[pcbg_table_group(t, rss, hash)];
+	u32 key = pcbg_tuple_key(t, tp);
+	struct pcbg_bucket *b = &g->buckets[key & t->chain_mask];
+	bool all = atomic_read(&t->dups);	/* look for a second match */
+	struct sock *sk, *found = NULL;
 	struct pcbg_entry *e;
+	int i;
 
-	hlist_for_each_entry_rcu(e, head, node) {
-		int score = pcbg_wild_score(t, e->sk, tp);
-
-		if (score > *best) {
-			*best = score;
-			result = e->sk;
-		}
+	*hit = PCBG_MISS;
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (READ_ONCE(b->key[i]) != key)
+			continue;
+		sk = rcu_dereference(b->sk[i]);
+		if (!sk || !pcbg_exact_match(t, sk, tp))
+			continue;
+		if (found)
+			goto twice;
+		found = sk;
+		if (!all)
+			goto out;
 	}
-	return result;
+	hlist_for_each_entry_rcu(e, &b->more, node) {
+		if (e->key != key || !pcbg_exact_match(t, e->sk, tp))
+			continue;
+		if (found)
+			goto twice;
+		found = e->sk;
+		if (!all)
+			goto out;
+	}
+out:
+	if (found)
+		*hit = PCBG_HIT_EXACT;
+	return found;
+twice:
+	*hit = PCBG_ASIDE;
+	return NULL;
 }
 
 /**
@@ -580,62 +622,23 @@ static struct sock *pcbg_wild_best(struct pcbg_table *t,
  * @t: the namespace's table for the protocol
  * @rss: the RSS configuration the hash was computed with
  * @tp: the packet's tuple
- * @hash: the packet's RSS hash (hardware or software Toeplitz)
+ * @hash: the packet's RSS hash
  * @flags: PCBG_LOOKUP_WILDCARD, PCBG_LOOKUP_REF
- * @hit: how the socket was found
+ * @hit: how the socket was found, or why not
  *
- * FreeBSD's order: exact 4-tuple in the group, then the group-local
- * wildcards (bucket listeners), then the shared wildcard list. Called under
- * rcu_read_lock().
- *
- * A candidate is checked once. The kernel's ehash lookup checks again
- * after taking its reference because its sockets are SLAB_TYPESAFE_BY_RCU
- * and may be reused meanwhile; ours are pinned by the entry's reference
- * until a grace period after removal, so they cannot be.
+ * FreeBSD's order: the exact 4-tuple in the group, then the wildcard
+ * sockets every group shares. Called under rcu_read_lock(). The caller
+ * decides whether a wildcard answer may be given at all (steer.c).
  */
 struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_tuple *tp, u32 hash,
 			 unsigned int flags, enum pcbg_hit *hit)
 {
-	unsigned int bucket = pcbg_rss_bucket(rss, hash);
-	struct pcbg_group *g = &t->groups[pcbg_table_group(t, rss, hash)];
-	u32 key = pcbg_tuple_key(t, tp);
-	struct pcbg_bucket *b = &g->buckets[key & t->chain_mask];
-	struct sock *sk, *e_sk;
-	struct pcbg_entry *e;
-	int best = 0, i;
+	struct sock *sk = pcbg_lookup_exact(t, rss, tp, hash, hit);
 
-	*hit = PCBG_HIT_EXACT;
-	for (i = 0; i < PCBG_SLOTS; i++) {
-		if (READ_ONCE(b->key[i]) != key)
-			continue;
-		sk = rcu_dereference(b->sk[i]);
-		if (sk && pcbg_exact_match(t, sk, tp))
-			goto found;
-	}
-	hlist_for_each_entry_rcu(e, &b->more, node) {
-		sk = e->sk;
-		if (e->key == key && pcbg_exact_match(t, sk, tp))
-			goto found;
-	}
-	*hit = PCBG_MISS;
-	if (!(flags & PCBG_LOOKUP_WILDCARD))
-		return NULL;
-	sk = pcbg_wild_best(t, &t->cpu_wild[pcbg_rss_getcpu(rss, bucket)],
-			    tp, &best);
-	if (sk) {
-		*hit = PCBG_HIT_BUCKET;
-		goto found;
-	}
-	sk = pcbg_wild_best(t, pcbg_wild_head(t, ntohs(tp->lport)), tp, &best);
-	e_sk = pcbg_wild_best(t, &t->wild[PCBG_WILD_UNBOUND], tp, &best);
-	if (e_sk)
-		sk = e_sk;	/* scored higher than the port chain's best */
-	if (!sk)
-		return NULL;
-	*hit = PCBG_HIT_WILD;
-found:
-	if ((flags & PCBG_LOOKUP_REF) &&
+	if (!sk && *hit == PCBG_MISS && (flags & PCBG_LOOKUP_WILDCARD))
+		sk = pcbg_lookup_wild(t, tp, hit);
+	if (sk && (flags & PCBG_LOOKUP_REF) &&
 	    unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
 		*hit = PCBG_MISS;
 		return NULL;

@@ -26,7 +26,7 @@ static int __init pcbg_init(void)
 	if (err)
 		goto fail_netns;
 	pcbg_track_walk();		/* sockets that were already there */
-	pcbg_netns_set_ready();
+	pcbg_netns_set_ready(true);
 	rcu_read_lock();
 	pr_info("loaded: %u buckets\n", pcbg_rss_buckets(pcbg_rss_get()));
 	rcu_read_unlock();
@@ -41,6 +41,7 @@ fail_cache:
 
 static void __exit pcbg_exit(void)
 {
+	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
 	pcbg_netns_exit();
 	pcbg_entry_cache_exit();

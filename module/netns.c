@@ -15,6 +15,7 @@
 #include "pcbgroup.h"
 
 unsigned int pcbg_net_id __read_mostly;
+bool pcbg_tracking __read_mostly;
 static bool pcbg_net_registered;	/* parameters are parsed before init */
 static atomic_t pcbg_instances;
 
@@ -201,6 +202,54 @@ static void pcbg_free_tables(struct pcbg_net *pn)
 	}
 }
 
+/* How soon a table that missed a socket is walked again. */
+#define PCBG_RESYNC_DELAY	(HZ / 10)
+
+/*
+ * A socket could not be placed (no memory): wildcard answers stop in this
+ * table until a walk over the kernel's tables has placed every socket of
+ * the namespace again (pcbg_resync()).
+ */
+void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t)
+{
+	atomic_inc(&t->fail_gen);
+	PCBG_INC(pn, INSERT_FAIL);
+	schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
+static void pcbg_resync(struct work_struct *work)
+{
+	struct pcbg_net *pn = container_of(to_delayed_work(work),
+					   struct pcbg_net, resync);
+	int gen[PCBG_NPROTO] = {}, i;
+	bool again = false;
+
+	rcu_read_lock();
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
+
+		if (t)
+			gen[i] = atomic_read(&t->fail_gen);
+	}
+	rcu_read_unlock();
+	pcbg_track_walk_net(pn->net);
+	rcu_read_lock();
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
+
+		/* A failure during the walk: it may have missed that one. */
+		if (!t || pcbg_table_complete(t))
+			continue;
+		if (atomic_read(&t->fail_gen) == gen[i])
+			WRITE_ONCE(t->synced_gen, gen[i]);
+		else
+			again = true;
+	}
+	rcu_read_unlock();
+	if (again)
+		schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
 static int __net_init pcbg_net_init(struct net *net)
 {
 	static const u8 protocols[PCBG_NPROTO] = { IPPROTO_TCP, IPPROTO_UDP };
@@ -212,8 +261,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->verify = READ_ONCE(verify);
 	pn->soft_hash = READ_ONCE(soft_hash);
 	pn->loopback = READ_ONCE(loopback);
-	/* A new namespace has no socket to pick up; one seen at load has. */
-	pn->ready = false;
+	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
 	pn->stats = alloc_percpu(struct pcbg_pcpu_stats);
 	if (!pn->stats)
 		return -ENOMEM;
@@ -273,6 +321,8 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 	list_for_each_entry(net, net_exit_list, exit_list) {
 		struct pcbg_net *pn = pcbg_net(net);
 
+		/* No tracker can reach a table now to schedule it again. */
+		cancel_delayed_work_sync(&pn->resync);
 		pcbg_free_tables(pn);
 		free_percpu(pn->stats);
 		atomic_dec(&pcbg_instances);
@@ -301,15 +351,17 @@ void pcbg_netns_exit(void)
 	unregister_pernet_subsys(&pcbg_net_ops);
 }
 
-/* After the walk over existing sockets, every namespace may steer. */
-void pcbg_netns_set_ready(void)
+/*
+ * After the walk over existing sockets, every namespace may steer, and so
+ * may every namespace made from now on: its sockets are all made after
+ * the trackers were armed. One flag for all, so that no namespace made
+ * while the walk ran can be left out.
+ */
+void pcbg_netns_set_ready(bool ready)
 {
-	struct net *net;
-
-	down_read(&net_rwsem);
-	for_each_net(net)
-		WRITE_ONCE(pcbg_net(net)->ready, true);
-	up_read(&net_rwsem);
+	WRITE_ONCE(pcbg_tracking, ready);
+	if (!ready)
+		synchronize_net();	/* no hook answers from here on */
 }
 
 /* A new RSS key or table: re-place every connected socket. */
@@ -329,8 +381,12 @@ void pcbg_groups_rss_changed(void)
 
 			t = rcu_dereference_protected(pn->tables[i],
 						      lockdep_is_held(&net_rwsem));
-			if (t)
-				pcbg_table_rehash(t);
+			if (!t)
+				continue;
+			pcbg_table_rehash(t);
+			if (!pcbg_table_complete(t))
+				schedule_delayed_work(&pn->resync,
+						      PCBG_RESYNC_DELAY);
 		}
 	}
 	up_read(&net_rwsem);

@@ -15,6 +15,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_HIT_BUCKET]	= "hit_bucket_listener",
 	[PCBG_STAT_HIT_WILD]	= "hit_wildcard",
 	[PCBG_STAT_MISS]	= "miss",
+	[PCBG_STAT_ASIDE]	= "aside",
 	[PCBG_STAT_FALLBACK]	= "fallback",
 	[PCBG_STAT_VERIFIED]	= "verified",
 	[PCBG_STAT_MISMATCH]	= "mismatch",
@@ -24,7 +25,6 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };
 static const char *const pcbg_kind_names[] = {
 	[PCBG_EXACT] = "exact", [PCBG_WILD] = "wildcard",
-	[PCBG_BUCKET] = "bucket_listener",
 };
 
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat)
@@ -49,7 +49,7 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 	for (i = 0; i < PCBG_NPROTO; i++) {
 		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
 
-		for (k = PCBG_EXACT; k <= PCBG_BUCKET && t; k++)
+		for (k = PCBG_EXACT; k < PCBG_NKINDS && t; k++)
 			seq_printf(seq, "%s_%s %d\n", pcbg_proto_names[i],
 				   pcbg_kind_names[k],
 				   atomic_read(&t->members[k]));

@@ -1,21 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * RX steering: FreeBSD's in_pcblookup_mbuf() on Linux. A netfilter
- * PRE_ROUTING hook, per namespace, looks a packet up in the connection
- * group of its RSS bucket and hands the socket to the stack in skb->sk, as
- * TPROXY does: early demux then stands aside and the TCP/UDP receive path
- * takes the socket with skb_steal_sock() instead of looking it up.
+ * RX steering: FreeBSD's in_pcblookup_mbuf() on Linux, at the two places
+ * where the stack itself looks a socket up, with the inputs it uses there:
  *
- * A packet with no usable hash (loopback unless net.pcbgroup.loopback,
- * fragments, no hardware L4 hash and no software hashing) and every packet
- * the groups cannot answer are left alone: the stack's own lookup in the
- * reservation table serves them, exactly as before.
+ *  - early demux (PCBG_DEMUX): the last PRE_ROUTING hook, so after DNAT,
+ *    TPROXY and every user chain, and exactly where ip_rcv_finish_core()
+ *    would call tcp_v4_early_demux()/udp_v4_early_demux() (and v6), under
+ *    the same conditions (the early_demux sysctls, no route yet, no
+ *    socket yet, PACKET_HOST, no fragment, after the l3mdev pass). Only
+ *    connected sockets answer here, as in early demux, and the socket's
+ *    cached input route (sk_rx_dst) goes with it, so the packet skips the
+ *    route lookup;
+ *  - delivery (PCBG_DELIVER): the last LOCAL_IN hook, so after routing
+ *    decided the packet is local, after INPUT NAT and every user chain,
+ *    right before tcp_v4_rcv()/udp_rcv() (and v6) would look up the
+ *    socket with inet_iif()/inet_sdif(). Connected sockets, then
+ *    listeners (for a SYN) and unconnected UDP sockets answer here.
+ *    Broadcast and multicast routes are left to the stack, which delivers
+ *    them to every socket.
  *
- * TCP listeners are only an answer for a SYN, and only when the
- * reservation table has no connection for the tuple: request and
- * TIME_WAIT sockets live there, not in the groups.
+ * The answer goes in skb->sk with sock_edemux(), as early demux and TPROXY
+ * do; skb_steal_sock() in the protocol's receive path takes it. A packet
+ * that no group answers for certain goes on as if the module were not
+ * there: the kernel's own lookup in the reservation table serves it.
+ *
+ * Wildcard answers need the exact lookup to be authoritative: a connected
+ * socket missing from the groups (insert failure, a hash that placed the
+ * flow elsewhere) would otherwise lose its packets to a listener or an
+ * unconnected socket. TCP asks the reservation table for an established,
+ * request or TIME_WAIT socket first; UDP answers only when no connected
+ * socket uses the port, or when the bucket is the one the sockets were
+ * placed by (software Toeplitz over this very tuple).
  */
-#include <linux/inetdevice.h>
+#include <linux/filter.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/netfilter.h>
@@ -25,13 +42,16 @@
 #include <linux/udp.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
-#include <net/sock_reuseport.h>
+#include <net/l3mdev.h>
+#include <net/route.h>
+#include <net/udp.h>
 
 #include "pcbg_net.h"
 #include "pcbg_trace.h"
 
 struct pcbg_l4 {
 	__be16 sport, dport;
+	u8 tcp_doff;	/* TCP data offset, in 32-bit words */
 	u8 tcp_flags;	/* byte 13 of the TCP header */
 };
 
@@ -46,35 +66,17 @@ static bool pcbg_l4_read(struct sk_buff *skb, int off, int protocol,
 		return false;
 	memcpy(&l4->sport, p, 2);
 	memcpy(&l4->dport, p + 2, 2);
+	l4->tcp_doff = protocol == IPPROTO_TCP ? p[12] >> 4 : 0;
 	l4->tcp_flags = protocol == IPPROTO_TCP ? p[13] : 0;
-	return true;
+	/* The stack drops these before any lookup (tcp_v4_rcv()). */
+	return protocol != IPPROTO_TCP ||
+	       l4->tcp_doff >= sizeof(struct tcphdr) / 4;
 }
 
 static bool pcbg_is_syn(const struct pcbg_l4 *l4)
 {
 	return (l4->tcp_flags & (TCPHDR_SYN | TCPHDR_ACK | TCPHDR_RST)) ==
 	       TCPHDR_SYN;
-}
-
-/* A listener from a reuseport group: pick a member as the stack would. */
-static struct sock *pcbg_reuseport(struct sock *sk, u32 hash,
-				   struct sk_buff *skb)
-{
-	struct sock_reuseport *reuse = rcu_dereference(sk->sk_reuseport_cb);
-	struct sock *nsk;
-
-	if (!reuse)
-		return sk;
-	/* A BPF selector expects skb->data at L4: leave it to the stack. */
-	if (rcu_access_pointer(reuse->prog)) {
-		sock_gen_put(sk);
-		return NULL;
-	}
-	nsk = reuseport_select_sock(sk, hash, NULL, 0);
-	if (!nsk || nsk == sk || !refcount_inc_not_zero(&nsk->sk_refcnt))
-		return sk;
-	sock_gen_put(sk);
-	return nsk;
 }
 
 /*
@@ -89,11 +91,11 @@ static bool pcbg_hw_hash(const struct sk_buff *skb,
 	       (dev->features & NETIF_F_RXHASH);
 }
 
-/* Where a packet's bucket comes from, decided once per packet. */
+/* Where a packet's bucket comes from, decided once per lookup. */
 enum pcbg_hash_src {
 	PCBG_HASH_NONE,		/* none: the reservation table serves it */
 	PCBG_HASH_NIC,
-	PCBG_HASH_SOFT,
+	PCBG_HASH_SOFT,		/* the function sockets are placed by */
 };
 
 static enum pcbg_hash_src pcbg_hash_src(const struct pcbg_net *pn,
@@ -108,88 +110,88 @@ static enum pcbg_hash_src pcbg_hash_src(const struct pcbg_net *pn,
 	return PCBG_HASH_NONE;
 }
 
-/*
- * Traffic the groups cannot serve (loopback by default) should cost next
- * to nothing: counted and let go before any parsing, unless the
- * tracepoint wants its tuple.
- */
-static bool pcbg_quick_fallback(struct pcbg_net *pn, enum pcbg_hash_src src)
+/* A BPF sk_lookup program runs between the kernel's wildcard classes. */
+static bool pcbg_sk_lookup_prog(const struct net *net)
 {
-	if (src != PCBG_HASH_NONE || trace_lookup_enabled())
-		return false;
-	PCBG_INC(pn, FALLBACK);
-	return true;
+#ifdef CONFIG_BPF_SYSCALL
+	return static_branch_unlikely(&bpf_sk_lookup_enabled) &&
+	       rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]);
+#else
+	return false;
+#endif
 }
 
-static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
-			       int protocol, struct pcbg_tuple *tp,
-			       const struct pcbg_l4 *l4,
-			       enum pcbg_hash_src src)
+/*
+ * Whether a wildcard answer may be given for this packet, given that no
+ * connected socket in its group matched.
+ */
+static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
+				       struct pcbg_table *t, int protocol,
+				       const struct pcbg_tuple *tp,
+				       const struct pcbg_l4 *l4,
+				       enum pcbg_hash_src src)
 {
-	const struct pcbg_rss *rss = pcbg_rss_get();
-	unsigned int flags = PCBG_LOOKUP_REF, group;
-	struct pcbg_table *t;
-	enum pcbg_hit hit;
-	bool partial = false;
-	struct sock *sk;
-	int outcome;
-	u32 hash;
+	struct sock *conn;
 
-	tp->fport = l4->sport;
-	tp->lport = l4->dport;
-	if (src == PCBG_HASH_NIC) {
-		hash = skb->hash;		/* the NIC's Toeplitz hash */
-	} else if (src == PCBG_HASH_SOFT) {
-		/* The group needs the bucket bits; the tracepoint all. */
-		partial = !trace_lookup_enabled();
-		hash = partial ? pcbg_tuple_rss_bucket(rss, tp) :
-				 pcbg_tuple_rss_hash(rss, tp);
-	} else {
-		PCBG_INC(pn, FALLBACK);
-		trace_lookup(pn->net, tp, protocol, 0, -1, -1,
-			     PCBG_TRACE_FALLBACK, NULL);
-		return NF_ACCEPT;
+	if (protocol == IPPROTO_TCP && !pcbg_is_syn(l4))
+		return PCBG_MISS;	/* established or request: the stack's */
+	if (pcbg_sk_lookup_prog(pn->net) || !pcbg_table_complete(t))
+		return PCBG_ASIDE;
+	if (protocol == IPPROTO_UDP) {
+		if (!pcbg_track_udp_reliable())
+			return PCBG_ASIDE;
+		if (src != PCBG_HASH_SOFT &&
+		    atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]))
+			return PCBG_ASIDE;
+		return PCBG_HIT_WILD;
 	}
-	t = pcbg_net_table(pn, protocol);
-	if (!t)
-		return NF_ACCEPT;
-	if (protocol == IPPROTO_TCP ? pcbg_is_syn(l4) :
-				      pcbg_track_udp_reliable())
-		flags |= PCBG_LOOKUP_WILDCARD;
+	/* A request or TIME_WAIT socket, or any connection, owns the tuple. */
+	conn = pcbg_native_established(pn->net, tp);
+	if (conn) {
+		sock_gen_put(conn);
+		return PCBG_MISS;
+	}
+	return PCBG_HIT_WILD;
+}
 
-	group = pcbg_table_group(t, rss, hash);
-	PCBG_INC(pn, LOOKUPS);
-	PCBG_GROUP_INC(pn, group_lookups, group);
-	sk = pcbg_lookup(t, rss, tp, hash, flags, &hit);
+/*
+ * UDP early demux checks the first socket of its chain with inet_match(),
+ * whose bound-device rule reads tcp_l3mdev_accept; the full lookup reads
+ * udp_l3mdev_accept. Where the two disagree, chain order decides.
+ */
+static bool pcbg_udp_demux_dev_agrees(const struct net *net,
+				      const struct sock *sk,
+				      const struct pcbg_tuple *tp)
+{
+	int bound = READ_ONCE(sk->sk_bound_dev_if);
 
-	if (sk && hit != PCBG_HIT_EXACT && protocol == IPPROTO_TCP) {
-		/* A request or TIME_WAIT socket owns this SYN's tuple. */
-		struct sock *conn = pcbg_native_established(pn->net, tp);
+	return inet_sk_bound_dev_eq((struct net *)net, bound, tp->dif,
+				    tp->sdif) ==
+	       udp_sk_bound_dev_eq((struct net *)net, bound, tp->dif, tp->sdif);
+}
 
-		if (conn) {
-			sock_gen_put(conn);
-			sock_gen_put(sk);
-			sk = NULL;
-		}
-	}
-	if (sk && hit == PCBG_HIT_WILD) {
-		if (partial)	/* reuseport spreads by the whole hash */
-			hash = pcbg_tuple_rss_hash(rss, tp);
-		sk = pcbg_reuseport(sk, hash, skb);
-	}
-	outcome = sk ? hit : PCBG_MISS;
-	if (sk && READ_ONCE(pn->verify) && !pcbg_verify(pn, protocol, tp, sk)) {
-		sock_gen_put(sk);
-		sk = NULL;
-		outcome = PCBG_TRACE_MISMATCH;
-	}
-	trace_lookup(pn->net, tp, protocol, hash, group,
-		     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)), outcome,
-		     sk);
-	if (!sk) {
-		PCBG_INC(pn, MISS);
-		return NF_ACCEPT;
-	}
+/* The socket's cached input route, as tcp_v4_early_demux() et al. use it. */
+static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk,
+			    int protocol)
+{
+	struct dst_entry *dst;
+
+	if (!sk_fullsock(sk))
+		return;
+	dst = rcu_dereference(sk->sk_rx_dst);
+	if (dst)
+		dst = dst_check(dst, skb->protocol == htons(ETH_P_IPV6) ?
+				     sk->sk_rx_dst_cookie : 0);
+	if (!dst)
+		return;
+	/* UDP does not compare the interface (udp_v4_early_demux()). */
+	if (protocol == IPPROTO_TCP && sk->sk_rx_dst_ifindex != skb->skb_iif)
+		return;
+	skb_dst_set_noref(skb, dst);
+}
+
+static void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
+{
 	switch (hit) {
 	case PCBG_HIT_EXACT:
 		PCBG_INC(pn, HIT_EXACT);
@@ -197,115 +199,249 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	case PCBG_HIT_BUCKET:
 		PCBG_INC(pn, HIT_BUCKET);
 		break;
-	default:
+	case PCBG_HIT_WILD:
 		PCBG_INC(pn, HIT_WILD);
 		break;
+	case PCBG_ASIDE:
+		PCBG_INC(pn, ASIDE);
+		break;
+	default:
+		PCBG_INC(pn, MISS);
+		break;
 	}
+}
+
+static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
+			       enum pcbg_stage stage, int protocol,
+			       struct pcbg_tuple *tp, const struct pcbg_l4 *l4,
+			       enum pcbg_hash_src src)
+{
+	const struct pcbg_rss *rss = pcbg_rss_get();
+	unsigned int group;
+	struct pcbg_table *t;
+	enum pcbg_hit hit;
+	bool partial;
+	struct sock *sk;
+	int outcome;
+	u32 hash;
+
+	tp->fport = l4->sport;
+	tp->lport = l4->dport;
+	t = pcbg_net_table(pn, protocol);
+	if (!t)
+		return NF_ACCEPT;
+	if (src == PCBG_HASH_NIC) {
+		hash = skb->hash;		/* the NIC's Toeplitz hash */
+		partial = false;
+	} else {
+		/* The group needs the bucket bits; the tracepoint all. */
+		partial = !trace_lookup_enabled();
+		hash = partial ? pcbg_tuple_rss_bucket(rss, tp) :
+				 pcbg_tuple_rss_hash(rss, tp);
+	}
+	group = pcbg_table_group(t, rss, hash);
+	PCBG_INC(pn, LOOKUPS);
+	PCBG_GROUP_INC(pn, group_lookups, group);
+
+	sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
+	if (sk && protocol == IPPROTO_UDP &&
+	    (!pcbg_udp_exact_certain(t, tp) ||
+	     (stage == PCBG_DEMUX && !pcbg_udp_demux_dev_agrees(pn->net, sk,
+								tp)))) {
+		sk = NULL;
+		hit = PCBG_ASIDE;
+	}
+	if (!sk && hit == PCBG_MISS && stage == PCBG_DELIVER) {
+		hit = pcbg_wild_allowed(pn, t, protocol, tp, l4, src);
+		if (hit == PCBG_HIT_WILD)
+			sk = pcbg_lookup_wild(t, tp, &hit);
+	}
+	if (sk && !refcount_inc_not_zero(&sk->sk_refcnt)) {
+		sk = NULL;
+		hit = PCBG_MISS;
+	}
+	outcome = hit;
+	if (sk && READ_ONCE(pn->verify) &&
+	    !pcbg_verify(pn, stage, protocol, tp, sk)) {
+		sock_gen_put(sk);
+		sk = NULL;
+		hit = PCBG_ASIDE;
+		outcome = PCBG_TRACE_MISMATCH;
+	}
+	if (trace_lookup_enabled()) {
+		if (partial)
+			hash = pcbg_tuple_rss_hash(rss, tp);
+		trace_lookup(pn->net, tp, protocol, stage, hash, group,
+			     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)),
+			     outcome, sk);
+	}
+	pcbg_count_hit(pn, hit);
+	if (!sk)
+		return NF_ACCEPT;
 	PCBG_GROUP_INC(pn, group_hits, group);
 	skb->sk = sk;
 	skb->destructor = sock_edemux;
+	if (stage == PCBG_DEMUX)
+		pcbg_set_rx_dst(skb, sk, protocol);
 	return NF_ACCEPT;
 }
 
-static bool pcbg_steerable(struct pcbg_net *pn, struct sk_buff *skb,
-			   const struct net_device *dev)
+/*
+ * The common gate of both hooks. ipvlan's L3S mode hands the packet to
+ * another namespace on its way in: such devices are left alone.
+ */
+static struct pcbg_net *pcbg_gate(struct sk_buff *skb,
+				  const struct nf_hook_state *state)
 {
-	return READ_ONCE(pn->enable) && READ_ONCE(pn->ready) && !skb->sk &&
-	       skb->pkt_type == PACKET_HOST && dev && !netif_is_l3_slave(dev);
+	struct pcbg_net *pn = pcbg_net(state->net);
+
+	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready() || skb->sk ||
+	    skb->pkt_type != PACKET_HOST || !state->in ||
+	    netif_has_l3_rx_handler(state->in))
+		return NULL;
+	return pn;
 }
 
-/* FreeBSD's in_broadcast(): the stack delivers these to every socket. */
-static bool pcbg_v4_broadcast(const struct net_device *dev, __be32 addr)
+/*
+ * A packet that will go through its VRF's PRE_ROUTING pass again (or gets
+ * its l3mdev inputs after this hook) is looked up on that pass.
+ */
+static bool pcbg_l3mdev_pending(const struct net_device *dev, bool l3slave)
 {
-	const struct in_device *in_dev = __in_dev_get_rcu(dev);
-	const struct in_ifaddr *ifa;
+	return netif_is_l3_slave(dev) || (netif_is_l3_master(dev) && !l3slave);
+}
 
-	if (ipv4_is_lbcast(addr) || ipv4_is_multicast(addr) ||
-	    ipv4_is_zeronet(addr))
-		return true;
-	if (!in_dev)
+static bool pcbg_early_demux_on(const struct net *net, int protocol)
+{
+	if (!READ_ONCE(net->ipv4.sysctl_ip_early_demux))
 		return false;
-	in_dev_for_each_ifa_rcu(ifa, in_dev)
-		if (ifa->ifa_broadcast == addr)
-			return true;
-	return false;
+	return protocol == IPPROTO_TCP ?
+	       READ_ONCE(net->ipv4.sysctl_tcp_early_demux) :
+	       READ_ONCE(net->ipv4.sysctl_udp_early_demux);
+}
+
+/* Traffic the groups cannot serve costs next to nothing. */
+static bool pcbg_no_hash(struct pcbg_net *pn, enum pcbg_hash_src src,
+			 enum pcbg_stage stage)
+{
+	if (src != PCBG_HASH_NONE)
+		return false;
+	if (stage == PCBG_DELIVER)	/* counted once per local packet */
+		PCBG_INC(pn, FALLBACK);
+	return true;
 }
 
 static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
-	struct pcbg_net *pn = pcbg_net(state->net);
+	enum pcbg_stage stage = (unsigned long)priv;
 	const struct iphdr *iph = ip_hdr(skb);
 	enum pcbg_hash_src src;
 	struct pcbg_tuple tp;
+	struct pcbg_net *pn;
 	struct pcbg_l4 l4;
 
-	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP))
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
 		return NF_ACCEPT;
+	pn = pcbg_gate(skb, state);
+	if (!pn || ip_is_fragment(iph))
+		return NF_ACCEPT;
+	if (stage == PCBG_DEMUX) {
+		if (skb_dst(skb) || !pcbg_early_demux_on(state->net, iph->protocol) ||
+		    pcbg_l3mdev_pending(state->in,
+					ipv4_l3mdev_skb(IPCB(skb)->flags)))
+			return NF_ACCEPT;
+	} else {
+		struct rtable *rt = skb_rtable(skb);
+
+		/* The stack delivers these to every matching socket. */
+		if (!rt || (rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)))
+			return NF_ACCEPT;
+	}
 	src = pcbg_hash_src(pn, skb, state->in);
-	if (pcbg_quick_fallback(pn, src))
+	if (pcbg_no_hash(pn, src, stage))
+		return NF_ACCEPT;
+	if (!pcbg_l4_read(skb, skb_network_offset(skb) + ip_hdrlen(skb),
+			  iph->protocol, &l4))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET;
 	tp.faddr4 = iph->saddr;
 	tp.laddr4 = iph->daddr;
-	tp.dif = state->in->ifindex;
-	if (ip_is_fragment(iph) || pcbg_v4_broadcast(state->in, iph->daddr) ||
-	    !pcbg_l4_read(skb, skb_network_offset(skb) + ip_hdrlen(skb),
-			  iph->protocol, &l4)) {
-		PCBG_INC(pn, FALLBACK);
-		return NF_ACCEPT;
-	}
-	return pcbg_steer(pn, skb, iph->protocol, &tp, &l4, src);
+	/* skb_iif is inet_iif() before routing: no rtable yet. */
+	tp.dif = stage == PCBG_DEMUX ? skb->skb_iif : inet_iif(skb);
+	tp.sdif = inet_sdif(skb);
+	return pcbg_steer(pn, skb, stage, iph->protocol, &tp, &l4, src);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
 static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
-	struct pcbg_net *pn = pcbg_net(state->net);
+	enum pcbg_stage stage = (unsigned long)priv;
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	enum pcbg_hash_src src;
 	struct pcbg_tuple tp;
+	struct pcbg_net *pn;
 	struct pcbg_l4 l4;
 
 	/* Extension headers (fragments among them) go the native way. */
-	if (!pcbg_steerable(pn, skb, state->in) ||
-	    (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP))
+	if (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP)
+		return NF_ACCEPT;
+	pn = pcbg_gate(skb, state);
+	if (!pn || ipv6_addr_is_multicast(&ip6h->daddr))
+		return NF_ACCEPT;
+	if (stage == PCBG_DEMUX &&
+	    (skb_dst(skb) || !pcbg_early_demux_on(state->net, ip6h->nexthdr) ||
+	     pcbg_l3mdev_pending(state->in,
+				 ipv6_l3mdev_skb(IP6CB(skb)->flags))))
 		return NF_ACCEPT;
 	src = pcbg_hash_src(pn, skb, state->in);
-	if (pcbg_quick_fallback(pn, src))
+	if (pcbg_no_hash(pn, src, stage))
+		return NF_ACCEPT;
+	if (!pcbg_l4_read(skb, skb_network_offset(skb) + sizeof(*ip6h),
+			  ip6h->nexthdr, &l4))
 		return NF_ACCEPT;
 	memset(&tp, 0, sizeof(tp));
 	tp.family = AF_INET6;
 	tp.faddr6 = ip6h->saddr;
 	tp.laddr6 = ip6h->daddr;
-	tp.dif = state->in->ifindex;
-	if (ipv6_addr_is_multicast(&ip6h->daddr) ||
-	    !pcbg_l4_read(skb, skb_network_offset(skb) + sizeof(*ip6h),
-			  ip6h->nexthdr, &l4)) {
-		PCBG_INC(pn, FALLBACK);
-		return NF_ACCEPT;
-	}
-	return pcbg_steer(pn, skb, ip6h->nexthdr, &tp, &l4, src);
+	tp.dif = inet6_iif(skb);
+	tp.sdif = inet6_sdif(skb);
+	return pcbg_steer(pn, skb, stage, ip6h->nexthdr, &tp, &l4, src);
 }
 #endif
 
-/* Just after the raw table and defragmentation, before conntrack. */
+/* Last in PRE_ROUTING and LOCAL_IN: every other hook sees no socket. */
 static const struct nf_hook_ops pcbg_nf_ops[] = {
 	{
 		.hook		= pcbg_hook_v4,
+		.priv		= (void *)PCBG_DEMUX,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP_PRI_RAW + 1,
+		.priority	= NF_IP_PRI_LAST,
+	},
+	{
+		.hook		= pcbg_hook_v4,
+		.priv		= (void *)PCBG_DELIVER,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_LAST,
 	},
 #if IS_ENABLED(CONFIG_IPV6)
 	{
 		.hook		= pcbg_hook_v6,
+		.priv		= (void *)PCBG_DEMUX,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP6_PRI_RAW + 1,
+		.priority	= NF_IP6_PRI_LAST,
+	},
+	{
+		.hook		= pcbg_hook_v6,
+		.priv		= (void *)PCBG_DELIVER,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_LAST,
 	},
 #endif
 };

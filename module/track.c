@@ -38,7 +38,7 @@ static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
 	pn = pcbg_net(sock_net(sk));
 	t = pn ? pcbg_net_table(pn, sk->sk_protocol) : NULL;
 	if (t && pcbg_table_set(t, sk, kind))
-		PCBG_INC(pn, INSERT_FAIL);
+		pcbg_table_failed(pn, t);
 	rcu_read_unlock();
 }
 
@@ -46,12 +46,6 @@ static bool pcbg_inet(const struct sock *sk, int protocol)
 {
 	return sk->sk_protocol == protocol &&
 	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
-}
-
-static enum pcbg_kind pcbg_listener_kind(const struct sock *sk)
-{
-	return sk->sk_reuseport && READ_ONCE(sk->sk_incoming_cpu) >= 0 ?
-	       PCBG_BUCKET : PCBG_WILD;
 }
 
 /* TCP */
@@ -68,7 +62,7 @@ static void pcbg_tcp_state(void *data, const struct sock *csk,
 		pcbg_track_set(sk, PCBG_EXACT);
 		break;
 	case TCP_LISTEN:
-		pcbg_track_set(sk, pcbg_listener_kind(sk));
+		pcbg_track_set(sk, PCBG_WILD);
 		break;
 	case TCP_CLOSE:
 		pcbg_track_set(sk, PCBG_NONE);
@@ -232,7 +226,13 @@ void pcbg_track_exit(void)
 
 /* The walk over sockets that existed before the module was loaded. */
 
-static void pcbg_walk_tcp(struct inet_hashinfo *h)
+/* The walks take every socket of @only, or of every namespace if NULL. */
+static bool pcbg_walk_want(const struct sock *sk, const struct net *only)
+{
+	return !only || net_eq(sock_net(sk), only);
+}
+
+static void pcbg_walk_tcp(struct inet_hashinfo *h, const struct net *only)
 {
 	unsigned int i;
 
@@ -249,6 +249,7 @@ static void pcbg_walk_tcp(struct inet_hashinfo *h)
 			int state = sk->sk_state;
 
 			if (!sk_fullsock(sk) || !pcbg_inet(sk, IPPROTO_TCP) ||
+			    !pcbg_walk_want(sk, only) ||
 			    state == TCP_SYN_SENT || state == TCP_SYN_RECV ||
 			    state == TCP_CLOSE || state == TCP_LISTEN)
 				continue;
@@ -265,13 +266,14 @@ static void pcbg_walk_tcp(struct inet_hashinfo *h)
 
 		spin_lock_bh(&ilb->lock);
 		sk_nulls_for_each(sk, node, &ilb->nulls_head)
-			if (pcbg_inet(sk, IPPROTO_TCP))
-				pcbg_track_set(sk, pcbg_listener_kind(sk));
+			if (pcbg_inet(sk, IPPROTO_TCP) &&
+			    pcbg_walk_want(sk, only))
+				pcbg_track_set(sk, PCBG_WILD);
 		spin_unlock_bh(&ilb->lock);
 	}
 }
 
-static void pcbg_walk_udp(struct udp_table *table)
+static void pcbg_walk_udp(struct udp_table *table, const struct net *only)
 {
 	unsigned int i;
 
@@ -283,7 +285,8 @@ static void pcbg_walk_udp(struct udp_table *table)
 			continue;
 		spin_lock_bh(&hslot->lock);
 		sk_for_each(sk, &hslot->head)
-			pcbg_udp_update(sk);
+			if (pcbg_walk_want(sk, only))
+				pcbg_udp_update(sk);
 		spin_unlock_bh(&hslot->lock);
 	}
 }
@@ -292,11 +295,18 @@ void pcbg_track_walk(void)
 {
 	struct net *net;
 
-	pcbg_walk_tcp(&tcp_hashinfo);
+	pcbg_walk_tcp(&tcp_hashinfo, NULL);
 	down_read(&net_rwsem);
 	for_each_net(net)	/* namespaces with their own ehash */
 		if (net->ipv4.tcp_death_row.hashinfo != &tcp_hashinfo)
-			pcbg_walk_tcp(net->ipv4.tcp_death_row.hashinfo);
+			pcbg_walk_tcp(net->ipv4.tcp_death_row.hashinfo, NULL);
 	up_read(&net_rwsem);
-	pcbg_walk_udp(&udp_table);
+	pcbg_walk_udp(&udp_table, NULL);
+}
+
+/* Place every socket of one namespace again (pcbg_resync()). */
+void pcbg_track_walk_net(struct net *net)
+{
+	pcbg_walk_tcp(net->ipv4.tcp_death_row.hashinfo, net);
+	pcbg_walk_udp(&udp_table, net);
 }

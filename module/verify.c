@@ -2,8 +2,10 @@
 /*
  * The correctness oracle: the kernel's own lookups (the reservation
  * table). In verify mode every socket the groups found is compared with
- * what the stack itself would pick for the same packet; a disagreement is
- * counted and the packet is left to the stack.
+ * what the stack itself would pick for the same packet, at the point where
+ * it would look and with the inputs it would use there (the post-NAT
+ * tuple, dif and sdif of early demux or of the protocol's receive path);
+ * a disagreement is counted and the packet is left to the stack.
  */
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
@@ -68,31 +70,19 @@ static struct sock *pcbg_native_udp(struct net *net,
 #endif
 }
 
-/* Members of one SO_REUSEPORT group are interchangeable answers. */
-static bool pcbg_same_answer(struct sock *a, struct sock *b)
-{
-	struct sock_reuseport *ra, *rb;
-
-	if (a == b)
-		return true;
-	if (!a || !b)
-		return false;
-	ra = rcu_dereference(a->sk_reuseport_cb);
-	rb = rcu_dereference(b->sk_reuseport_cb);
-	return ra && ra == rb;
-}
-
 /**
  * pcbg_verify - compare the groups' answer with the kernel's
  * @pn: the namespace
+ * @stage: early demux (connected sockets only) or delivery
  * @protocol: IPPROTO_TCP or IPPROTO_UDP
- * @tp: the packet's tuple
+ * @tp: the packet's tuple, with the stage's dif and sdif
  * @sk: the socket the groups found
  *
- * Called under rcu_read_lock(). Returns true when the kernel would pick the
- * same socket (or one of its SO_REUSEPORT group).
+ * Called under rcu_read_lock(). Returns true when the kernel would pick
+ * the very same socket: a reuseport member counts only if it is the
+ * member the kernel's selection picks.
  */
-bool pcbg_verify(struct pcbg_net *pn, int protocol,
+bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		 const struct pcbg_tuple *tp, struct sock *sk)
 {
 	struct net *net = pn->net;
@@ -102,13 +92,14 @@ bool pcbg_verify(struct pcbg_net *pn, int protocol,
 	if (protocol == IPPROTO_TCP) {
 		native = pcbg_native_established(net, tp);
 		if (native) {
-			same = pcbg_same_answer(native, sk);
+			same = native == sk;
 			sock_gen_put(native);
 		} else {
-			same = pcbg_same_answer(pcbg_native_listener(net, tp), sk);
+			same = stage == PCBG_DELIVER &&
+			       pcbg_native_listener(net, tp) == sk;
 		}
 	} else {
-		same = pcbg_same_answer(pcbg_native_udp(net, tp), sk);
+		same = pcbg_native_udp(net, tp) == sk;
 	}
 	PCBG_INC(pn, VERIFIED);
 	if (!same)
