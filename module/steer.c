@@ -36,6 +36,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter_bridge.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/tcp.h>
@@ -286,9 +287,21 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/* A frame the bridge forwards, shown to the IP hooks by br_netfilter. */
+static bool pcbg_bridged(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	return nf_bridge_info_exists(skb);
+#else
+	return false;
+#endif
+}
+
 /*
  * The common gate of both hooks. ipvlan's L3S mode hands the packet to
- * another namespace on its way in: such devices are left alone.
+ * another namespace on its way in: such devices are left alone. A frame
+ * br_netfilter shows to PRE_ROUTING never meets early demux on that pass
+ * (a local one comes again through ip_rcv()).
  */
 static struct pcbg_net *pcbg_gate(struct sk_buff *skb,
 				  const struct nf_hook_state *state)
@@ -297,7 +310,8 @@ static struct pcbg_net *pcbg_gate(struct sk_buff *skb,
 
 	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready() || skb->sk ||
 	    skb->pkt_type != PACKET_HOST || !state->in ||
-	    netif_has_l3_rx_handler(state->in))
+	    netif_has_l3_rx_handler(state->in) ||
+	    (state->hook == NF_INET_PRE_ROUTING && pcbg_bridged(skb)))
 		return NULL;
 	return pn;
 }
