@@ -119,6 +119,28 @@ def main():
                          med(ratios), spread(ratios), ">= 1.0"))
             plot.append(("rx %s flows" % n, med(ratios)))
 
+    tcprx = collections.defaultdict(lambda: collections.defaultdict(dict))
+    tcphits = {}
+    for line in read(os.path.join(raw, "tcprx.txt")):
+        _, n, mode, r, nbytes, secs, h = line.split()
+        if float(secs) > 0:
+            tcprx[n][r][mode] = float(nbytes) / float(secs)
+        if mode == "pcbgroup":
+            tcphits[n] = h
+    for n in sorted(tcprx, key=int):
+        reps = tcprx[n].values()
+        ratios = [v["pcbgroup"] / v["native"] for v in reps
+                  if v.get("native") and "pcbgroup" in v]
+        if ratios:
+            rows.append(("RX path, TCP end to end (received bytes/s, higher is better)",
+                         "%s established flows over veth, 64 B segments (TCP_NODELAY) round robin for 5 s, "
+                         "module at its defaults + soft_hash=1 (kernel: early demux); exact hits in last run: %s; "
+                         "%d alternating pairs" % (n, tcphits.get(n), len(ratios)),
+                         "%.0f" % med([v["pcbgroup"] for v in reps]),
+                         "%.0f" % med([v["native"] for v in reps]),
+                         med(ratios), spread(ratios), ">= 1.0"))
+            plot.append(("tcp rx %s flows" % n, med(ratios)))
+
     loc, rate = [], []
     for line in read(os.path.join(raw, "locality.txt")):
         p = line.split()

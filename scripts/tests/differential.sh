@@ -8,6 +8,6 @@
 . scripts/tests/lib.sh
 
 unload
-python3 scripts/lib/differential.py --ko "$KO" --params "soft_hash=1 verify=1" \
+python3 -u scripts/lib/differential.py --ko "$KO" --params "soft_hash=1 verify=1" \
 	${DIFF_SCENARIOS:-} || T_FAILED=1
 exit $T_FAILED

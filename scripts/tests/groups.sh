@@ -5,8 +5,7 @@
 # traffic, which must fall back to the reservation table.
 . scripts/tests/lib.sh
 
-ns_setup
-check "insmod soft_hash=1 verify=1" insmod "$KO" soft_hash=1 verify=1
+setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
 ngroups=$(cat $P/buckets)
 expect_eq "net.pcbgroup.verify in the namespace" 1 \
 	"$(ip netns exec $NS_S sysctl -n net.pcbgroup.verify)"

@@ -66,6 +66,21 @@ pair_setup() {
 	ip -n "$1" link set veth0 up && ip -n "$2" link set veth1 up &&
 	ip -n "$1" link set lo up && ip -n "$2" link set lo up
 }
+# setup_and_load NAME PARAMS...: the two namespaces above and the module,
+# in the order PCBG_NS_ORDER says: "before" (the default: namespaces
+# first, the module loaded into a running host) or "after" (the module
+# first, the namespaces made later, as new containers are).
+setup_and_load() {
+	local name=$1
+	shift
+	if [ "${PCBG_NS_ORDER:-before}" = after ]; then
+		check "$name (namespaces made after load)" insmod "$KO" "$@"
+		ns_setup
+	else
+		ns_setup
+		check "$name" insmod "$KO" "$@"
+	fi
+}
 ns_teardown() {
 	ip netns del $NS_S 2>/dev/null
 	ip netns del $NS_C 2>/dev/null

@@ -29,12 +29,12 @@ measure() {
 		/tmp/locality.stats
 }
 
-ns_setup
 mkdir -p "$PCBG_OUT" 2>/dev/null
 res=${PCBG_OUT:-/tmp}/locality-${PCBG_KERNEL}.txt
 : >"$res"
 for r in $(seq "$reps"); do
-	check "insmod soft_hash=1 verify=$verify" insmod "$KO" soft_hash=1 verify=$verify
+	ns_teardown
+	setup_and_load "insmod soft_hash=1 verify=$verify" soft_hash=1 verify=$verify
 	BUCKETS=$(cat $P/buckets)
 	read -r total local secs < <(measure pcbgroup $((20000 + r * 2000)))
 	expect_eq "pcbgroup: every connection accepted" "$conns" "$total"

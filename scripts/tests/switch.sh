@@ -5,9 +5,8 @@
 # clean (checked by scripts/vm).
 . scripts/tests/lib.sh
 
-ns_setup
 rm -f /tmp/stop
-check "insmod" insmod "$KO" soft_hash=1 verify=1
+setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
 server_start $NS_S --addr 192.0.2.1 --addr 2001:db8::1 --tcp 7000 --udp 7001
 
 ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 100 \

@@ -3,8 +3,7 @@
 . scripts/tests/lib.sh
 
 command -v bpftrace >/dev/null || { not_ok "bpftrace not installed (scripts/setup)"; exit 1; }
-ns_setup
-check "insmod soft_hash=1" insmod "$KO" soft_hash=1
+setup_and_load "insmod soft_hash=1" soft_hash=1
 check "tracepoint listed" grep -q '^pcbgroup:lookup$' /sys/kernel/tracing/available_events
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 
