@@ -10,6 +10,7 @@
 #include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/in6.h>
+#include <linux/atomic.h>
 #include <linux/rcupdate.h>
 
 #define PCBG_RSS_KEYLEN_MIN	40
@@ -84,6 +85,17 @@ int pcbg_rss_format_key(const struct pcbg_rss *rss, char *buf, size_t size);
 int pcbg_rss_set_bits(struct pcbg_rss *rss, const char *val);
 int pcbg_rss_parse_mapping(struct pcbg_rss *rss, const char *val);
 int pcbg_rss_format_mapping(const struct pcbg_rss *rss, char *buf, size_t size);
+
+/*
+ * Non-zero while a new key's sockets are moved to their new groups: a
+ * connected socket may then sit in the group of the old key.
+ */
+extern atomic_t pcbg_rss_moving;
+
+static inline bool pcbg_rss_settled(void)
+{
+	return !atomic_read(&pcbg_rss_moving);
+}
 
 /* The live configuration, read under RCU. */
 extern struct pcbg_rss __rcu *pcbg_rss_live;

@@ -174,6 +174,11 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL);
 	if (!t->groups || !t->index)
 		goto fail;
+	/* Before anything can fail: pcbg_table_free() takes these locks. */
+	for (i = 0; i < index; i++) {
+		spin_lock_init(&t->index[i].lock);
+		INIT_HLIST_HEAD(&t->index[i].head);
+	}
 	for (i = 0; i < ngroups; i++) {
 		struct pcbg_group *g = &t->groups[i];
 
@@ -181,10 +186,6 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 		g->buckets = pcbg_buckets_alloc(chains);
 		if (!g->buckets)
 			goto fail;
-	}
-	for (i = 0; i < index; i++) {
-		spin_lock_init(&t->index[i].lock);
-		INIT_HLIST_HEAD(&t->index[i].head);
 	}
 	return t;
 fail:

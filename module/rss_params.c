@@ -17,6 +17,8 @@
 static struct pcbg_rss pcbg_rss_boot;	/* used until the first change */
 struct pcbg_rss __rcu *pcbg_rss_live = (struct pcbg_rss __rcu *)&pcbg_rss_boot;
 static DEFINE_MUTEX(pcbg_rss_mutex);
+/* Key changes whose sockets are still being moved to their new groups. */
+atomic_t pcbg_rss_moving = ATOMIC_INIT(0);
 /* Number of group tables sized by the current bucket count. */
 static unsigned int pcbg_rss_users;
 
@@ -63,10 +65,14 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	/* Only the key moves connected sockets; the CPU table does not. */
 	rekey = old->keylen != new->keylen ||
 		memcmp(old->key, new->key, new->keylen);
+	if (rekey)
+		atomic_inc(&pcbg_rss_moving);	/* before any lookup sees it */
 	pcbg_rss_publish(old, new);
 	mutex_unlock(&pcbg_rss_mutex);
-	if (rekey)
+	if (rekey) {
 		pcbg_groups_rss_changed();
+		atomic_dec(&pcbg_rss_moving);
+	}
 	return 0;
 }
 

@@ -141,7 +141,11 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
 	if (protocol == IPPROTO_UDP) {
 		if (!pcbg_track_udp_reliable())
 			return PCBG_ASIDE;
-		if (src != PCBG_HASH_SOFT &&
+		/*
+		 * The exact lookup above covered every connected socket of the
+		 * port only if its bucket is the one they were placed by.
+		 */
+		if ((src != PCBG_HASH_SOFT || !pcbg_rss_settled()) &&
 		    atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]))
 			return PCBG_ASIDE;
 		return PCBG_HIT_WILD;

@@ -474,7 +474,7 @@ ip netns exec ds sysctl -qw net.ipv4.udp_l3mdev_accept={a}
     def traffic(self, srv, out):
         for a in ("192.0.2.1", "2001:db8::1"):
             count(out, "tcp default " + a, tcp_clients("dc", a, 7000, 10))
-            count(out, "udp default " + a, udp_clients("dc", a, 7001, 5,
+            count(out, "udp default " + a, udp_clients("dc", a, 7001, 2,
                                                        wait=1.0))
             count(out, "tcp vrf " + a, tcp_clients("dc", a, 7100, 10))
             count(out, "udp vrf " + a, udp_clients("dc", a, 7101, 10))

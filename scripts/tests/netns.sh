@@ -1,6 +1,6 @@
 #!/bin/bash
 # Network namespaces as vnets: isolation of two namespaces with identical
-# addresses and ports, per-namespace tunables, load and unload with 30
+# addresses and ports, per-namespace tunables, load and unload with 20
 # live namespaces under traffic, and namespace churn with the leak checks.
 . scripts/tests/lib.sh
 
@@ -49,7 +49,7 @@ cleanup
 
 # Load and unload with $live live namespaces, each holding a listener and
 # a connection made before the module was loaded, while traffic runs.
-live=30
+live=20
 names=()
 for i in $(seq $live); do
 	ip netns add live$i && ip -n live$i link set lo up && names+=(--ns live$i)
