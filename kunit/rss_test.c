@@ -228,6 +228,18 @@ static void rss_parse_key(struct kunit *test)
 	strscpy(buf, hex40, 256);
 	buf[10] = 'z';
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, buf));
+	/* Colons: one between every two bytes, or none at all. */
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, "::"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, ":6d"));
+	colon[52 * 3 - 1] = ':';	/* a trailing colon */
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, colon));
+	colon[52 * 3 - 1] = 0;
+	colon[5] = ':';			/* "00:01::02:..." */
+	memmove(colon + 6, colon + 5, strlen(colon + 5) + 1);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, colon));
+	strscpy(buf, hex40, 256);
+	buf[2] = ':';			/* a colon in a plain key */
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, buf));
 	snprintf(buf, 256, "%s\nxx", hex40);
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, buf));
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_key(rss, ":6d"));
@@ -246,6 +258,9 @@ static void rss_set_bits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_set_bits(rss, "two"));
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_set_bits(rss, ""));
 	KUNIT_EXPECT_EQ(test, 2, (int)rss->bits);
+	KUNIT_EXPECT_EQ(test, 1, (int)rss->cpu[0]);
+	/* The current value again keeps the mapping the user set. */
+	KUNIT_EXPECT_EQ(test, 0, pcbg_rss_set_bits(rss, "2"));
 	KUNIT_EXPECT_EQ(test, 1, (int)rss->cpu[0]);
 	KUNIT_EXPECT_EQ(test, 0, pcbg_rss_set_bits(rss, "7\n"));
 	KUNIT_EXPECT_EQ(test, 128U, pcbg_rss_buckets(rss));
@@ -281,6 +296,15 @@ static void rss_parse_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "0-1"));
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "0:0x"));
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "4:0"));
+	/* Numbers that overflow are refused, not truncated (2^32 + 1 = 1). */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			pcbg_rss_parse_mapping(rss, "4294967297:0"));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			pcbg_rss_parse_mapping(rss, "1:4294967296"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "1:-0"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, ":0"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "1:"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, "1:0:0"));
 	snprintf(buf, 256, "0:%u", nr_cpu_ids);
 	KUNIT_EXPECT_EQ(test, -EINVAL, pcbg_rss_parse_mapping(rss, buf));
 	/* A good pair before a bad one is not applied either. */

@@ -23,6 +23,7 @@
 #include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/random.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <net/inet_hashtables.h>
@@ -41,10 +42,16 @@ long pcbg_entry_count(void)
 	return atomic_long_read(&pcbg_entries);
 }
 
-static struct pcbg_entry *pcbg_entry_alloc(void)
+/*
+ * Charged to the socket's memory cgroup: membership changes are seen in
+ * softirq and probe context, where the current task is no guide.
+ */
+static struct pcbg_entry *pcbg_entry_alloc(struct sock *sk)
 {
+	struct mem_cgroup *old = set_active_memcg(sk->sk_memcg);
 	struct pcbg_entry *e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
 
+	set_active_memcg(old);
 	if (e)
 		atomic_long_inc(&pcbg_entries);
 	return e;
@@ -52,7 +59,7 @@ static struct pcbg_entry *pcbg_entry_alloc(void)
 
 int pcbg_entry_cache_init(void)
 {
-	pcbg_entry_cache = KMEM_CACHE(pcbg_entry, 0);
+	pcbg_entry_cache = KMEM_CACHE(pcbg_entry, SLAB_ACCOUNT);
 	return pcbg_entry_cache ? 0 : -ENOMEM;
 }
 
@@ -146,8 +153,8 @@ static struct pcbg_bucket *pcbg_buckets_alloc(unsigned int n)
 	size_t size = array_size(n, sizeof(struct pcbg_bucket));
 
 	if (size >= PMD_SIZE)
-		return vmalloc_huge(size, GFP_KERNEL | __GFP_ZERO);
-	return kvzalloc(size, GFP_KERNEL);
+		return vmalloc_huge(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT);
 }
 
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
@@ -160,7 +167,8 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	if (!is_power_of_2(ngroups) || !is_power_of_2(chains) ||
 	    !is_power_of_2(index))
 		return NULL;
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	/* Charged to the namespace creator's memory cgroup. */
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return NULL;
 	t->net = net;
@@ -170,8 +178,8 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->index_mask = index - 1;
 	t->secret = get_random_u32();
 	spin_lock_init(&t->wild_lock);
-	t->groups = kvcalloc(ngroups, sizeof(*t->groups), GFP_KERNEL);
-	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL);
+	t->groups = kvcalloc(ngroups, sizeof(*t->groups), GFP_KERNEL_ACCOUNT);
+	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL_ACCOUNT);
 	if (!t->groups || !t->index)
 		goto fail;
 	/* Before anything can fail: pcbg_table_free() takes these locks. */
@@ -393,7 +401,7 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	    old->group == group && old->reuse == reuse)
 		goto out;
 	if (kind != PCBG_NONE) {
-		e = pcbg_entry_alloc();
+		e = pcbg_entry_alloc(sk);
 		if (!e) {
 			err = -ENOMEM;
 			goto out;	/* stays as it was: lookups fall back */
@@ -451,7 +459,7 @@ void pcbg_table_rehash(struct pcbg_table *t)
 			if (group == e->group)
 				continue;
 			/* A new entry: readers may be walking the old one. */
-			ne = pcbg_entry_alloc();
+			ne = pcbg_entry_alloc(e->sk);
 			if (!ne) {
 				/* Exact misses go to the stack meanwhile. */
 				atomic_inc(&t->fail_gen);

@@ -16,7 +16,14 @@
 
 unsigned int pcbg_net_id __read_mostly;
 bool pcbg_tracking __read_mostly;
-static bool pcbg_net_registered;	/* parameters are parsed before init */
+/*
+ * Whether the pernet operations are registered: a parameter write can
+ * come before init and during exit (module parameters do not pin the
+ * module), so re-placing sockets takes this mutex, and so does exit
+ * before it unregisters and frees the tables.
+ */
+static bool pcbg_net_registered;
+static DEFINE_MUTEX(pcbg_net_mutex);
 static atomic_t pcbg_instances;
 
 /* Read-only status for leak checks: live instances and group entries. */
@@ -152,7 +159,7 @@ static int pcbg_sysctl_init_net(struct pcbg_net *pn)
 	struct ctl_table *tbl;
 
 	tbl = kmemdup(pcbg_sysctl_template, sizeof(pcbg_sysctl_template),
-		      GFP_KERNEL);
+		      GFP_KERNEL_ACCOUNT);
 	if (!tbl)
 		return -ENOMEM;
 	tbl[0].data = &pn->enable;
@@ -262,7 +269,8 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->soft_hash = READ_ONCE(soft_hash);
 	pn->loopback = READ_ONCE(loopback);
 	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
-	pn->stats = alloc_percpu(struct pcbg_pcpu_stats);
+	/* Charged to the creator's memory cgroup, as the kernel's own. */
+	pn->stats = alloc_percpu_gfp(struct pcbg_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!pn->stats)
 		return -ENOMEM;
 	for (i = 0; i < PCBG_NPROTO; i++) {
@@ -341,13 +349,17 @@ int pcbg_netns_init(void)
 {
 	int err = register_pernet_subsys(&pcbg_net_ops);
 
-	WRITE_ONCE(pcbg_net_registered, !err);
+	mutex_lock(&pcbg_net_mutex);
+	pcbg_net_registered = !err;
+	mutex_unlock(&pcbg_net_mutex);
 	return err;
 }
 
 void pcbg_netns_exit(void)
 {
-	WRITE_ONCE(pcbg_net_registered, false);
+	mutex_lock(&pcbg_net_mutex);	/* waits for a rehash in progress */
+	pcbg_net_registered = false;
+	mutex_unlock(&pcbg_net_mutex);
 	unregister_pernet_subsys(&pcbg_net_ops);
 }
 
@@ -370,8 +382,9 @@ void pcbg_groups_rss_changed(void)
 	struct net *net;
 	int i;
 
-	if (!READ_ONCE(pcbg_net_registered))
-		return;
+	mutex_lock(&pcbg_net_mutex);
+	if (!pcbg_net_registered)
+		goto out;
 	down_read(&net_rwsem);
 	for_each_net(net) {
 		struct pcbg_net *pn = pcbg_net(net);
@@ -390,4 +403,6 @@ void pcbg_groups_rss_changed(void)
 		}
 	}
 	up_read(&net_rwsem);
+out:
+	mutex_unlock(&pcbg_net_mutex);
 }

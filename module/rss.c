@@ -153,20 +153,23 @@ int pcbg_rss_parse_key(struct pcbg_rss *rss, const char *val)
 	u8 key[PCBG_RSS_KEYLEN_MAX];
 	unsigned int n = 0;
 	const char *p = skip_spaces(val);
+	bool colons = false;
 
-	while (*p && *p != '\n') {
-		int hi, lo;
+	/* Plain hex, or ethtool's xx:xx:...: one colon between every two. */
+	for (;;) {
+		int hi = hex_to_bin(p[0]);
+		int lo = hi < 0 ? -1 : hex_to_bin(p[1]);
 
-		if (*p == ':' && n > 0) {
-			p++;
-			continue;
-		}
-		hi = hex_to_bin(p[0]);
-		lo = p[0] ? hex_to_bin(p[1]) : -1;
 		if (hi < 0 || lo < 0 || n == PCBG_RSS_KEYLEN_MAX)
 			return -EINVAL;
 		key[n++] = hi << 4 | lo;
 		p += 2;
+		if (n == 1)
+			colons = *p == ':';
+		if (!*p || *p == '\n')
+			break;
+		if (colons && *p++ != ':')
+			return -EINVAL;
 	}
 	if (*p == '\n' && p[1])
 		return -EINVAL;
@@ -244,6 +247,8 @@ int pcbg_rss_set_bits(struct pcbg_rss *rss, const char *val)
 		return err;
 	if (bits < 1 || bits > PCBG_RSS_MAXBITS)
 		return -EINVAL;
+	if (bits == rss->bits)
+		return 0;	/* keeps a mapping the user set */
 	rss->bits = bits;
 	pcbg_rss_default_mapping(rss);
 	return 0;
@@ -254,6 +259,23 @@ int pcbg_rss_set_bits(struct pcbg_rss *rss, const char *val)
  * net.inet.rss.bucket_mapping format. All pairs are checked before any is
  * applied, so a bad write changes nothing.
  */
+static bool pcbg_mapping_sep(char c)
+{
+	return c == ' ' || c == ',' || c == '\t' || c == '\n';
+}
+
+/* One decimal number of a pair, up to @end; overflow is an error. */
+static int pcbg_mapping_num(const char *p, const char *end, unsigned int *v)
+{
+	char num[12];
+
+	if (end <= p || end - p >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, p, end - p);
+	num[end - p] = 0;
+	return kstrtouint(num, 10, v) ? -EINVAL : 0;
+}
+
 int pcbg_rss_parse_mapping(struct pcbg_rss *rss, const char *val)
 {
 	u16 cpu[PCBG_RSS_MAXBUCKETS];
@@ -262,18 +284,20 @@ int pcbg_rss_parse_mapping(struct pcbg_rss *rss, const char *val)
 
 	memcpy(cpu, rss->cpu, sizeof(cpu));
 	for (;;) {
+		const char *colon, *end;
 		unsigned int b, c;
-		int n = 0;
 
-		while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n')
+		while (pcbg_mapping_sep(*p))
 			p++;
 		if (!*p)
 			break;
-		if (sscanf(p, "%u:%u%n", &b, &c, &n) != 2 || !n)
+		for (end = p; *end && !pcbg_mapping_sep(*end); end++)
+			;
+		colon = memchr(p, ':', end - p);
+		if (!colon || pcbg_mapping_num(p, colon, &b) ||
+		    pcbg_mapping_num(colon + 1, end, &c))
 			return -EINVAL;
-		p += n;
-		if (*p && *p != ' ' && *p != ',' && *p != '\t' && *p != '\n')
-			return -EINVAL;
+		p = end;
 		if (b >= pcbg_rss_buckets(rss))
 			return -EINVAL;
 		if (c >= nr_cpu_ids || !cpu_online(c))

@@ -142,11 +142,18 @@ static int pcbg_krp_ret_any(struct kretprobe_instance *ri,
 	.data_size = sizeof(struct pcbg_krp_data),			\
 }
 
+/*
+ * udp_lib_unhash() is probed twice: at entry, so that no packet is steered
+ * to a socket on its way out, and at return, because the load-time (or
+ * resync) walk may have put the socket back in between: the kprobe fires
+ * before the slot lock the walk holds.
+ */
 static struct kretprobe pcbg_krps[] = {
 	PCBG_KRP("udp_lib_get_port", pcbg_krp_ret),
 	PCBG_KRP("ip4_datagram_connect", pcbg_krp_ret_any),
 	PCBG_KRP("ip6_datagram_connect", pcbg_krp_ret_any),
 	PCBG_KRP("udp_disconnect", pcbg_krp_ret_any),
+	PCBG_KRP("udp_lib_unhash", pcbg_krp_ret_any),
 };
 
 static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
@@ -163,6 +170,11 @@ static struct kprobe pcbg_kp_unhash = {
 	.pre_handler = pcbg_udp_unhash_pre,
 };
 
+/*
+ * Every UDP probe fired: a kretprobe misses a call when all its instances
+ * are in use (nmissed) and, like a kprobe, when it would fire inside
+ * another probe's handler (kp.nmissed).
+ */
 bool pcbg_track_udp_reliable(void)
 {
 	unsigned int i;
@@ -170,7 +182,8 @@ bool pcbg_track_udp_reliable(void)
 	if (READ_ONCE(pcbg_kp_unhash.nmissed))
 		return false;
 	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++)
-		if (READ_ONCE(pcbg_krps[i].nmissed))
+		if (READ_ONCE(pcbg_krps[i].nmissed) ||
+		    READ_ONCE(pcbg_krps[i].kp.nmissed))
 			return false;
 	return true;
 }
