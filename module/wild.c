@@ -49,16 +49,37 @@ static bool pcbg_port_is(const struct pcbg_table *t, const struct sock *sk,
 	return udp_sk(sk)->udp_port_hash == hnum;
 }
 
-/* compute_score() of the IPv4 lookups, for the class bound to @daddr. */
+/*
+ * The kernel's classes: 0, bound to the packet's address; 1, bound to the
+ * wildcard address; -1, neither. The kernel reads them in two lookups;
+ * one walk here sorts every socket into its class.
+ */
+static int pcbg_class_of(const struct sock *sk, const struct pcbg_tuple *tp)
+{
+	if (tp->family == AF_INET) {
+		if (sk->sk_rcv_saddr == tp->laddr4)
+			return 0;
+		return sk->sk_rcv_saddr ? -1 : 1;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tp->laddr6))
+		return 0;
+	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) ? 1 : -1;
+#else
+	return -1;
+#endif
+}
+
+/* compute_score() of the IPv4 lookups, within the socket's class. */
 static int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
-		       const struct pcbg_tuple *tp, __be32 daddr)
+		       const struct pcbg_tuple *tp)
 {
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
 
 	if (!net_eq(sock_net(sk), t->net) ||
 	    !pcbg_port_is(t, sk, ntohs(tp->lport)) || ipv6_only_sock(sk) ||
-	    sk->sk_rcv_saddr != daddr || sk_unhashed(sk))
+	    sk_unhashed(sk))
 		return PCBG_NO_SCORE;
 	if (t->protocol == IPPROTO_TCP) {
 		score = bound ? 2 : 1;
@@ -87,18 +108,16 @@ static int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
-/* compute_score() of the IPv6 lookups, for the class bound to @daddr. */
+/* compute_score() of the IPv6 lookups, within the socket's class. */
 static int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
-		       const struct pcbg_tuple *tp,
-		       const struct in6_addr *daddr)
+		       const struct pcbg_tuple *tp)
 {
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
 
 	if (!net_eq(sock_net(sk), t->net) ||
 	    !pcbg_port_is(t, sk, ntohs(tp->lport)) ||
-	    sk->sk_family != PF_INET6 ||
-	    !ipv6_addr_equal(&sk->sk_v6_rcv_saddr, daddr) || sk_unhashed(sk))
+	    sk->sk_family != PF_INET6 || sk_unhashed(sk))
 		return PCBG_NO_SCORE;
 	if (t->protocol == IPPROTO_TCP) {
 		score = bound ? 2 : 1;
@@ -126,12 +145,12 @@ static int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
 #endif
 
 static int pcbg_score(const struct pcbg_table *t, struct sock *sk,
-		      const struct pcbg_tuple *tp, bool any)
+		      const struct pcbg_tuple *tp)
 {
 	if (tp->family == AF_INET)
-		return pcbg_score4(t, sk, tp, any ? 0 : tp->laddr4);
+		return pcbg_score4(t, sk, tp);
 #if IS_ENABLED(CONFIG_IPV6)
-	return pcbg_score6(t, sk, tp, any ? &in6addr_any : &tp->laddr6);
+	return pcbg_score6(t, sk, tp);
 #else
 	return PCBG_NO_SCORE;
 #endif
@@ -246,46 +265,21 @@ static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
+/* One walk sorts the port's wildcard sockets into the two classes. */
 static void pcbg_class_walk(struct pcbg_table *t, struct hlist_head *head,
-			    const struct pcbg_tuple *tp, bool any,
-			    struct pcbg_class *c)
+			    const struct pcbg_tuple *tp, struct pcbg_class *c)
 {
 	struct pcbg_entry *e;
 
 	hlist_for_each_entry_rcu(e, head, node) {
-		int score = pcbg_score(t, e->sk, tp, any);
+		int class = pcbg_class_of(e->sk, tp), score;
 
+		if (class < 0)
+			continue;
+		score = pcbg_score(t, e->sk, tp);
 		if (score > PCBG_NO_SCORE)
-			pcbg_class_add(t, c, e->sk, score);
+			pcbg_class_add(t, &c[class], e->sk, score);
 	}
-}
-
-/*
- * The kernel's answer from one class: *hit says PCBG_MISS (no socket in
- * the class: the next class is read), a hit, or PCBG_ASIDE.
- */
-static struct sock *pcbg_class_answer(struct pcbg_table *t,
-				      const struct pcbg_tuple *tp, bool any,
-				      enum pcbg_hit *hit)
-{
-	u16 hnum = ntohs(tp->lport);
-	struct pcbg_class c = {};
-	struct sock *sk;
-
-	pcbg_class_walk(t, pcbg_wild_chain(t, hnum), tp, any, &c);
-	if (hnum && pcbg_wild_chain(t, 0) != pcbg_wild_chain(t, hnum))
-		pcbg_class_walk(t, pcbg_wild_chain(t, 0), tp, any, &c);
-	if (!c.n) {
-		*hit = PCBG_MISS;
-		return NULL;
-	}
-	if (c.reuse) {
-		sk = c.other ? NULL : pcbg_reuse_pick(t, c.rsk, c.reuse, tp, any);
-		*hit = sk ? PCBG_HIT_BUCKET : PCBG_ASIDE;
-		return sk;
-	}
-	*hit = c.tie ? PCBG_ASIDE : PCBG_HIT_WILD;
-	return c.tie ? NULL : c.best;
 }
 
 /**
@@ -295,18 +289,35 @@ static struct sock *pcbg_class_answer(struct pcbg_table *t,
  * @hit: PCBG_HIT_WILD, PCBG_HIT_BUCKET (a reuseport member), PCBG_MISS
  *       (the kernel would find none either) or PCBG_ASIDE
  *
- * The caller has made sure that no connected socket takes the packet and
- * that no BPF sk_lookup program is attached (it runs between the classes).
+ * The kernel's answer comes from the first class that has a socket. The
+ * caller has made sure that no connected socket takes the packet and that
+ * no BPF sk_lookup program is attached (it runs between the classes).
  * Called under rcu_read_lock(); the socket is not referenced.
  */
 struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 			      const struct pcbg_tuple *tp, enum pcbg_hit *hit)
 {
-	struct sock *sk = pcbg_class_answer(t, tp, false, hit);
+	struct hlist_head *unbound = pcbg_wild_chain(t, 0);
+	struct hlist_head *head = pcbg_wild_chain(t, ntohs(tp->lport));
+	struct pcbg_class c[2] = {}, *k;
+	struct sock *sk;
 
-	if (*hit != PCBG_MISS)
+	pcbg_class_walk(t, head, tp, c);
+	if (head != unbound && !hlist_empty(unbound))
+		pcbg_class_walk(t, unbound, tp, c);
+	k = c[0].n ? &c[0] : &c[1];
+	if (!k->n) {
+		*hit = PCBG_MISS;
+		return NULL;
+	}
+	if (k->reuse) {
+		sk = k->other ? NULL :
+		     pcbg_reuse_pick(t, k->rsk, k->reuse, tp, k == &c[1]);
+		*hit = sk ? PCBG_HIT_BUCKET : PCBG_ASIDE;
 		return sk;
-	return pcbg_class_answer(t, tp, true, hit);
+	}
+	*hit = k->tie ? PCBG_ASIDE : PCBG_HIT_WILD;
+	return k->tie ? NULL : k->best;
 }
 
 /**
@@ -330,7 +341,8 @@ bool pcbg_udp_exact_certain(struct pcbg_table *t, const struct pcbg_tuple *tp)
 	hlist_for_each_entry_rcu(e, pcbg_wild_chain(t, hnum), node) {
 		struct sock_reuseport *reuse;
 
-		if (!e->reuse || pcbg_score(t, e->sk, tp, false) <= PCBG_NO_SCORE)
+		if (!e->reuse || pcbg_class_of(e->sk, tp) ||
+		    pcbg_score(t, e->sk, tp) <= PCBG_NO_SCORE)
 			continue;
 		reuse = pcbg_returning(t, e->sk);
 		if (reuse && !reuse->has_conns)
