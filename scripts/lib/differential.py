@@ -256,6 +256,36 @@ ip -n {s} link set lo up
 """
 
 
+# Three hosts, the middle one a router (or a container host):
+#   [ c: 192.0.2.2 2001:db8:1::2 ] <-> [ m: 192.0.2.1 2001:db8:1::1 |
+#     198.51.100.1 2001:db8:2::1 ] <-> [ s: 198.51.100.2 2001:db8:2::2 ]
+ROUTED = """
+ip netns add {c}
+ip netns add {m}
+ip netns add {s}
+ip link add veth1 netns {c} type veth peer name veth0 netns {m}
+ip link add veth2 netns {m} type veth peer name veth3 netns {s}
+ip -n {c} addr add 192.0.2.2/24 dev veth1
+ip -n {m} addr add 192.0.2.1/24 dev veth0
+ip -n {m} addr add 198.51.100.1/24 dev veth2
+ip -n {s} addr add 198.51.100.2/24 dev veth3
+ip -n {c} addr add 2001:db8:1::2/64 dev veth1 nodad
+ip -n {m} addr add 2001:db8:1::1/64 dev veth0 nodad
+ip -n {m} addr add 2001:db8:2::1/64 dev veth2 nodad
+ip -n {s} addr add 2001:db8:2::2/64 dev veth3 nodad
+ip -n {c} link set veth1 up
+ip -n {m} link set veth0 up
+ip -n {m} link set veth2 up
+ip -n {s} link set veth3 up
+ip -n {c} route add default via 192.0.2.1
+ip -n {s} route add default via 198.51.100.1
+ip -n {c} -6 route add default via 2001:db8:1::1
+ip -n {s} -6 route add default via 2001:db8:2::1
+ip netns exec {m} sysctl -qw net.ipv4.ip_forward=1
+ip netns exec {m} sysctl -qw net.ipv6.conf.all.forwarding=1
+"""
+
+
 class Scenario:
     """A scenario names its namespaces (ns), builds them (setup), starts
     servers (serve) and sends traffic (traffic -> counts)."""
@@ -285,31 +315,7 @@ class Forward(Scenario):
     steered = ("ds",)
 
     def setup(self):
-        sh("""
-ip netns add dc
-ip netns add dr
-ip netns add ds
-ip link add veth1 netns dc type veth peer name veth0 netns dr
-ip link add veth2 netns dr type veth peer name veth3 netns ds
-ip -n dc addr add 192.0.2.2/24 dev veth1
-ip -n dr addr add 192.0.2.1/24 dev veth0
-ip -n dr addr add 198.51.100.1/24 dev veth2
-ip -n ds addr add 198.51.100.2/24 dev veth3
-ip -n dc addr add 2001:db8:1::2/64 dev veth1 nodad
-ip -n dr addr add 2001:db8:1::1/64 dev veth0 nodad
-ip -n dr addr add 2001:db8:2::1/64 dev veth2 nodad
-ip -n ds addr add 2001:db8:2::2/64 dev veth3 nodad
-ip -n dc link set veth1 up
-ip -n dr link set veth0 up
-ip -n dr link set veth2 up
-ip -n ds link set veth3 up
-ip -n dc route add default via 192.0.2.1
-ip -n ds route add default via 198.51.100.1
-ip -n dc -6 route add default via 2001:db8:1::1
-ip -n ds -6 route add default via 2001:db8:2::1
-ip netns exec dr sysctl -qw net.ipv4.ip_forward=1
-ip netns exec dr sysctl -qw net.ipv6.conf.all.forwarding=1
-""")
+        sh(ROUTED.format(c="dc", m="dr", s="ds"))
 
     def serve(self, srv):
         for a in ("0.0.0.0", "::"):
@@ -332,28 +338,8 @@ class Dnat(Scenario):
     steered = ("dk", "dh")
 
     def setup(self):
+        sh(ROUTED.format(c="dc", m="dh", s="dk"))
         sh("""
-ip netns add dc
-ip netns add dh
-ip netns add dk
-ip link add veth1 netns dc type veth peer name veth0 netns dh
-ip link add veth2 netns dh type veth peer name veth3 netns dk
-ip -n dc addr add 192.0.2.2/24 dev veth1
-ip -n dh addr add 192.0.2.1/24 dev veth0
-ip -n dh addr add 198.51.100.1/24 dev veth2
-ip -n dk addr add 198.51.100.2/24 dev veth3
-ip -n dc addr add 2001:db8:1::2/64 dev veth1 nodad
-ip -n dh addr add 2001:db8:1::1/64 dev veth0 nodad
-ip -n dh addr add 2001:db8:2::1/64 dev veth2 nodad
-ip -n dk addr add 2001:db8:2::2/64 dev veth3 nodad
-ip -n dc link set veth1 up
-ip -n dh link set veth0 up
-ip -n dh link set veth2 up
-ip -n dk link set veth3 up
-ip -n dk route add default via 198.51.100.1
-ip -n dk -6 route add default via 2001:db8:2::1
-ip netns exec dh sysctl -qw net.ipv4.ip_forward=1
-ip netns exec dh sysctl -qw net.ipv6.conf.all.forwarding=1
 ip netns exec dh nft add table inet nat
 ip netns exec dh nft 'add chain inet nat pre { type nat hook prerouting priority -100; }'
 ip netns exec dh nft add rule inet nat pre ip daddr 192.0.2.1 tcp dport 8080 dnat ip to 198.51.100.2:80
