@@ -55,6 +55,7 @@ struct pcbg_entry {
 	struct hlist_node inode;	/* socket index */
 	struct sock *sk;		/* held until a grace period after removal */
 	u32 key;			/* chain hash of an exact entry */
+	u16 lport;			/* local port when linked */
 	u16 group;
 	u8 kind;
 	s8 slot;			/* exact: its slot in the bucket, or -1 */

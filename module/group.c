@@ -307,11 +307,15 @@ static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
 	spin_unlock(&g->lock);
 }
 
-/* The per-port counts, for the lookups that must know who competes. */
+/*
+ * The per-port counts, for the lookups that must know who competes. By
+ * the port the entry was linked with: udp_lib_unhash() clears the
+ * socket's before its return probe unlinks a late entry.
+ */
 static void pcbg_count_port(struct pcbg_table *t, const struct pcbg_entry *e,
 			    int delta)
 {
-	unsigned int slot = pcbg_port_slot(htons(e->sk->sk_num));
+	unsigned int slot = pcbg_port_slot(htons(e->lport));
 
 	if (e->kind == PCBG_EXACT)
 		atomic_add(delta, &t->port_exact[slot]);
@@ -408,6 +412,7 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 		}
 		e->sk = sk;
 		e->key = key;
+		e->lport = sk->sk_num;
 		e->group = group;
 		e->kind = kind;
 		e->dup = 0;
