@@ -540,6 +540,9 @@ static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 bool pcbg_dev_match(const struct pcbg_table *t, int bound,
 		    const struct pcbg_tuple *tp)
 {
+	/* Unbound, no VRF: a match whatever the sysctls say. */
+	if (!bound && !tp->sdif)
+		return true;
 	if (t->protocol == IPPROTO_TCP)
 		return inet_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);
 	return udp_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);

@@ -77,9 +77,8 @@ static int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
 
-	if (!net_eq(sock_net(sk), t->net) ||
-	    !pcbg_port_is(t, sk, ntohs(tp->lport)) || ipv6_only_sock(sk) ||
-	    sk_unhashed(sk))
+	if (!pcbg_port_is(t, sk, ntohs(tp->lport)) || ipv6_only_sock(sk) ||
+	    !net_eq(sock_net(sk), t->net) || sk_unhashed(sk))
 		return PCBG_NO_SCORE;
 	if (t->protocol == IPPROTO_TCP) {
 		score = bound ? 2 : 1;
@@ -115,9 +114,9 @@ static int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
 
-	if (!net_eq(sock_net(sk), t->net) ||
-	    !pcbg_port_is(t, sk, ntohs(tp->lport)) ||
-	    sk->sk_family != PF_INET6 || sk_unhashed(sk))
+	if (!pcbg_port_is(t, sk, ntohs(tp->lport)) ||
+	    sk->sk_family != PF_INET6 || !net_eq(sock_net(sk), t->net) ||
+	    sk_unhashed(sk))
 		return PCBG_NO_SCORE;
 	if (t->protocol == IPPROTO_TCP) {
 		score = bound ? 2 : 1;
@@ -247,7 +246,8 @@ struct pcbg_class {
 static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 			   struct sock *sk, int score)
 {
-	struct sock_reuseport *reuse = pcbg_returning(t, sk);
+	struct sock_reuseport *reuse = sk->sk_reuseport ?
+				       pcbg_returning(t, sk) : NULL;
 
 	c->n++;
 	if (reuse && !c->reuse) {
