@@ -533,19 +533,28 @@ static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 }
 
 /*
- * The bound-device rule of the protocol's own lookup: TCP and UDP read
- * different l3mdev_accept sysctls (inet_sk_bound_dev_eq() and
- * udp_sk_bound_dev_eq()).
+ * The bound-device rule of the protocol's own lookup (inet_bound_dev_eq()):
+ * TCP and UDP read different l3mdev_accept sysctls, only for an unbound
+ * socket and a packet from a VRF.
  */
 bool pcbg_dev_match(const struct pcbg_table *t, int bound,
 		    const struct pcbg_tuple *tp)
 {
-	/* Unbound, no VRF: a match whatever the sysctls say. */
-	if (!bound && !tp->sdif)
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	struct net *net = t->net;
+#endif
+
+	if (bound)
+		return bound == tp->dif || bound == tp->sdif;
+	if (!tp->sdif)
 		return true;
-	if (t->protocol == IPPROTO_TCP)
-		return inet_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);
-	return udp_sk_bound_dev_eq(t->net, bound, tp->dif, tp->sdif);
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	return t->protocol == IPPROTO_TCP ?
+	       READ_ONCE(net->ipv4.sysctl_tcp_l3mdev_accept) :
+	       READ_ONCE(net->ipv4.sysctl_udp_l3mdev_accept);
+#else
+	return true;
+#endif
 }
 
 /* The socket is connected and matches the tuple exactly (inet_match()). */
