@@ -30,7 +30,6 @@
 #include <net/inet6_hashtables.h>
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
-#include <net/udp.h>
 
 #include "pcbg_group.h"
 
