@@ -152,7 +152,7 @@ def main():
     # Concurrent writers: four threads per file, then a valid value.
     def hammer(path, seed):
         r = random.Random(seed)
-        for _ in range(250):
+        for _ in range(100):
             write(path, inputs(r, path))
 
     conc = 0
@@ -162,7 +162,7 @@ def main():
             t.start()
         for t in ts:
             t.join()
-        conc += 1000
+        conc += 400
         if not TARGETS[path](read(path)):
             bad += 1
             print("not ok - concurrent writers left %r in %s"
