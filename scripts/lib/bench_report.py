@@ -98,6 +98,19 @@ def main():
                      med(ratios), spread(ratios), "<= 1.02"))
         plot.append(("loopback time", med(ratios)))
 
+    def rate_rows(reps_by_n, hits, section, setup, label):
+        """Rows of a rate measured in pairs (higher is better)."""
+        for n in sorted(reps_by_n, key=int):
+            reps = reps_by_n[n].values()
+            ratios = [v["pcbgroup"] / v["native"] for v in reps
+                      if v.get("native") and "pcbgroup" in v]
+            if ratios:
+                rows.append((section, setup(n, hits.get(n), len(ratios)),
+                             "%.0f" % med([v["pcbgroup"] for v in reps]),
+                             "%.0f" % med([v["native"] for v in reps]),
+                             med(ratios), spread(ratios), ">= 1.0"))
+                plot.append((label % n, med(ratios)))
+
     rx = collections.defaultdict(lambda: collections.defaultdict(dict))
     hits = {}
     for line in read(os.path.join(raw, "rx.txt")):
@@ -106,18 +119,9 @@ def main():
         rx[n][r][mode] = float(pps or 0)
         if mode == "pcbgroup":
             hits[n] = parts[5] if len(parts) > 5 else "0"
-    for n in sorted(rx, key=int):
-        reps = rx[n].values()
-        ratios = [v["pcbgroup"] / v["native"] for v in reps
-                  if v.get("native") and "pcbgroup" in v]
-        if ratios:
-            rows.append(("RX path, UDP pps over veth (higher is better)",
-                         "%s connected flows on one port, pktgen 64 B, software Toeplitz; "
-                         "steered exact hits in last run: %s" % (n, hits.get(n)),
-                         "%.0f" % med([v["pcbgroup"] for v in reps]),
-                         "%.0f" % med([v["native"] for v in reps]),
-                         med(ratios), spread(ratios), ">= 1.0"))
-            plot.append(("rx %s flows" % n, med(ratios)))
+    rate_rows(rx, hits, "RX path, UDP pps over veth (higher is better)",
+              lambda n, h, k: "%s connected flows on one port, pktgen 64 B, software Toeplitz; "
+              "steered exact hits in last run: %s" % (n, h), "rx %s flows")
 
     tcprx = collections.defaultdict(lambda: collections.defaultdict(dict))
     tcphits = {}
@@ -127,19 +131,11 @@ def main():
             tcprx[n][r][mode] = float(nbytes) / float(secs)
         if mode == "pcbgroup":
             tcphits[n] = h
-    for n in sorted(tcprx, key=int):
-        reps = tcprx[n].values()
-        ratios = [v["pcbgroup"] / v["native"] for v in reps
-                  if v.get("native") and "pcbgroup" in v]
-        if ratios:
-            rows.append(("RX path, TCP end to end (received bytes/s, higher is better)",
-                         "%s established flows over veth, 64 B segments (TCP_NODELAY) round robin for 5 s, "
-                         "module at its defaults + soft_hash=1 (kernel: early demux); exact hits in last run: %s; "
-                         "%d alternating pairs" % (n, tcphits.get(n), len(ratios)),
-                         "%.0f" % med([v["pcbgroup"] for v in reps]),
-                         "%.0f" % med([v["native"] for v in reps]),
-                         med(ratios), spread(ratios), ">= 1.0"))
-            plot.append(("tcp rx %s flows" % n, med(ratios)))
+    rate_rows(tcprx, tcphits,
+              "RX path, TCP end to end (received bytes/s, higher is better)",
+              lambda n, h, k: "%s established flows over veth, 64 B segments (TCP_NODELAY) round robin for 5 s, "
+              "module at its defaults + soft_hash=1 (kernel: early demux); exact hits in last run: %s; "
+              "%d alternating pairs" % (n, h, k), "tcp rx %s flows")
 
     loc, rate = [], []
     for line in read(os.path.join(raw, "locality.txt")):
