@@ -461,7 +461,7 @@ ip netns exec ds sysctl -qw net.ipv4.udp_l3mdev_accept={a}
         for a in ("192.0.2.1", "2001:db8::1"):
             count(out, "tcp default " + a, tcp_clients("dc", a, 7000, 10))
             count(out, "udp default " + a, udp_clients("dc", a, 7001, 2,
-                                                       wait=1.0))
+                                                       wait=0.5))
             count(out, "tcp vrf " + a, tcp_clients("dc", a, 7100, 10))
             count(out, "udp vrf " + a, udp_clients("dc", a, 7101, 10))
 
@@ -721,7 +721,7 @@ ip netns exec ds nft add rule inet f in tcp dport 7100 socket transparent 0 tcp 
     def traffic(self, srv, out):
         count(out, "tcp", tcp_clients("dc", "192.0.2.1", 7000, 10))
         count(out, "udp", udp_clients("dc", "192.0.2.1", 7001, 10))
-        count(out, "tcp 7100", tcp_clients("dc", "192.0.2.1", 7100, 2,
+        count(out, "tcp 7100", tcp_clients("dc", "192.0.2.1", 7100, 1,
                                            wait=1.5))
 
 

@@ -3,8 +3,8 @@
 # generated inputs (overlong, negative, overflowing, non-numeric, embedded
 # NULs, stray colons and separators), one write(2) each, then four
 # concurrent writers per file; a refused write must change nothing and an
-# accepted one must leave a valid value. The debug kernel checks the
-# parsers' memory accesses (KASAN).
+# accepted one must leave a valid value. (The parsers' KUnit cases run on
+# the debug kernel, under KASAN.)
 . scripts/tests/lib.sh
 
 unload
