@@ -14,8 +14,10 @@
 
 #include "pcbg_group.h"
 
-/* Outcomes beyond enum pcbg_hit (whose PCBG_ASIDE is 6). */
-#define PCBG_TRACE_FALLBACK	4	/* no usable hash: reservation table */
+/*
+ * An outcome beyond enum pcbg_hit (whose PCBG_ASIDE is 6; 4 was the
+ * no-hash fallback, which no longer reaches a lookup).
+ */
 #define PCBG_TRACE_MISMATCH	5	/* verify mode disagreed: not steered */
 
 TRACE_EVENT(lookup,
@@ -72,7 +74,6 @@ TRACE_EVENT(lookup,
 				   { PCBG_HIT_EXACT, "exact" },
 				   { PCBG_HIT_BUCKET, "bucket_listener" },
 				   { PCBG_HIT_WILD, "wildcard" },
-				   { PCBG_TRACE_FALLBACK, "fallback" },
 				   { PCBG_TRACE_MISMATCH, "mismatch" },
 				   { PCBG_ASIDE, "aside" }),
 		  __entry->sk)
