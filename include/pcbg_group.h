@@ -61,6 +61,7 @@ struct pcbg_entry {
 	s8 slot;			/* exact: its slot in the bucket, or -1 */
 	u8 dup:1;			/* exact: another entry has its tuple */
 	u8 reuse:1;			/* wildcard: in a reuseport group */
+	u8 gen;				/* resync generation last seen in */
 	struct rcu_head rcu;
 };
 
@@ -114,6 +115,7 @@ struct pcbg_table {
 	 */
 	atomic_t fail_gen;
 	int synced_gen;
+	u8 gen;				/* resync generation (mark and sweep) */
 	atomic_t port_exact[PCBG_PORT_SLOTS];	/* connected, by local port */
 	atomic_t port_reuse[PCBG_PORT_SLOTS];	/* reuseport wildcards */
 };
@@ -139,6 +141,8 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 void pcbg_table_free(struct pcbg_table *t);
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind);
 void pcbg_table_rehash(struct pcbg_table *t);
+void pcbg_table_mark(struct pcbg_table *t);
+unsigned int pcbg_table_sweep(struct pcbg_table *t);
 unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk);
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);

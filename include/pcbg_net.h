@@ -31,6 +31,8 @@ enum pcbg_stat {
 	PCBG_STAT_VERIFIED,	/* answers compared with the native lookup */
 	PCBG_STAT_MISMATCH,
 	PCBG_STAT_INSERT_FAIL,	/* allocation failure while tracking */
+	PCBG_STAT_RESYNC,	/* walks over the namespace's sockets */
+	PCBG_STAT_STALE,	/* entries a resync found gone from the kernel */
 	PCBG_STAT_MAX,
 };
 
@@ -57,6 +59,7 @@ struct pcbg_net {
 	int loopback;
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
+	unsigned long udp_missed;	/* missed UDP probes its last resync saw */
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
 };
@@ -110,8 +113,21 @@ int pcbg_track_init(void);
 void pcbg_track_exit(void);
 void pcbg_track_walk(void);
 void pcbg_track_walk_net(struct net *net);
-bool pcbg_track_udp_reliable(void);
+unsigned long pcbg_track_udp_missed(void);
 void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
+void pcbg_udp_missed_check(void);
+
+/*
+ * No UDP probe missed a call since this namespace was last walked: its UDP
+ * table has every socket, and no stale one, so its answers may be given.
+ */
+static inline bool pcbg_udp_reliable(struct pcbg_net *pn)
+{
+	if (likely(pcbg_track_udp_missed() == READ_ONCE(pn->udp_missed)))
+		return true;
+	pcbg_udp_missed_check();
+	return false;
+}
 
 /* verify.c: the kernel's own lookups, the reference */
 struct sock *pcbg_native_established(struct net *net,

@@ -407,6 +407,55 @@ static void group_bucket_overflow(struct kunit *test)
 						   &hit));
 }
 
+/*
+ * A UDP socket closed while the unhash probe missed: its entry is not
+ * answered (it is no longer hashed), and the resync's mark and sweep
+ * drops it and its reference, keeping every socket the walk saw.
+ */
+static void group_udp_sweep(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct sock *live, *gone;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	int refs;
+
+	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_UDP, NGROUPS, 16, 16);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
+	vector2(&tp);
+	live = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		       "199.92.111.2", 14230);
+	gone = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		       "199.92.111.2", 14231);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, live, PCBG_EXACT));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, gone, PCBG_EXACT));
+	refs = refcount_read(&gone->sk_refcnt);
+	gone->sk_node.pprev = NULL;	/* unhashed, state left as it was */
+	tp.fport = htons(14231);
+	KUNIT_EXPECT_PTR_EQ(test, NULL,
+			    lookup_in(test, ctx->one, &tp,
+				      pcbg_tuple_rss_hash(ctx->rss, &tp), 0,
+				      &hit));
+	pcbg_table_mark(ctx->one);
+	/* The walk finds only the socket the kernel still has. */
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, live, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 1U, pcbg_table_sweep(ctx->one));
+	KUNIT_EXPECT_EQ(test, PCBG_NONE, pcbg_table_kind(ctx->one, gone));
+	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->one, live));
+	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->one->members[PCBG_EXACT]));
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, refs - 1, (int)refcount_read(&gone->sk_refcnt));
+	tp.fport = htons(14230);
+	KUNIT_EXPECT_PTR_EQ(test, live,
+			    lookup_in(test, ctx->one, &tp,
+				      pcbg_tuple_rss_hash(ctx->rss, &tp), 0,
+				      &hit));
+	/* A second sweep with nothing stale drops nothing. */
+	pcbg_table_mark(ctx->one);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->one, live, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 0U, pcbg_table_sweep(ctx->one));
+}
+
 static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_selection),
 	KUNIT_CASE(group_insert_remove),
@@ -415,6 +464,7 @@ static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_bound_device),
 	KUNIT_CASE(group_rehash),
 	KUNIT_CASE(group_bucket_overflow),
+	KUNIT_CASE(group_udp_sweep),
 	{}
 };
 

@@ -401,8 +401,10 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 		pcbg_place(t, sk, kind, &key, &group);
 	old = pcbg_ifind(ic, sk);
 	if (old && old->kind == kind && old->key == key &&
-	    old->group == group && old->reuse == reuse)
+	    old->group == group && old->reuse == reuse) {
+		old->gen = READ_ONCE(t->gen);	/* seen by a resync walk */
 		goto out;
+	}
 	if (kind != PCBG_NONE) {
 		e = pcbg_entry_alloc(sk);
 		if (!e) {
@@ -416,6 +418,7 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 		e->kind = kind;
 		e->dup = 0;
 		e->reuse = reuse;
+		e->gen = READ_ONCE(t->gen);
 		sock_hold(sk);
 	}
 	/* The new place first: a reader may see both, never neither. */
@@ -482,6 +485,52 @@ void pcbg_table_rehash(struct pcbg_table *t)
 	}
 }
 
+/*
+ * Mark and sweep, for a resync after a missed UDP probe: an entry whose
+ * unhash went unseen would hold its socket, and with it the namespace,
+ * forever. pcbg_table_mark() starts a generation, the walk over the
+ * kernel's tables stamps every socket still there (pcbg_table_set()), and
+ * pcbg_table_sweep() drops the others. Only for UDP: a TCP listener joins
+ * this table before the kernel's listening hash, where no walk sees it.
+ */
+void pcbg_table_mark(struct pcbg_table *t)
+{
+	unsigned int i;
+
+	WRITE_ONCE(t->gen, t->gen + 1);
+	/* A set() that read the old generation has finished: its socket was
+	 * hashed before, so the walk that follows stamps it.
+	 */
+	for (i = 0; i <= t->index_mask; i++) {
+		spin_lock_bh(&t->index[i].lock);
+		spin_unlock_bh(&t->index[i].lock);
+	}
+}
+
+/* Returns the number of entries dropped. */
+unsigned int pcbg_table_sweep(struct pcbg_table *t)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i <= t->index_mask; i++) {
+		struct pcbg_ichain *ic = &t->index[i];
+		struct pcbg_entry *e;
+		struct hlist_node *tmp;
+
+		spin_lock_bh(&ic->lock);
+		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
+			if (e->gen == t->gen)
+				continue;
+			pcbg_unlink(t, e);
+			n++;
+		}
+		spin_unlock_bh(&ic->lock);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return n;
+}
+
 /* Caller has unpublished @t and waited for its readers. */
 void pcbg_table_free(struct pcbg_table *t)
 {
@@ -517,14 +566,15 @@ void pcbg_table_free(struct pcbg_table *t)
  * this one: a packet steered to it then meets a closed socket and is
  * dropped, where the kernel would have answered with a reset, on a
  * connection that is going away. UDP sockets leave this table (kprobe on
- * udp_lib_unhash) before the kernel's.
+ * udp_lib_unhash) before the kernel's; a UDP socket closed while that
+ * probe missed keeps its state, so for UDP being hashed is checked too.
  */
 static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 {
 	int state = READ_ONCE(sk->sk_state);
 
 	if (state == TCP_ESTABLISHED)
-		return true;
+		return t->protocol == IPPROTO_TCP || !sk_unhashed(sk);
 	if (t->protocol != IPPROTO_TCP || state == TCP_CLOSE ||
 	    state == TCP_LISTEN)
 		return false;

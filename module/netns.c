@@ -224,13 +224,22 @@ void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t)
 	schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
 }
 
+/*
+ * Walk the namespace's sockets again: after an insert failure, every
+ * socket gets its entry; after a missed UDP probe, the UDP table also
+ * loses the entries of sockets the kernel no longer has.
+ */
 static void pcbg_resync(struct work_struct *work)
 {
 	struct pcbg_net *pn = container_of(to_delayed_work(work),
 					   struct pcbg_net, resync);
+	unsigned long missed = pcbg_track_udp_missed();
 	int gen[PCBG_NPROTO] = {}, i;
+	struct pcbg_table *udp;
 	bool again = false;
 
+	/* Exit frees the tables only after cancelling this work. */
+	udp = rcu_dereference_protected(pn->tables[PCBG_UDP], 1);
 	rcu_read_lock();
 	for (i = 0; i < PCBG_NPROTO; i++) {
 		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
@@ -239,7 +248,15 @@ static void pcbg_resync(struct work_struct *work)
 			gen[i] = atomic_read(&t->fail_gen);
 	}
 	rcu_read_unlock();
+	if (udp)
+		pcbg_table_mark(udp);
 	pcbg_track_walk_net(pn->net);
+	if (udp) {
+		unsigned int stale = pcbg_table_sweep(udp);
+
+		if (stale)
+			this_cpu_add(pn->stats->stat[PCBG_STAT_STALE], stale);
+	}
 	rcu_read_lock();
 	for (i = 0; i < PCBG_NPROTO; i++) {
 		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
@@ -253,8 +270,40 @@ static void pcbg_resync(struct work_struct *work)
 			again = true;
 	}
 	rcu_read_unlock();
+	/* A miss during the walk is seen by pcbg_udp_missed_check(). */
+	WRITE_ONCE(pn->udp_missed, missed);
+	PCBG_INC(pn, RESYNC);
 	if (again)
 		schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
+/* A UDP probe missed a call, in some namespace: walk them all. */
+static void pcbg_resync_all(struct work_struct *work)
+{
+	struct net *net;
+
+	mutex_lock(&pcbg_net_mutex);
+	if (pcbg_net_registered) {
+		down_read(&net_rwsem);
+		for_each_net(net)
+			schedule_delayed_work(&pcbg_net(net)->resync, 0);
+		up_read(&net_rwsem);
+	}
+	mutex_unlock(&pcbg_net_mutex);
+}
+
+static DECLARE_WORK(pcbg_resync_all_work, pcbg_resync_all);
+static atomic_long_t pcbg_udp_missed_seen;
+
+/* Called by the UDP probes and lookups: cheap unless a miss is new. */
+void pcbg_udp_missed_check(void)
+{
+	unsigned long seen = atomic_long_read(&pcbg_udp_missed_seen);
+	unsigned long missed = pcbg_track_udp_missed();
+
+	if (missed != seen &&
+	    atomic_long_cmpxchg(&pcbg_udp_missed_seen, seen, missed) == seen)
+		schedule_work(&pcbg_resync_all_work);
 }
 
 static int __net_init pcbg_net_init(struct net *net)
@@ -269,6 +318,8 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->soft_hash = READ_ONCE(soft_hash);
 	pn->loopback = READ_ONCE(loopback);
 	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
+	/* Its sockets are all made from now on: earlier misses are not its. */
+	pn->udp_missed = pcbg_track_udp_missed();
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
 	pn->stats = alloc_percpu_gfp(struct pcbg_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!pn->stats)
@@ -304,6 +355,7 @@ fail_sysctl:
 fail:
 	pcbg_unpublish_tables(pn);
 	synchronize_rcu();
+	cancel_delayed_work_sync(&pn->resync);	/* a failed insert's */
 	pcbg_free_tables(pn);
 	free_percpu(pn->stats);
 	return err;
@@ -361,6 +413,8 @@ void pcbg_netns_exit(void)
 	pcbg_net_registered = false;
 	mutex_unlock(&pcbg_net_mutex);
 	unregister_pernet_subsys(&pcbg_net_ops);
+	/* Scheduled by a hook or probe that ran before they were removed. */
+	cancel_work_sync(&pcbg_resync_all_work);
 }
 
 /*

@@ -20,6 +20,8 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_VERIFIED]	= "verified",
 	[PCBG_STAT_MISMATCH]	= "mismatch",
 	[PCBG_STAT_INSERT_FAIL]	= "insert_fail",
+	[PCBG_STAT_RESYNC]	= "resync",
+	[PCBG_STAT_STALE]	= "stale",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };

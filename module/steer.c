@@ -139,7 +139,7 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
 	if (pcbg_sk_lookup_prog(pn->net) || !pcbg_table_complete(t))
 		return PCBG_ASIDE;
 	if (protocol == IPPROTO_UDP) {
-		if (!pcbg_track_udp_reliable())
+		if (!pcbg_udp_reliable(pn))
 			return PCBG_ASIDE;
 		/*
 		 * The exact lookup above covered every connected socket of the
@@ -250,7 +250,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 
 	sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
 	if (sk && protocol == IPPROTO_UDP &&
-	    (!pcbg_udp_exact_certain(t, tp) ||
+	    (!pcbg_udp_reliable(pn) || !pcbg_udp_exact_certain(t, tp) ||
 	     (stage == PCBG_DEMUX && !pcbg_udp_demux_dev_agrees(pn->net, sk,
 								tp)))) {
 		sk = NULL;

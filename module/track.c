@@ -16,8 +16,10 @@
  *    so that nothing is missed and a close racing the walk is seen after
  *    the walk's insertion.
  *
- * A kretprobe can miss a call when too many run at once; UDP wildcard
- * answers are then no longer trusted (pcbg_track_udp_reliable()).
+ * A kretprobe can miss a call when too many run at once, a kprobe when it
+ * fires inside another probe's handler. A UDP table is not trusted for
+ * any answer from then on until a resync has walked its namespace again
+ * (pcbg_udp_reliable(), pcbg_udp_missed_check()).
  */
 #include <linux/kprobes.h>
 #include <linux/tracepoint.h>
@@ -100,8 +102,10 @@ static enum pcbg_kind pcbg_udp_kind(const struct sock *sk)
 
 static void pcbg_udp_update(struct sock *sk)
 {
-	if (pcbg_inet(sk, IPPROTO_UDP))
+	if (pcbg_inet(sk, IPPROTO_UDP)) {
 		pcbg_track_set(sk, pcbg_udp_kind(sk));
+		pcbg_udp_missed_check();
+	}
 }
 
 struct pcbg_krp_data {
@@ -160,8 +164,10 @@ static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 
-	if (pcbg_inet(sk, IPPROTO_UDP))
+	if (pcbg_inet(sk, IPPROTO_UDP)) {
 		pcbg_track_set(sk, PCBG_NONE);
+		pcbg_udp_missed_check();
+	}
 	return 0;
 }
 
@@ -171,21 +177,19 @@ static struct kprobe pcbg_kp_unhash = {
 };
 
 /*
- * Every UDP probe fired: a kretprobe misses a call when all its instances
- * are in use (nmissed) and, like a kprobe, when it would fire inside
- * another probe's handler (kp.nmissed).
+ * The UDP calls the probes missed since they were registered: a kretprobe
+ * misses one when all its instances are in use (nmissed) and, like a
+ * kprobe, when it would fire inside another probe's handler (kp.nmissed).
  */
-bool pcbg_track_udp_reliable(void)
+unsigned long pcbg_track_udp_missed(void)
 {
+	unsigned long n = READ_ONCE(pcbg_kp_unhash.nmissed);
 	unsigned int i;
 
-	if (READ_ONCE(pcbg_kp_unhash.nmissed))
-		return false;
 	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++)
-		if (READ_ONCE(pcbg_krps[i].nmissed) ||
-		    READ_ONCE(pcbg_krps[i].kp.nmissed))
-			return false;
-	return true;
+		n += READ_ONCE(pcbg_krps[i].nmissed) +
+		     READ_ONCE(pcbg_krps[i].kp.nmissed);
+	return n;
 }
 
 static struct kretprobe *pcbg_krp_ptrs[ARRAY_SIZE(pcbg_krps)];
