@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # make            build pcbgroup.ko against KDIR (running kernel, else Debian 6.1 headers)
 # make check      KUnit + system tests in QEMU, on the test kernel and the stock kernel
+# make soak       the stress suite with 100 rmmod/insmod cycles (debug kernel)
 # make bench      benchmarks, pcbgroup against the native path
 # make style      checkpatch over the sources
 
@@ -19,10 +20,13 @@ clean:
 check:
 	scripts/check
 
+soak:
+	scripts/soak
+
 bench:
 	scripts/bench
 
 style:
 	scripts/style
 
-.PHONY: all module clean check bench style
+.PHONY: all module clean check soak bench style

@@ -21,6 +21,11 @@ static DEFINE_MUTEX(pcbg_rss_mutex);
 atomic_t pcbg_rss_moving = ATOMIC_INIT(0);
 /* Number of group tables sized by the current bucket count. */
 static unsigned int pcbg_rss_users;
+/*
+ * Module exit has run: the parameter files outlive it (free_module()
+ * removes them after exit), so a write that comes now must not publish.
+ */
+static bool pcbg_rss_closed;
 
 static struct pcbg_rss *pcbg_rss_locked(void)
 {
@@ -52,6 +57,11 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	if (!new)
 		return -ENOMEM;
 	mutex_lock(&pcbg_rss_mutex);
+	if (pcbg_rss_closed) {
+		mutex_unlock(&pcbg_rss_mutex);
+		kvfree(new);
+		return -ENODEV;
+	}
 	old = pcbg_rss_locked();
 	*new = *old;
 	err = set(new, val);
@@ -199,9 +209,21 @@ void pcbg_rss_setup(void)
 
 void pcbg_rss_teardown(void)
 {
-	struct pcbg_rss *rss = rcu_dereference_protected(pcbg_rss_live, 1);
+	struct pcbg_rss *rss;
 
-	/* Module exit: every reader is gone (synchronize_net() ran). */
-	if (rss != &pcbg_rss_boot)
+	/*
+	 * Module exit: every reader in the receive path is gone
+	 * (synchronize_net() ran); a parameter read may still come, and is
+	 * served from the static copy.
+	 */
+	mutex_lock(&pcbg_rss_mutex);
+	pcbg_rss_closed = true;
+	rss = rcu_dereference_protected(pcbg_rss_live,
+					lockdep_is_held(&pcbg_rss_mutex));
+	if (rss != &pcbg_rss_boot) {
+		pcbg_rss_boot = *rss;
+		rcu_assign_pointer(pcbg_rss_live, &pcbg_rss_boot);
 		kvfree(rss);
+	}
+	mutex_unlock(&pcbg_rss_mutex);
 }

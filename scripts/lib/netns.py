@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Namespace helpers for the system tests and benchmarks.
 
-  netns.py churn --count N
-      N times: a new network namespace with a veth pair, a TCP listener and
-      one connection carrying data, then the namespace is dropped. Prints
-      "namespaces=N seconds=S rate=R failed=F".
+  netns.py churn --count N [--until FILE]
+      N times (or until FILE exists): a new network namespace with a veth
+      pair, a TCP listener and one connection carrying data, then the
+      namespace is dropped. Prints "namespaces=N seconds=S rate=R failed=F".
   netns.py hold --ns NAME [--ns NAME ...] --ready FILE
       In each named namespace (ip netns add): a listener on 127.0.0.1:9000
       and one established connection. Holds them until SIGTERM, then checks
@@ -62,9 +62,12 @@ def churn_one():
 
 
 def churn(args):
-    failed = 0
+    failed = done = 0
     start = time.time()
     for _ in range(args.count):
+        if args.until and os.path.exists(args.until):
+            break
+        done += 1
         pid = os.fork()
         if pid == 0:
             try:
@@ -77,7 +80,7 @@ def churn(args):
         failed += status != 0
     secs = time.time() - start
     print("namespaces=%d seconds=%.2f rate=%.2f failed=%d"
-          % (args.count, secs, args.count / secs, failed))
+          % (done, secs, done / secs, failed))
     return 1 if failed else 0
 
 
@@ -113,6 +116,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("churn")
     c.add_argument("--count", type=int, default=100)
+    c.add_argument("--until")
     h = sub.add_parser("hold")
     h.add_argument("--ns", action="append", required=True)
     h.add_argument("--ready", required=True)

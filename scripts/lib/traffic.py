@@ -4,6 +4,7 @@
   traffic.py server --addr A [--addr B ...] --tcp PORT --udp PORT [--reuseport-cpus]
   traffic.py tcp-client --addr A --port P --conns N --rounds R --size S
   traffic.py udp-client --addr A --port P --socks N --rounds R [--connected]
+  traffic.py churn --addr A [--addr B ...] --until FILE
 
 Every message carries its connection id and round: a reply that comes back
 on the wrong connection, or with other bytes, counts as misdelivered; one
@@ -215,6 +216,42 @@ def udp_client(args):
     return 0 if ok == total else 1
 
 
+def churn(args):
+    """Sockets opened and closed as fast as one process can: each round a
+    new TCP connection (one message, echoed, closed) and a new connected
+    UDP socket (one datagram, echoed, closed), over every address."""
+    sent = ok = bad = 0
+    deadline = time.time() + args.timeout
+    rnd = 0
+    while not until(args) and time.time() < deadline:
+        for addr in args.addr:
+            for proto in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                msg = payload(rnd, rnd, 32)
+                s = socket.socket(family(addr), proto)
+                s.settimeout(args.wait)
+                sent += 1
+                try:
+                    port = args.port if proto == socket.SOCK_STREAM else args.udp
+                    s.connect((addr, port))
+                    s.sendall(msg)
+                    got = b""
+                    while len(got) < len(msg):
+                        d = s.recv(64)
+                        if not d:
+                            break
+                        got += d
+                except OSError:
+                    got = None
+                s.close()
+                if got == msg:
+                    ok += 1
+                elif got:
+                    bad += 1
+            rnd += 1
+    print("sent=%d ok=%d lost=%d misdelivered=%d" % (sent, ok, sent - ok - bad, bad))
+    return 0 if ok == sent else 1
+
+
 KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da3"
                     "8030f20c6a42b73bbeac01fa")
 
@@ -304,6 +341,13 @@ def main():
     u.add_argument("--wait", type=float, default=2.0)
     u.add_argument("--timeout", type=float, default=120)
     u.add_argument("--until")
+    c = sub.add_parser("churn")
+    c.add_argument("--addr", action="append", required=True)
+    c.add_argument("--port", type=int, default=7000)
+    c.add_argument("--udp", type=int, default=7001)
+    c.add_argument("--wait", type=float, default=10)
+    c.add_argument("--timeout", type=float, default=600)
+    c.add_argument("--until", required=True)
     lc = sub.add_parser("locality-client")
     lc.add_argument("--addr", required=True)
     lc.add_argument("--src", required=True)
@@ -319,6 +363,8 @@ def main():
         return 0
     if args.cmd == "tcp-client":
         return tcp_client(args)
+    if args.cmd == "churn":
+        return churn(args)
     return udp_client(args)
 
 
