@@ -5,6 +5,7 @@
  */
 #include <linux/module.h>
 
+#include "../module/fault.c"
 #include "../module/rss.c"
 #include "../module/group.c"
 #include "../module/wild.c"

@@ -31,6 +31,7 @@
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
 
+#include "pcbg_fault.h"
 #include "pcbg_group.h"
 
 static struct kmem_cache *pcbg_entry_cache;
@@ -47,9 +48,13 @@ long pcbg_entry_count(void)
  */
 static struct pcbg_entry *pcbg_entry_alloc(struct sock *sk)
 {
-	struct mem_cgroup *old = set_active_memcg(sk->sk_memcg);
-	struct pcbg_entry *e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC);
+	struct mem_cgroup *old;
+	struct pcbg_entry *e;
 
+	if (pcbg_fail())
+		return NULL;
+	old = set_active_memcg(sk->sk_memcg);
+	e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC | __GFP_NOWARN);
 	set_active_memcg(old);
 	if (e)
 		atomic_long_inc(&pcbg_entries);
@@ -143,6 +148,18 @@ unsigned int pcbg_sk_group(const struct pcbg_table *t,
 }
 
 /*
+ * Table memory is charged to the namespace creator's memory cgroup, as the
+ * kernel's own per-namespace tables are; a failure fails the namespace's
+ * creation with -ENOMEM, which says enough (no allocation warning).
+ */
+#define PCBG_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+
+static void *pcbg_kvcalloc(size_t n, size_t size)
+{
+	return pcbg_fail() ? NULL : kvcalloc(n, size, PCBG_GFP);
+}
+
+/*
  * Zeroed: empty slots, empty overflow chains. A large array is mapped with
  * huge pages where it can be, as the kernel's own ehash is
  * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
@@ -152,8 +169,9 @@ static struct pcbg_bucket *pcbg_buckets_alloc(unsigned int n)
 	size_t size = array_size(n, sizeof(struct pcbg_bucket));
 
 	if (size >= PMD_SIZE)
-		return vmalloc_huge(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	return kvzalloc(size, GFP_KERNEL_ACCOUNT);
+		return pcbg_fail() ? NULL :
+		       vmalloc_huge(size, PCBG_GFP | __GFP_ZERO);
+	return pcbg_kvcalloc(n, sizeof(struct pcbg_bucket));
 }
 
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
@@ -166,8 +184,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	if (!is_power_of_2(ngroups) || !is_power_of_2(chains) ||
 	    !is_power_of_2(index))
 		return NULL;
-	/* Charged to the namespace creator's memory cgroup. */
-	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	t = pcbg_fail() ? NULL : kzalloc(sizeof(*t), PCBG_GFP);
 	if (!t)
 		return NULL;
 	t->net = net;
@@ -177,8 +194,8 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->index_mask = index - 1;
 	t->secret = get_random_u32();
 	spin_lock_init(&t->wild_lock);
-	t->groups = kvcalloc(ngroups, sizeof(*t->groups), GFP_KERNEL_ACCOUNT);
-	t->index = kvcalloc(index, sizeof(*t->index), GFP_KERNEL_ACCOUNT);
+	t->groups = pcbg_kvcalloc(ngroups, sizeof(*t->groups));
+	t->index = pcbg_kvcalloc(index, sizeof(*t->index));
 	if (!t->groups || !t->index)
 		goto fail;
 	/* Before anything can fail: pcbg_table_free() takes these locks. */

@@ -6,6 +6,7 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 
+#include "pcbg_fault.h"
 #include "pcbg_group.h"
 #include "pcbg_rss.h"
 #include "pcbg_net.h"
@@ -16,6 +17,7 @@ static int __init pcbg_init(void)
 	int err;
 
 	pcbg_rss_setup();
+	pcbg_fault_init();
 	err = pcbg_entry_cache_init();
 	if (err)
 		return err;
@@ -36,6 +38,7 @@ fail_netns:
 	pcbg_netns_exit();
 fail_cache:
 	pcbg_entry_cache_exit();
+	pcbg_fault_exit();
 	return err;
 }
 
@@ -45,6 +48,7 @@ static void __exit pcbg_exit(void)
 	pcbg_track_exit();
 	pcbg_netns_exit();
 	pcbg_entry_cache_exit();
+	pcbg_fault_exit();
 	synchronize_net();
 	pcbg_rss_teardown();
 	pr_info("unloaded\n");

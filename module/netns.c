@@ -11,6 +11,7 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
+#include "pcbg_fault.h"
 #include "pcbg_net.h"
 #include "pcbgroup.h"
 
@@ -158,7 +159,8 @@ static int pcbg_sysctl_init_net(struct pcbg_net *pn)
 {
 	struct ctl_table *tbl;
 
-	tbl = kmemdup(pcbg_sysctl_template, sizeof(pcbg_sysctl_template),
+	tbl = pcbg_fail() ? NULL :
+	      kmemdup(pcbg_sysctl_template, sizeof(pcbg_sysctl_template),
 		      GFP_KERNEL_ACCOUNT);
 	if (!tbl)
 		return -ENOMEM;
@@ -321,7 +323,8 @@ static int __net_init pcbg_net_init(struct net *net)
 	/* Its sockets are all made from now on: earlier misses are not its. */
 	pn->udp_missed = pcbg_track_udp_missed();
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
-	pn->stats = alloc_percpu_gfp(struct pcbg_pcpu_stats, GFP_KERNEL_ACCOUNT);
+	pn->stats = pcbg_fail() ? NULL :
+		    alloc_percpu_gfp(struct pcbg_pcpu_stats, GFP_KERNEL_ACCOUNT);
 	if (!pn->stats)
 		return -ENOMEM;
 	for (i = 0; i < PCBG_NPROTO; i++) {

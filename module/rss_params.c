@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 
+#include "pcbg_fault.h"
 #include "pcbg_rss.h"
 #include "pcbg_net.h"
 #include "pcbgroup.h"
@@ -53,7 +54,7 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	bool rekey;
 	int err;
 
-	new = kvmalloc(sizeof(*new), GFP_KERNEL);
+	new = pcbg_fail() ? NULL : kvmalloc(sizeof(*new), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
 	mutex_lock(&pcbg_rss_mutex);
