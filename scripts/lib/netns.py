@@ -5,6 +5,13 @@
       N times (or until FILE exists): a new network namespace with a veth
       pair, a TCP listener and one connection carrying data, then the
       namespace is dropped. Prints "namespaces=N seconds=S rate=R failed=F".
+  netns.py make --count N [--userns] [--until-fail] [--ready FILE] [--hold FILE]
+      N network namespaces made by this one process (each kept by an open
+      file), in a user namespace of its own with --userns (no privilege
+      needed); --until-fail stops at the first refusal. Prints "made=N"
+      as it goes. --ready FILE gets "base=B", B being the process's memory
+      cgroup's memory.current before the first; --hold FILE: keep them
+      until FILE exists.
   netns.py hold --ns NAME [--ns NAME ...] --ready FILE
       In each named namespace (ip netns add): a listener on 127.0.0.1:9000
       and one established connection. Holds them until SIGTERM, then checks
@@ -84,6 +91,40 @@ def churn(args):
     return 1 if failed else 0
 
 
+CLONE_NEWUSER = 0x10000000
+
+
+def cgroup_current():
+    path = open("/proc/self/cgroup").read().strip().split("::", 1)[1]
+    return int(open("/sys/fs/cgroup%s/memory.current" % path).read())
+
+
+def make(args):
+    if args.userns and libc.unshare(CLONE_NEWUSER) != 0:
+        print("userns: %s" % os.strerror(ctypes.get_errno()), flush=True)
+        return 1
+    base = cgroup_current()
+    held = []
+    err = None
+    for i in range(args.count):
+        if libc.unshare(CLONE_NEWNET) != 0:
+            err = os.strerror(ctypes.get_errno())
+            break
+        held.append(os.open("/proc/self/ns/net", os.O_RDONLY))
+        if len(held) % 10 == 0:
+            print("made=%d" % len(held), flush=True)
+    print("made=%d stopped=%s" % (len(held), err or "no"), flush=True)
+    if args.ready:
+        with open(args.ready + ".tmp", "w") as f:
+            f.write("base=%d\n" % base)
+        os.rename(args.ready + ".tmp", args.ready)
+    while args.hold and not os.path.exists(args.hold):
+        time.sleep(0.1)
+    for fd in held:
+        os.close(fd)
+    return 1 if err and not args.until_fail else 0
+
+
 def setns(name):
     fd = os.open("/run/netns/" + name, os.O_RDONLY)
     try:
@@ -117,11 +158,19 @@ def main():
     c = sub.add_parser("churn")
     c.add_argument("--count", type=int, default=100)
     c.add_argument("--until")
+    m = sub.add_parser("make")
+    m.add_argument("--count", type=int, required=True)
+    m.add_argument("--userns", action="store_true")
+    m.add_argument("--until-fail", action="store_true")
+    m.add_argument("--ready")
+    m.add_argument("--hold")
     h = sub.add_parser("hold")
     h.add_argument("--ns", action="append", required=True)
     h.add_argument("--ready", required=True)
     h.add_argument("--lifetime", type=float, default=600)
     args = p.parse_args()
+    if args.cmd == "make":
+        return make(args)
     return churn(args) if args.cmd == "churn" else hold(args)
 
 

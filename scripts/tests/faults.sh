@@ -13,16 +13,6 @@ D=/sys/kernel/debug/pcbgroup/fail
 unload
 ip -all netns del 2>/dev/null
 
-# instances_settle WANT: namespace teardown is asynchronous.
-instances_settle() {
-	local i
-	for i in $(seq 100); do
-		[ "$(cat $P/instances)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- Load: fail the module's allocation number k+1, k = 0, 1, ... until a
 # load no longer reaches it (the injection is left unused).
 sites=0 failed_loads=0 bad=

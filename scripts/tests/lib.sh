@@ -112,3 +112,14 @@ server_stop() {
 	wait "$SERVER_PID" 2>/dev/null
 	true
 }
+
+# instances_settle WANT: the module's instance count reaches WANT within
+# 10 s (namespace teardown is asynchronous).
+instances_settle() {
+	local i
+	for i in $(seq 100); do
+		[ "$(cat $P/instances)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
