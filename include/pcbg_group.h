@@ -140,7 +140,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 				    unsigned int index);
 void pcbg_table_free(struct pcbg_table *t);
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind);
-void pcbg_table_rehash(struct pcbg_table *t);
+unsigned int pcbg_table_rehash(struct pcbg_table *t);
 void pcbg_table_mark(struct pcbg_table *t);
 unsigned int pcbg_table_sweep(struct pcbg_table *t);
 unsigned int pcbg_sk_group(const struct pcbg_table *t,

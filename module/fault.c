@@ -5,7 +5,7 @@
  * allocation site asks pcbg_fail() first. /sys/kernel/debug/pcbgroup/fail
  * takes the framework's probability, interval, times, space, task-filter
  * and verbose; each site counts as one byte of space, so "space=N times=1
- * probability=100" fails exactly the allocation after the first N.
+ * probability=100" fails exactly the N-th allocation (N >= 1).
  * The parameter "fail" (the kernel's fail_* boot syntax,
  * "<interval>,<probability>,<space>,<times>") arms it before module init,
  * for the load path. failslab and fail_page_alloc reach the same sites,

@@ -194,15 +194,17 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->index_mask = index - 1;
 	t->secret = get_random_u32();
 	spin_lock_init(&t->wild_lock);
-	t->groups = pcbg_kvcalloc(ngroups, sizeof(*t->groups));
 	t->index = pcbg_kvcalloc(index, sizeof(*t->index));
-	if (!t->groups || !t->index)
+	if (!t->index)
 		goto fail;
-	/* Before anything can fail: pcbg_table_free() takes these locks. */
+	/* Before anything else can fail: pcbg_table_free() takes them. */
 	for (i = 0; i < index; i++) {
 		spin_lock_init(&t->index[i].lock);
 		INIT_HLIST_HEAD(&t->index[i].head);
 	}
+	t->groups = pcbg_kvcalloc(ngroups, sizeof(*t->groups));
+	if (!t->groups)
+		goto fail;
 	for (i = 0; i < ngroups; i++) {
 		struct pcbg_group *g = &t->groups[i];
 
@@ -463,10 +465,13 @@ enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk)
 	return kind;
 }
 
-/* The RSS key changed: move each connected socket to its new group. */
-void pcbg_table_rehash(struct pcbg_table *t)
+/*
+ * The RSS key changed: move each connected socket to its new group.
+ * Returns the moves that failed for want of memory.
+ */
+unsigned int pcbg_table_rehash(struct pcbg_table *t)
 {
-	unsigned int i;
+	unsigned int i, failed = 0;
 
 	for (i = 0; i <= t->index_mask; i++) {
 		struct pcbg_ichain *ic = &t->index[i];
@@ -487,6 +492,7 @@ void pcbg_table_rehash(struct pcbg_table *t)
 			if (!ne) {
 				/* Exact misses go to the stack meanwhile. */
 				atomic_inc(&t->fail_gen);
+				failed++;
 				continue;
 			}
 			*ne = *e;
@@ -500,6 +506,7 @@ void pcbg_table_rehash(struct pcbg_table *t)
 		spin_unlock_bh(&ic->lock);
 		cond_resched();
 	}
+	return failed;
 }
 
 /*

@@ -436,6 +436,7 @@ void pcbg_netns_set_ready(bool ready)
 /* A new RSS key or table: re-place every connected socket. */
 void pcbg_groups_rss_changed(void)
 {
+	unsigned int failed;
 	struct net *net;
 	int i;
 
@@ -453,7 +454,10 @@ void pcbg_groups_rss_changed(void)
 						      lockdep_is_held(&net_rwsem));
 			if (!t)
 				continue;
-			pcbg_table_rehash(t);
+			failed = pcbg_table_rehash(t);
+			if (failed)
+				this_cpu_add(pn->stats->stat[PCBG_STAT_INSERT_FAIL],
+					     failed);
 			if (!pcbg_table_complete(t))
 				schedule_delayed_work(&pn->resync,
 						      PCBG_RESYNC_DELAY);

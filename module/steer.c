@@ -349,6 +349,48 @@ static bool pcbg_no_hash(struct pcbg_net *pn, enum pcbg_hash_src src,
 	return true;
 }
 
+/*
+ * Handing an unconnected UDP socket a unicast packet makes the receive
+ * path cache that packet's input route in the socket (sk_rx_dst), as a
+ * TPROXY rule does; the kernel's own lookups never do. udp_v4_early_demux()
+ * reuses that cache for a multicast datagram it gives the socket, in place
+ * of the multicast route, which then goes uncounted as multicast (and a
+ * dual-stack socket's cache may be an IPv6 route). So before early demux
+ * sees a multicast datagram, each unconnected socket of its port whose
+ * cache is not an IPv4 multicast route loses it, and the route is looked
+ * up as without the module. (A unicast answer on another CPU in between
+ * can still refill it, as it can after a TPROXY rule.)
+ */
+static void pcbg_mcast_rx_dst_reset(struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct pcbg_table *t;
+	struct pcbg_entry *e;
+	struct pcbg_l4 l4;
+	u16 port;
+
+	if (!pcbg_tracking_ready() || skb_dst(skb) || skb->sk ||
+	    ip_is_fragment(iph) || !pcbg_early_demux_on(state->net, IPPROTO_UDP) ||
+	    !pcbg_l4_read(skb, skb_network_offset(skb) + ip_hdrlen(skb),
+			  IPPROTO_UDP, &l4))
+		return;
+	t = pcbg_net_table(pcbg_net(state->net), IPPROTO_UDP);
+	if (!t)
+		return;
+	port = ntohs(l4.dport);
+	hlist_for_each_entry_rcu(e, pcbg_wild_chain(t, port), node) {
+		struct sock *sk = e->sk;
+		struct dst_entry *dst = rcu_dereference(sk->sk_rx_dst);
+
+		if (!dst || sk->sk_num != port ||
+		    (dst->ops->family == AF_INET &&
+		     (((struct rtable *)dst)->rt_flags & RTCF_MULTICAST)))
+			continue;
+		dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, NULL)));
+	}
+}
+
 static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
@@ -361,6 +403,9 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 
 	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
 		return NF_ACCEPT;
+	if (unlikely(skb->pkt_type == PACKET_MULTICAST) &&
+	    iph->protocol == IPPROTO_UDP && stage == PCBG_DEMUX)
+		pcbg_mcast_rx_dst_reset(skb, state);
 	pn = pcbg_gate(skb, state);
 	if (!pn || ip_is_fragment(iph))
 		return NF_ACCEPT;

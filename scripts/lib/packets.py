@@ -3,8 +3,9 @@
 
   packets.py serve --out FILE --ready FILE      (server namespace)
   packets.py send --iface DEV --mac MAC         (client namespace)
-  packets.py snmp                               (prints the counters, JSON)
-  packets.py delta BEFORE AFTER                 (counters that moved)
+  packets.py delta BEFORE AFTER                 (counters that moved between
+                                                two dumps of /proc/net/snmp,
+                                                netstat and snmp6)
 
 The sender writes raw Ethernet frames with AF_PACKET: truncated and
 inconsistent IPv4/IPv6/TCP/UDP headers, IP options, extension headers,
@@ -177,6 +178,9 @@ def frames(est_port):
         ("udp6 valid", 0x86DD, ip6(c6, s6, 17, u6)),
         ("udp6 dual-stack socket", 0x86DD,
          ip6(c6, s6, 17, udp(c6, s6, 4000, DUAL_PORT, p, v6=True))),
+        ("udp4 multicast to the dual-stack socket's port", 0x0800,
+         ip4(c4, a4("224.0.0.1"), 17,
+             udp(c4, a4("224.0.0.1"), 4000, DUAL_PORT, p))),
         ("udp6 payload length beyond frame", 0x86DD,
          ip6(c6, s6, 17, u6, plen=300)),
         ("udp6 payload length short", 0x86DD, ip6(c6, s6, 17, u6, plen=6)),
@@ -217,6 +221,9 @@ def frames(est_port):
         ("tcp6 syn zero port", 0x86DD,
          ip6(c6, s6, 6, tcp(c6, s6, 4002, 0, 0x02, v6=True))),
         ("tcp6 syn after hop-by-hop", 0x86DD, ip6(c6, s6, 0, ext(6) + syn6)),
+        # After the unicast datagrams above: multicast to the same ports.
+        ("udp4 multicast again", 0x0800,
+         ip4(c4, a4("224.0.0.1"), 17, udp(c4, a4("224.0.0.1"), 4000, UDP_PORT, p))),
     ]
     return out
 
@@ -315,20 +322,21 @@ def serve(args):
         json.dump(counts, f, sort_keys=True)
 
 
-def snmp():
-    """Every counter of /proc/net/{snmp,netstat,snmp6} as one JSON object."""
+def parse_snmp(text):
+    """/proc/net/{snmp,netstat} (header and value line pairs, "Prefix:")
+    followed by /proc/net/snmp6 ("Name value"), as one dict."""
     out = {}
-    for fn in ("snmp", "netstat"):
-        lines = open("/proc/net/" + fn).read().splitlines()
-        for head, vals in zip(lines[::2], lines[1::2]):
-            prefix, names = head.split(":", 1)
-            for n, v in zip(names.split(), vals.split(":", 1)[1].split()):
-                out[prefix + n] = int(v)
-    for line in open("/proc/net/snmp6"):
-        n, v = line.split()
-        out[n] = int(v)
-    json.dump(out, sys.stdout, sort_keys=True)
-    return 0
+    lines = text.splitlines()
+    pairs = [l for l in lines if ":" in l.split(" ", 1)[0]]
+    for head, vals in zip(pairs[::2], pairs[1::2]):
+        prefix, names = head.split(":", 1)
+        for n, v in zip(names.split(), vals.split(":", 1)[1].split()):
+            out[prefix + n] = int(v)
+    for line in lines:
+        f = line.split()
+        if len(f) == 2 and ":" not in f[0]:
+            out[f[0]] = int(f[1])
+    return out
 
 
 # Counters that move with timing, not with the packets' fate: timers,
@@ -341,7 +349,7 @@ NOISY = ("TcpExtDelayedACK", "TcpExtTCPHPAcks", "TcpExtTCPPureAcks",
 
 def delta(args):
     """The counters that changed between two snapshots, as NAME=N lines."""
-    a, b = (json.load(open(f)) for f in (args.before, args.after))
+    a, b = (parse_snmp(open(f).read()) for f in (args.before, args.after))
     for n in sorted(b):
         d = b[n] - a.get(n, 0)
         if d and n not in NOISY and not n.startswith("TcpCurr"):
@@ -358,7 +366,6 @@ def main():
     c = sub.add_parser("send")
     c.add_argument("--iface", required=True)
     c.add_argument("--mac", required=True)
-    sub.add_parser("snmp")
     d = sub.add_parser("delta")
     d.add_argument("before")
     d.add_argument("after")
@@ -367,9 +374,7 @@ def main():
         return delta(args)
     if args.cmd == "serve":
         return serve(args) or 0
-    if args.cmd == "send":
-        return send(args)
-    return snmp()
+    return send(args)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ ns_setup() {
 # pair_setup SERVER CLIENT: two namespaces with the addresses above.
 pair_setup() {
 	ip netns add "$1" && ip netns add "$2" &&
+	# No router solicitations: no traffic the test did not send.
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.router_solicitations=0 &&
+	ip netns exec "$2" sysctl -qw net.ipv6.conf.default.router_solicitations=0 &&
 	ip link add veth0 netns "$1" type veth peer name veth1 netns "$2" &&
 	ip -n "$1" addr add 192.0.2.1/24 dev veth0 &&
 	ip -n "$2" addr add 192.0.2.2/24 dev veth1 &&
@@ -113,11 +116,11 @@ server_stop() {
 	true
 }
 
-# instances_settle WANT: the module's instance count reaches WANT within
-# 10 s (namespace teardown is asynchronous).
+# instances_settle WANT [SECS]: the module's instance count reaches WANT
+# within SECS (default 10; namespace teardown is asynchronous).
 instances_settle() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq $((${2:-10} * 10))); do
 		[ "$(cat $P/instances)" = "$1" ] && return 0
 		sleep 0.1
 	done

@@ -29,10 +29,10 @@ run() {
 	srv=$!
 	for _ in $(seq 100); do [ -f /tmp/pk.ready ] && break; sleep 0.1; done
 	sleep 0.5
-	ip netns exec $NS_S $PKT snmp >/tmp/pk.$mode.snmp0
+	ip netns exec $NS_S cat /proc/net/snmp /proc/net/netstat /proc/net/snmp6 >/tmp/pk.$mode.snmp0
 	ip netns exec $NS_C $PKT send --iface veth1 --mac "$mac" >/tmp/pk.$mode.send 2>&1
 	sleep 1
-	ip netns exec $NS_S $PKT snmp >/tmp/pk.$mode.snmp1
+	ip netns exec $NS_S cat /proc/net/snmp /proc/net/netstat /proc/net/snmp6 >/tmp/pk.$mode.snmp1
 	if loaded; then
 		LOOKUPS=$(stat $NS_S lookups) MISMATCH=$(stat $NS_S mismatch)
 	fi
