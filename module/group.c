@@ -63,7 +63,8 @@ static struct pcbg_entry *pcbg_entry_alloc(struct sock *sk)
 
 int pcbg_entry_cache_init(void)
 {
-	pcbg_entry_cache = KMEM_CACHE(pcbg_entry, SLAB_ACCOUNT);
+	pcbg_entry_cache = pcbg_fail() ? NULL :
+			   KMEM_CACHE(pcbg_entry, SLAB_ACCOUNT);
 	return pcbg_entry_cache ? 0 : -ENOMEM;
 }
 

@@ -20,7 +20,7 @@ static int __init pcbg_init(void)
 	pcbg_fault_init();
 	err = pcbg_entry_cache_init();
 	if (err)
-		return err;
+		goto fail_fault;
 	err = pcbg_netns_init();	/* every namespace gets its instance */
 	if (err)
 		goto fail_cache;
@@ -38,7 +38,8 @@ fail_netns:
 	pcbg_netns_exit();
 fail_cache:
 	pcbg_entry_cache_exit();
-	pcbg_fault_exit();
+fail_fault:
+	pcbg_fault_exit();	/* its files point into this module */
 	return err;
 }
 
