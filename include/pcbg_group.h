@@ -143,6 +143,7 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind);
 unsigned int pcbg_table_rehash(struct pcbg_table *t);
 void pcbg_table_mark(struct pcbg_table *t);
 unsigned int pcbg_table_sweep(struct pcbg_table *t);
+unsigned int pcbg_table_reap(struct pcbg_table *t);
 unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk);
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);

@@ -59,6 +59,7 @@ struct pcbg_net {
 	int loopback;
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
+	struct delayed_work reap;	/* after a walk: closed TCP sockets */
 	unsigned long udp_missed;	/* missed UDP probes its last resync saw */
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
@@ -98,6 +99,7 @@ int pcbg_netns_init(void);
 void pcbg_netns_exit(void);
 void pcbg_netns_set_ready(bool ready);
 void pcbg_groups_rss_changed(void);
+void pcbg_netns_walked(void);
 
 /* stats.c: /proc/net/pcbgroup/ */
 int pcbg_proc_init_net(struct pcbg_net *pn);

@@ -456,6 +456,29 @@ static void group_udp_sweep(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0U, pcbg_table_sweep(ctx->one));
 }
 
+/*
+ * A TCP socket a walk added while its close was under way: closed and
+ * unhashed, it is reaped; a live one is kept.
+ */
+static void group_tcp_reap(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct sock *live, *closed;
+
+	live = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+		       "199.92.111.2", 14230);
+	closed = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
+			 "199.92.111.2", 14231);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, live, PCBG_EXACT));
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, closed, PCBG_EXACT));
+	KUNIT_EXPECT_EQ(test, 0U, pcbg_table_reap(ctx->t));
+	closed->sk_state = TCP_CLOSE;
+	closed->sk_node.pprev = NULL;
+	KUNIT_EXPECT_EQ(test, 1U, pcbg_table_reap(ctx->t));
+	KUNIT_EXPECT_EQ(test, PCBG_NONE, pcbg_table_kind(ctx->t, closed));
+	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->t, live));
+}
+
 static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_selection),
 	KUNIT_CASE(group_insert_remove),
@@ -465,6 +488,7 @@ static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_rehash),
 	KUNIT_CASE(group_bucket_overflow),
 	KUNIT_CASE(group_udp_sweep),
+	KUNIT_CASE(group_tcp_reap),
 	{}
 };
 

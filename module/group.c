@@ -556,6 +556,37 @@ unsigned int pcbg_table_sweep(struct pcbg_table *t)
 	return n;
 }
 
+/*
+ * A TCP walk can meet a socket whose close has begun: tcp_set_state()
+ * fires the CLOSE tracepoint (nothing to remove yet) before it unhashes
+ * the socket, and the walk, holding the bucket lock in between, adds it.
+ * No member is ever closed otherwise, so a pass some time after each walk
+ * drops entries of closed, unhashed sockets. Returns how many.
+ */
+unsigned int pcbg_table_reap(struct pcbg_table *t)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i <= t->index_mask; i++) {
+		struct pcbg_ichain *ic = &t->index[i];
+		struct pcbg_entry *e;
+		struct hlist_node *tmp;
+
+		spin_lock_bh(&ic->lock);
+		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
+			if (READ_ONCE(e->sk->sk_state) != TCP_CLOSE ||
+			    !sk_unhashed(e->sk))
+				continue;
+			pcbg_unlink(t, e);
+			n++;
+		}
+		spin_unlock_bh(&ic->lock);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return n;
+}
+
 /* Caller has unpublished @t and waited for its readers. */
 void pcbg_table_free(struct pcbg_table *t)
 {

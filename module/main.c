@@ -28,6 +28,7 @@ static int __init pcbg_init(void)
 	if (err)
 		goto fail_netns;
 	pcbg_track_walk();		/* sockets that were already there */
+	pcbg_netns_walked();
 	pcbg_netns_set_ready(true);
 	rcu_read_lock();
 	pr_info("loaded: %u buckets\n", pcbg_rss_buckets(pcbg_rss_get()));

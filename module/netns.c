@@ -213,6 +213,8 @@ static void pcbg_free_tables(struct pcbg_net *pn)
 
 /* How soon a table that missed a socket is walked again. */
 #define PCBG_RESYNC_DELAY	(HZ / 10)
+/* Some time after a walk: see pcbg_table_reap(). */
+#define PCBG_REAP_DELAY		HZ
 
 /*
  * A socket could not be placed (no memory): wildcard answers stop in this
@@ -275,8 +277,22 @@ static void pcbg_resync(struct work_struct *work)
 	/* A miss during the walk is seen by pcbg_udp_missed_check(). */
 	WRITE_ONCE(pn->udp_missed, missed);
 	PCBG_INC(pn, RESYNC);
+	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
 	if (again)
 		schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
+static void pcbg_reap(struct work_struct *work)
+{
+	struct pcbg_net *pn = container_of(to_delayed_work(work),
+					   struct pcbg_net, reap);
+	/* Exit frees the tables only after cancelling this work. */
+	struct pcbg_table *t = rcu_dereference_protected(pn->tables[PCBG_TCP],
+							 1);
+	unsigned int n = t ? pcbg_table_reap(t) : 0;
+
+	if (n)
+		this_cpu_add(pn->stats->stat[PCBG_STAT_STALE], n);
 }
 
 /* A UDP probe missed a call, in some namespace: walk them all. */
@@ -320,6 +336,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->soft_hash = READ_ONCE(soft_hash);
 	pn->loopback = READ_ONCE(loopback);
 	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
+	INIT_DELAYED_WORK(&pn->reap, pcbg_reap);
 	/* Its sockets are all made from now on: earlier misses are not its. */
 	pn->udp_missed = pcbg_track_udp_missed();
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
@@ -359,6 +376,7 @@ fail:
 	pcbg_unpublish_tables(pn);
 	synchronize_rcu();
 	cancel_delayed_work_sync(&pn->resync);	/* a failed insert's */
+	cancel_delayed_work_sync(&pn->reap);
 	pcbg_free_tables(pn);
 	free_percpu(pn->stats);
 	return err;
@@ -386,6 +404,7 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 
 		/* No tracker can reach a table now to schedule it again. */
 		cancel_delayed_work_sync(&pn->resync);
+		cancel_delayed_work_sync(&pn->reap);
 		pcbg_free_tables(pn);
 		free_percpu(pn->stats);
 		atomic_dec(&pcbg_instances);
@@ -431,6 +450,22 @@ void pcbg_netns_set_ready(bool ready)
 	WRITE_ONCE(pcbg_tracking, ready);
 	if (!ready)
 		synchronize_net();	/* no hook answers from here on */
+}
+
+/* After the load-time walk: reap what it met closing, everywhere. */
+void pcbg_netns_walked(void)
+{
+	struct net *net;
+
+	mutex_lock(&pcbg_net_mutex);
+	if (pcbg_net_registered) {
+		down_read(&net_rwsem);
+		for_each_net(net)
+			schedule_delayed_work(&pcbg_net(net)->reap,
+					      PCBG_REAP_DELAY);
+		up_read(&net_rwsem);
+	}
+	mutex_unlock(&pcbg_net_mutex);
 }
 
 /* A new RSS key or table: re-place every connected socket. */

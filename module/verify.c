@@ -89,20 +89,32 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 	struct sock *native;
 	bool same;
 
+	int nstate = -1;
+
 	if (protocol == IPPROTO_TCP) {
 		native = pcbg_native_established(net, tp);
 		if (native) {
 			same = native == sk;
+			nstate = native->sk_state;
 			sock_gen_put(native);
 		} else {
-			same = stage == PCBG_DELIVER &&
-			       pcbg_native_listener(net, tp) == sk;
+			native = stage == PCBG_DELIVER ?
+				 pcbg_native_listener(net, tp) : NULL;
+			same = native == sk;
 		}
 	} else {
-		same = pcbg_native_udp(net, tp) == sk;
+		native = pcbg_native_udp(net, tp);
+		same = native == sk;
 	}
 	PCBG_INC(pn, VERIFIED);
-	if (!same)
+	if (!same) {
 		PCBG_INC(pn, MISMATCH);
+		net_info_ratelimited("verify: %s %s port %u<-%u: groups %p state %d hashed %d, kernel %p state %d\n",
+				     protocol == IPPROTO_TCP ? "tcp" : "udp",
+				     stage == PCBG_DEMUX ? "demux" : "deliver",
+				     ntohs(tp->lport), ntohs(tp->fport), sk,
+				     sk->sk_state, !sk_unhashed(sk), native,
+				     native && nstate < 0 ? native->sk_state : nstate);
+	}
 	return same;
 }
