@@ -532,8 +532,10 @@ void pcbg_table_mark(struct pcbg_table *t)
 	}
 }
 
-/* Returns the number of entries dropped. */
-unsigned int pcbg_table_sweep(struct pcbg_table *t)
+/* Drop every entry @stale says is stale; returns how many. */
+static unsigned int pcbg_table_drop(struct pcbg_table *t,
+				    bool (*stale)(const struct pcbg_table *t,
+						  const struct pcbg_entry *e))
 {
 	unsigned int i, n = 0;
 
@@ -544,7 +546,7 @@ unsigned int pcbg_table_sweep(struct pcbg_table *t)
 
 		spin_lock_bh(&ic->lock);
 		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
-			if (e->gen == t->gen)
+			if (!stale(t, e))
 				continue;
 			pcbg_unlink(t, e);
 			n++;
@@ -556,6 +558,23 @@ unsigned int pcbg_table_sweep(struct pcbg_table *t)
 	return n;
 }
 
+static bool pcbg_unmarked(const struct pcbg_table *t,
+			  const struct pcbg_entry *e)
+{
+	return e->gen != t->gen;
+}
+
+/* The sweep after the walk: returns the number of entries dropped. */
+unsigned int pcbg_table_sweep(struct pcbg_table *t)
+{
+	return pcbg_table_drop(t, pcbg_unmarked);
+}
+
+static bool pcbg_closed(const struct pcbg_table *t, const struct pcbg_entry *e)
+{
+	return READ_ONCE(e->sk->sk_state) == TCP_CLOSE && sk_unhashed(e->sk);
+}
+
 /*
  * A TCP walk can meet a socket whose close has begun: tcp_set_state()
  * fires the CLOSE tracepoint (nothing to remove yet) before it unhashes
@@ -565,26 +584,7 @@ unsigned int pcbg_table_sweep(struct pcbg_table *t)
  */
 unsigned int pcbg_table_reap(struct pcbg_table *t)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i <= t->index_mask; i++) {
-		struct pcbg_ichain *ic = &t->index[i];
-		struct pcbg_entry *e;
-		struct hlist_node *tmp;
-
-		spin_lock_bh(&ic->lock);
-		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
-			if (READ_ONCE(e->sk->sk_state) != TCP_CLOSE ||
-			    !sk_unhashed(e->sk))
-				continue;
-			pcbg_unlink(t, e);
-			n++;
-		}
-		spin_unlock_bh(&ic->lock);
-		if (!(i & 1023))
-			cond_resched();
-	}
-	return n;
+	return pcbg_table_drop(t, pcbg_closed);
 }
 
 /* Caller has unpublished @t and waited for its readers. */

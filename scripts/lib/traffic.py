@@ -216,6 +216,17 @@ def udp_client(args):
     return 0 if ok == total else 1
 
 
+def recv_echo(s, n):
+    """Up to n bytes of an echo, fewer if the peer closes."""
+    got = b""
+    while len(got) < n:
+        d = s.recv(64)
+        if not d:
+            break
+        got += d
+    return got
+
+
 def churn(args):
     """Sockets opened and closed as fast as one process can: each round a
     new TCP connection (one message, echoed, closed) and a new connected
@@ -234,12 +245,7 @@ def churn(args):
                     port = args.port if proto == socket.SOCK_STREAM else args.udp
                     s.connect((addr, port))
                     s.sendall(msg)
-                    got = b""
-                    while len(got) < len(msg):
-                        d = s.recv(64)
-                        if not d:
-                            break
-                        got += d
+                    got = recv_echo(s, len(msg))
                 except OSError:
                     got = None
                 s.close()
@@ -297,12 +303,7 @@ def locality_client(args):
         s.connect((args.addr, args.port))
         msg = payload(k, 0, 16)
         s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            d = s.recv(64)
-            if not d:
-                break
-            got += d
+        got = recv_echo(s, len(msg))
         ok += got == msg
         bad += got != msg
         s.close()
