@@ -167,6 +167,7 @@ inject() {
 hit() { [ "$(cat /sys/kernel/debug/$1/times)" = 0 ]; }
 check "insmod" insmod "$KO"
 made=0 refused=0 fired=0
+echo "pcbgroup-test: faults expected" >/dev/kmsg
 for i in $(seq 12); do
 	f=failslab space=$((RANDOM * 8))
 	[ $((i % 2)) = 0 ] && f=fail_page_alloc space=$((RANDOM * 32))
@@ -178,6 +179,7 @@ for i in $(seq 12); do
 	hit $f && fired=$((fired + 1))
 done
 for f in failslab fail_page_alloc; do echo 0 >/sys/kernel/debug/$f/times; done
+echo "pcbgroup-test: faults end" >/dev/kmsg
 check "namespaces with one kernel allocation failed: $fired injected, $made made, $refused refused; all torn down" \
 	instances_settle 1
 # The stack and the module still work afterwards.
