@@ -45,6 +45,8 @@ struct pcbg_pcpu_stats {
 /* The statistics macros, FreeBSD's IPSTAT_INC(): per-CPU, lock-free. */
 #define PCBG_INC(pn, name) \
 	this_cpu_inc((pn)->stats->stat[PCBG_STAT_##name])
+#define PCBG_ADD(pn, name, n) \
+	this_cpu_add((pn)->stats->stat[PCBG_STAT_##name], n)
 #define PCBG_GROUP_INC(pn, array, group) \
 	this_cpu_inc((pn)->stats->array[group])
 

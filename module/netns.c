@@ -238,32 +238,24 @@ static void pcbg_resync(struct work_struct *work)
 	struct pcbg_net *pn = container_of(to_delayed_work(work),
 					   struct pcbg_net, resync);
 	unsigned long missed = pcbg_track_udp_missed();
+	struct pcbg_table *tables[PCBG_NPROTO], *udp;
 	int gen[PCBG_NPROTO] = {}, i;
-	struct pcbg_table *udp;
 	bool again = false;
 
 	/* Exit frees the tables only after cancelling this work. */
-	udp = rcu_dereference_protected(pn->tables[PCBG_UDP], 1);
-	rcu_read_lock();
 	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
-
-		if (t)
-			gen[i] = atomic_read(&t->fail_gen);
+		tables[i] = rcu_dereference_protected(pn->tables[i], 1);
+		if (tables[i])
+			gen[i] = atomic_read(&tables[i]->fail_gen);
 	}
-	rcu_read_unlock();
+	udp = tables[PCBG_UDP];
 	if (udp)
 		pcbg_table_mark(udp);
 	pcbg_track_walk_net(pn->net);
-	if (udp) {
-		unsigned int stale = pcbg_table_sweep(udp);
-
-		if (stale)
-			this_cpu_add(pn->stats->stat[PCBG_STAT_STALE], stale);
-	}
-	rcu_read_lock();
+	if (udp)
+		PCBG_ADD(pn, STALE, pcbg_table_sweep(udp));
 	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
+		struct pcbg_table *t = tables[i];
 
 		/* A failure during the walk: it may have missed that one. */
 		if (!t || pcbg_table_complete(t))
@@ -273,7 +265,6 @@ static void pcbg_resync(struct work_struct *work)
 		else
 			again = true;
 	}
-	rcu_read_unlock();
 	/* A miss during the walk is seen by pcbg_udp_missed_check(). */
 	WRITE_ONCE(pn->udp_missed, missed);
 	PCBG_INC(pn, RESYNC);
@@ -289,14 +280,18 @@ static void pcbg_reap(struct work_struct *work)
 	/* Exit frees the tables only after cancelling this work. */
 	struct pcbg_table *t = rcu_dereference_protected(pn->tables[PCBG_TCP],
 							 1);
-	unsigned int n = t ? pcbg_table_reap(t) : 0;
 
-	if (n)
-		this_cpu_add(pn->stats->stat[PCBG_STAT_STALE], n);
+	if (t)
+		PCBG_ADD(pn, STALE, pcbg_table_reap(t));
 }
 
-/* A UDP probe missed a call, in some namespace: walk them all. */
-static void pcbg_resync_all(struct work_struct *work)
+typedef void (*pcbg_instance_fn)(struct pcbg_net *pn);
+
+/*
+ * @fn on the instance of every namespace, under the mutex that module
+ * exit takes before unregistering them, and net_rwsem.
+ */
+static void pcbg_all_instances(pcbg_instance_fn fn)
 {
 	struct net *net;
 
@@ -304,10 +299,21 @@ static void pcbg_resync_all(struct work_struct *work)
 	if (pcbg_net_registered) {
 		down_read(&net_rwsem);
 		for_each_net(net)
-			schedule_delayed_work(&pcbg_net(net)->resync, 0);
+			fn(pcbg_net(net));
 		up_read(&net_rwsem);
 	}
 	mutex_unlock(&pcbg_net_mutex);
+}
+
+static void pcbg_resync_now(struct pcbg_net *pn)
+{
+	schedule_delayed_work(&pn->resync, 0);
+}
+
+/* A UDP probe missed a call, in some namespace: walk them all. */
+static void pcbg_resync_all(struct work_struct *work)
+{
+	pcbg_all_instances(pcbg_resync_now);
 }
 
 static DECLARE_WORK(pcbg_resync_all_work, pcbg_resync_all);
@@ -452,53 +458,36 @@ void pcbg_netns_set_ready(bool ready)
 		synchronize_net();	/* no hook answers from here on */
 }
 
+static void pcbg_reap_later(struct pcbg_net *pn)
+{
+	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
+}
+
 /* After the load-time walk: reap what it met closing, everywhere. */
 void pcbg_netns_walked(void)
 {
-	struct net *net;
+	pcbg_all_instances(pcbg_reap_later);
+}
 
-	mutex_lock(&pcbg_net_mutex);
-	if (pcbg_net_registered) {
-		down_read(&net_rwsem);
-		for_each_net(net)
-			schedule_delayed_work(&pcbg_net(net)->reap,
-					      PCBG_REAP_DELAY);
-		up_read(&net_rwsem);
+static void pcbg_rehash(struct pcbg_net *pn)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t;
+
+		t = rcu_dereference_protected(pn->tables[i],
+					      lockdep_is_held(&net_rwsem));
+		if (!t)
+			continue;
+		PCBG_ADD(pn, INSERT_FAIL, pcbg_table_rehash(t));
+		if (!pcbg_table_complete(t))
+			schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
 	}
-	mutex_unlock(&pcbg_net_mutex);
 }
 
 /* A new RSS key or table: re-place every connected socket. */
 void pcbg_groups_rss_changed(void)
 {
-	unsigned int failed;
-	struct net *net;
-	int i;
-
-	mutex_lock(&pcbg_net_mutex);
-	if (!pcbg_net_registered)
-		goto out;
-	down_read(&net_rwsem);
-	for_each_net(net) {
-		struct pcbg_net *pn = pcbg_net(net);
-
-		for (i = 0; i < PCBG_NPROTO; i++) {
-			struct pcbg_table *t;
-
-			t = rcu_dereference_protected(pn->tables[i],
-						      lockdep_is_held(&net_rwsem));
-			if (!t)
-				continue;
-			failed = pcbg_table_rehash(t);
-			if (failed)
-				this_cpu_add(pn->stats->stat[PCBG_STAT_INSERT_FAIL],
-					     failed);
-			if (!pcbg_table_complete(t))
-				schedule_delayed_work(&pn->resync,
-						      PCBG_RESYNC_DELAY);
-		}
-	}
-	up_read(&net_rwsem);
-out:
-	mutex_unlock(&pcbg_net_mutex);
+	pcbg_all_instances(pcbg_rehash);
 }

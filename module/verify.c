@@ -87,9 +87,8 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 {
 	struct net *net = pn->net;
 	struct sock *native;
-	bool same;
-
 	int nstate = -1;
+	bool same;
 
 	if (protocol == IPPROTO_TCP) {
 		native = pcbg_native_established(net, tp);

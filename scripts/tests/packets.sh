@@ -12,7 +12,7 @@ PKT="python3 scripts/lib/packets.py"
 unload
 # run MODE: one pass; leaves /tmp/pk.MODE.{socks,snmp,send}.
 run() {
-	local mode=$1 mac srv
+	local mode=$1 mac cmac srv
 	rm -f /tmp/pk.ready
 	case $mode in
 	off) ns_setup ;;
@@ -20,11 +20,12 @@ run() {
 	after) insmod "$KO" soft_hash=1 verify=1 && ns_setup ;;
 	esac
 	# No neighbour discovery or DAD traffic of its own during the pass.
-	ip -n $NS_C neigh replace 192.0.2.1 lladdr "$(ip -n $NS_S -br link show veth0 | awk '{print $3}')" dev veth1
-	ip -n $NS_C neigh replace 2001:db8::1 lladdr "$(ip -n $NS_S -br link show veth0 | awk '{print $3}')" dev veth1
-	ip -n $NS_S neigh replace 192.0.2.2 lladdr "$(ip -n $NS_C -br link show veth1 | awk '{print $3}')" dev veth0
-	ip -n $NS_S neigh replace 2001:db8::2 lladdr "$(ip -n $NS_C -br link show veth1 | awk '{print $3}')" dev veth0
 	mac=$(ip -n $NS_S -br link show veth0 | awk '{print $3}')
+	cmac=$(ip -n $NS_C -br link show veth1 | awk '{print $3}')
+	ip -n $NS_C neigh replace 192.0.2.1 lladdr "$mac" dev veth1
+	ip -n $NS_C neigh replace 2001:db8::1 lladdr "$mac" dev veth1
+	ip -n $NS_S neigh replace 192.0.2.2 lladdr "$cmac" dev veth0
+	ip -n $NS_S neigh replace 2001:db8::2 lladdr "$cmac" dev veth0
 	ip netns exec $NS_S $PKT serve --out /tmp/pk.$mode.socks --ready /tmp/pk.ready &
 	srv=$!
 	for _ in $(seq 100); do [ -f /tmp/pk.ready ] && break; sleep 0.1; done
