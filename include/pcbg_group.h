@@ -11,6 +11,7 @@
 #include <linux/in6.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "pcbg_rss.h"
@@ -51,16 +52,24 @@ struct pcbg_tuple {
 };
 
 struct pcbg_entry {
-	struct hlist_node node;		/* overflow chain, wildcard or CPU list */
+	/*
+	 * Chained in a hash table by node[tab->nid]: a resize links every
+	 * entry into the new table by the other node while readers still walk
+	 * the old one (see pcbg_htab).
+	 */
+	struct hlist_node node[2];
+	struct list_head all;		/* its group's members, for a resize */
 	struct hlist_node inode;	/* socket index */
 	struct sock *sk;		/* held until a grace period after removal */
-	u32 key;			/* chain hash of an exact entry */
+	u32 key;			/* chain hash */
 	u16 lport;			/* local port when linked */
 	u16 group;
+	u16 tg[2];			/* gen of the table linked by node[i] */
+	s8 slot[2];			/* exact: slot in that table's bucket, or -1 */
 	u8 kind;
-	s8 slot;			/* exact: its slot in the bucket, or -1 */
 	u8 dup:1;			/* exact: another entry has its tuple */
 	u8 reuse:1;			/* wildcard: in a reuseport group */
+	u8 unbound:1;			/* wildcard without a port yet */
 	u8 gen;				/* resync generation last seen in */
 	struct rcu_head rcu;
 };
@@ -80,16 +89,48 @@ struct pcbg_bucket {
 	struct hlist_head more;
 } ____cacheline_aligned_in_smp;
 
-/* One RSS bucket's share of the connected sockets, on its own line. */
+/*
+ * One generation of a group's hash table. A resize fills a new one beside
+ * it, links each entry in by its other node, publishes it and frees the
+ * old one a grace period later, so a reader walks a table that nothing
+ * moves under it. Connected sockets: buckets with slots; wildcard
+ * sockets: plain chains.
+ */
+struct pcbg_htab {
+	unsigned int mask;		/* buckets - 1 */
+	u16 gen;			/* entries linked here have tg[nid] == gen */
+	u8 nid;
+	union {
+		struct pcbg_bucket *b;
+		struct hlist_head *h;
+	};
+	struct pcbg_htab *retired;	/* a resize's list of tables to free */
+};
+
+/*
+ * A set of sockets under one lock with a table that grows and shrinks
+ * with it: one RSS bucket's share of the connected sockets (a connection
+ * group), or the wildcard sockets every group shares.
+ */
 struct pcbg_group {
 	spinlock_t lock;		/* writers; readers use RCU */
-	unsigned int count;
-	struct pcbg_bucket *buckets;
+	unsigned int count;		/* entries in the table */
+	struct pcbg_htab __rcu *tab;
+	struct pcbg_htab *next;		/* being filled by a resize, or NULL */
+	struct list_head all;		/* every entry of the table */
+	unsigned int min;		/* buckets it never shrinks below */
+	u16 gen;
+	bool slots;			/* buckets with slots (connected) */
 } ____cacheline_aligned_in_smp;
 
-struct pcbg_ichain {
+/* The socket index (socket -> entry, for writers only), in stripes. */
+#define PCBG_ISTRIPES	32
+
+struct pcbg_istripe {
 	spinlock_t lock;
-	struct hlist_head head;
+	unsigned int mask;		/* chains - 1 */
+	unsigned int count;
+	struct hlist_head *chains;
 };
 
 /* Per local port (hashed) counts that tell a lookup what may compete. */
@@ -98,14 +139,18 @@ struct pcbg_ichain {
 struct pcbg_table {
 	struct net *net;
 	u8 protocol;			/* IPPROTO_TCP or IPPROTO_UDP */
+	bool dead;			/* being freed: no more resizes */
+	bool fixed;			/* never resized (tests) */
 	unsigned int ngroups;		/* = RSS buckets, a power of two */
-	unsigned int chain_mask;	/* buckets per group - 1 */
-	unsigned int index_mask;
+	unsigned int min_chains;	/* per index stripe */
 	u32 secret;
+	struct mem_cgroup *memcg;	/* charged for the tables it grows */
+	struct work_struct resize;
+	atomic_t resizes;
 	struct pcbg_group *groups;
-	struct pcbg_ichain *index;	/* socket -> entry, for removal */
-	spinlock_t wild_lock;		/* the wildcard lists */
-	struct hlist_head wild[64];	/* by local port */
+	struct pcbg_group wild;		/* by local address and port */
+	struct hlist_head unbound;	/* listeners without a port yet */
+	struct pcbg_istripe index[PCBG_ISTRIPES];
 	atomic_t members[PCBG_NKINDS];
 	atomic_t dups;			/* exact entries sharing a tuple */
 	/*
@@ -119,6 +164,54 @@ struct pcbg_table {
 	atomic_t port_exact[PCBG_PORT_SLOTS];	/* connected, by local port */
 	atomic_t port_reuse[PCBG_PORT_SLOTS];	/* reuseport wildcards */
 };
+
+/*
+ * Walking a chain of entries linked by node[@nid], under rcu_read_lock()
+ * or the chain's lock.
+ */
+static inline struct pcbg_entry *pcbg_chain_entry(struct hlist_node *n,
+						  unsigned int nid)
+{
+	return n ? container_of(n - nid, struct pcbg_entry, node[0]) : NULL;
+}
+
+#define pcbg_chain_first(head, nid) \
+	pcbg_chain_entry(rcu_dereference_raw(hlist_first_rcu(head)), nid)
+#define pcbg_chain_next(e, nid) \
+	pcbg_chain_entry(rcu_dereference_raw(hlist_next_rcu(&(e)->node[nid])), \
+			 nid)
+#define pcbg_chain_each(e, head, nid) \
+	for (e = pcbg_chain_first(head, nid); e; e = pcbg_chain_next(e, nid))
+
+/* A group's table, for its writers (and tests). */
+static inline struct pcbg_htab *pcbg_group_tab(struct pcbg_group *g)
+{
+	return rcu_dereference_protected(g->tab, 1);
+}
+
+/*
+ * The wildcard chains a lookup reads, as the kernel's lhash2 and UDP
+ * hash2 lookups do: sockets bound to the packet's address and port, then
+ * to the wildcard address and the port (NULL when it is the same chain),
+ * then those without a port yet (nid 0).
+ */
+struct pcbg_wild_view {
+	struct pcbg_htab *tab;
+	struct hlist_head *addr;
+	struct hlist_head *any;
+};
+
+void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
+		    struct pcbg_wild_view *v);
+bool pcbg_wild_view_stale(struct pcbg_table *t,
+			  const struct pcbg_wild_view *v);
+
+/* Told of every resize (netns.c; the tests and benchmark count them). */
+void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
+		  unsigned int to, unsigned int count);
+unsigned int pcbg_group_longest(struct pcbg_group *g);
+size_t pcbg_table_bytes(struct pcbg_table *t);
+void pcbg_table_settle(struct pcbg_table *t);
 
 static inline unsigned int pcbg_port_slot(__be16 port)
 {
@@ -136,8 +229,8 @@ void pcbg_entry_cache_exit(void);
 long pcbg_entry_count(void);
 
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
-				    unsigned int ngroups, unsigned int chains,
-				    unsigned int index);
+				    unsigned int ngroups, unsigned int min_buckets,
+				    unsigned int min_index);
 void pcbg_table_free(struct pcbg_table *t);
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind);
 unsigned int pcbg_table_rehash(struct pcbg_table *t);
@@ -155,7 +248,6 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       const struct pcbg_rss *rss,
 			       const struct pcbg_tuple *tp, u32 hash,
 			       enum pcbg_hit *hit);
-struct hlist_head *pcbg_wild_chain(struct pcbg_table *t, u16 port);
 bool pcbg_dev_match(const struct pcbg_table *t, int bound,
 		    const struct pcbg_tuple *tp);
 

@@ -33,6 +33,7 @@ enum pcbg_stat {
 	PCBG_STAT_INSERT_FAIL,	/* allocation failure while tracking */
 	PCBG_STAT_RESYNC,	/* walks over the namespace's sockets */
 	PCBG_STAT_STALE,	/* entries a resync found gone from the kernel */
+	PCBG_STAT_RESIZE,	/* group or wildcard tables grown or shrunk */
 	PCBG_STAT_MAX,
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints for bpftrace and perf: tracepoint:pcbgroup:lookup fires for
- * every lookup a steering hook makes (stage 0: early demux, 1: delivery).
+ * every lookup a steering hook makes (stage 0: early demux, 1: delivery),
+ * tracepoint:pcbgroup:resize for every table grown or shrunk.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pcbgroup
@@ -77,6 +78,35 @@ TRACE_EVENT(lookup,
 				   { PCBG_TRACE_MISMATCH, "mismatch" },
 				   { PCBG_ASIDE, "aside" }),
 		  __entry->sk)
+);
+
+/*
+ * A table was resized: @group is the connection group, or -1 for the
+ * wildcard table; @count its sockets when the new size was published.
+ */
+TRACE_EVENT(resize,
+	TP_PROTO(const struct net *net, u8 protocol, int group,
+		 unsigned int from, unsigned int to, unsigned int count),
+	TP_ARGS(net, protocol, group, from, to, count),
+	TP_STRUCT__entry(
+		__field(__u32, netns)
+		__field(__u8, protocol)
+		__field(int, group)
+		__field(unsigned int, from)
+		__field(unsigned int, to)
+		__field(unsigned int, count)
+	),
+	TP_fast_assign(
+		__entry->netns = net->ns.inum;
+		__entry->protocol = protocol;
+		__entry->group = group;
+		__entry->from = from;
+		__entry->to = to;
+		__entry->count = count;
+	),
+	TP_printk("netns=%u proto=%u group=%d buckets=%u->%u count=%u",
+		  __entry->netns, __entry->protocol, __entry->group,
+		  __entry->from, __entry->to, __entry->count)
 );
 
 #endif /* _PCBG_TRACE_H */

@@ -13,5 +13,14 @@
 
 struct pcbg_rss __rcu *pcbg_rss_live;
 
+/* Resizes of the tables the suites build, which they count. */
+atomic_t pcbg_resizes_seen = ATOMIC_INIT(0);
+
+void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
+		  unsigned int to, unsigned int count)
+{
+	atomic_inc(&pcbg_resizes_seen);
+}
+
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit suites for pcbgroup");

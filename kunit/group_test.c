@@ -7,13 +7,18 @@
  * by hand; they are never in the kernel's own tables.
  */
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/inet.h>
+#include <linux/kthread.h>
 #include <linux/net.h>
 #include <net/ipv6.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 
 #include "pcbg_group.h"
+
+extern atomic_t pcbg_resizes_seen;	/* core.c */
 
 #define NGROUPS 4
 
@@ -362,7 +367,8 @@ static void group_bucket_overflow(struct kunit *test)
 
 	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_TCP, 1, 1, 16);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
-	b = &ctx->one->groups[0].buckets[0];
+	ctx->one->fixed = true;		/* one bucket, whatever it holds */
+	b = &pcbg_group_tab(&ctx->one->groups[0])->b[0];
 	vector2(&tp);
 	for (i = 0; i < ARRAY_SIZE(sk); i++) {
 		sk[i] = v4_sock(test, TCP_ESTABLISHED, "65.69.140.83", 4739,
@@ -479,6 +485,184 @@ static void group_tcp_reap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->t, live));
 }
 
+
+/*
+ * Grow and shrink under readers. Two kthreads look up every socket
+ * inserted so far (connected ones by their tuple, listeners by a packet
+ * no connected socket takes) while the test inserts them all and then
+ * removes them, and the tables grow and shrink beside them: every
+ * socket must be found at every step.
+ */
+#define RESIZE_EXACT	4096
+#define RESIZE_WILD	1024
+
+struct resize_ctx {
+	struct pcbg_table *t;
+	struct pcbg_rss *rss;
+	struct sock **sk;
+	int lo, hi;		/* sockets [lo, hi) are members */
+	bool stop;
+	atomic_t lookups, wrong;
+};
+
+static void resize_tuple(struct pcbg_tuple *tp, int i)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->family = AF_INET;
+	tp->laddr4 = htonl(0x0a000001);			/* 10.0.0.1 */
+	if (i < RESIZE_EXACT) {
+		tp->faddr4 = htonl(0xc6120000 + i);	/* 198.18.0.0/15 */
+		tp->fport = htons(40000 + (i & 7));
+		tp->lport = htons(80);
+	} else {
+		tp->faddr4 = htonl(0xc0000263);		/* 192.0.2.99 */
+		tp->fport = htons(50000);
+		tp->lport = htons(20000 + i - RESIZE_EXACT);
+	}
+	tp->dif = 1;
+}
+
+static int resize_reader(void *arg)
+{
+	struct resize_ctx *rc = arg;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *sk;
+	int i, lo, hi;
+
+	while (!READ_ONCE(rc->stop)) {
+		/* Paired with the writer's releases: members by then. */
+		lo = smp_load_acquire(&rc->lo);
+		hi = smp_load_acquire(&rc->hi);	/* inserted by then */
+		for (i = lo; i < hi; i++) {
+			resize_tuple(&tp, i);
+			rcu_read_lock();
+			sk = pcbg_lookup(rc->t, rc->rss, &tp,
+					 pcbg_tuple_rss_hash(rc->rss, &tp),
+					 PCBG_LOOKUP_WILDCARD, &hit);
+			rcu_read_unlock();
+			/* Still a member after the walk: it had to be found. */
+			if (sk != rc->sk[i] && i >= smp_load_acquire(&rc->lo))
+				atomic_inc(&rc->wrong);
+			atomic_inc(&rc->lookups);
+		}
+		cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static unsigned int resize_buckets(struct pcbg_table *t)
+{
+	unsigned int g, n = 0;
+
+	for (g = 0; g < t->ngroups; g++)
+		n += pcbg_group_tab(&t->groups[g])->mask + 1;
+	return n;
+}
+
+static void group_grow_shrink(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct task_struct *reader[2] = {};
+	int n = RESIZE_EXACT + RESIZE_WILD, i, resizes;
+	unsigned int longest = 0;
+	struct resize_ctx *rc;
+	unsigned int g;
+
+	rc = kunit_kzalloc(test, sizeof(*rc), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rc);
+	rc->sk = kunit_kcalloc(test, n, sizeof(*rc->sk), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rc->sk);
+	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
+	rc->t = ctx->one;
+	rc->rss = ctx->rss;
+	for (i = 0; i < n; i++) {
+		struct pcbg_tuple tp;
+		struct sock *sk = sk_alloc(&init_net, PF_INET, GFP_KERNEL,
+					   &tcp_prot, 1);
+
+		if (!sk)
+			break;
+		refcount_set(&sk->sk_refcnt, 1);
+		resize_tuple(&tp, i);
+		sk->sk_rcv_saddr = tp.laddr4;
+		sk->sk_num = ntohs(tp.lport);
+		if (i < RESIZE_EXACT) {
+			sk->sk_daddr = tp.faddr4;
+			sk->sk_dport = tp.fport;
+		}
+		sk->sk_state = i < RESIZE_EXACT ? TCP_ESTABLISHED : TCP_LISTEN;
+		sk->sk_node.pprev = (struct hlist_node **)&sk->sk_node;
+		rc->sk[i] = sk;
+	}
+	KUNIT_ASSERT_EQ(test, n, i);
+	resizes = atomic_read(&pcbg_resizes_seen);
+	for (i = 0; i < 2; i++) {
+		reader[i] = kthread_create(resize_reader, rc, "pcbg_kunit/%d",
+					   i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(reader[i]));
+		kthread_bind(reader[i], i % num_online_cpus());
+		wake_up_process(reader[i]);
+	}
+	/* Connected sockets, then listeners, each checked once it is in. */
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, 0, pcbg_table_set(rc->t, rc->sk[i],
+							i < RESIZE_EXACT ?
+							PCBG_EXACT : PCBG_WILD));
+		smp_store_release(&rc->hi, i + 1);	/* after its insert */
+		if (!(i & 63))
+			cond_resched();
+	}
+	pcbg_table_settle(rc->t);
+	msleep(200);			/* the readers walk the grown tables */
+	KUNIT_EXPECT_GE(test, resize_buckets(rc->t), RESIZE_EXACT / 2);
+	KUNIT_EXPECT_GE(test, pcbg_group_tab(&rc->t->wild)->mask + 1,
+			RESIZE_WILD / 2);
+	rcu_read_lock();
+	for (g = 0; g < NGROUPS; g++)
+		longest = max(longest, pcbg_group_longest(&rc->t->groups[g]));
+	longest = max(longest, pcbg_group_longest(&rc->t->wild));
+	rcu_read_unlock();
+	kunit_info(test, "grown: %u buckets in %u groups, %u wildcard chains, longest bucket %u, %d resizes\n",
+		   resize_buckets(rc->t), NGROUPS,
+		   pcbg_group_tab(&rc->t->wild)->mask + 1, longest,
+		   atomic_read(&pcbg_resizes_seen) - resizes);
+	KUNIT_EXPECT_LE(test, longest, 12U);
+	/* Removed from the bottom up; the readers look at what is left. */
+	for (i = 0; i < n; i++) {
+		smp_store_release(&rc->lo, i + 1);	/* before its removal */
+		KUNIT_EXPECT_EQ(test, 0, pcbg_table_set(rc->t, rc->sk[i],
+							PCBG_NONE));
+		if (!(i & 63))
+			cond_resched();
+	}
+	pcbg_table_settle(rc->t);
+	WRITE_ONCE(rc->stop, true);
+	for (i = 0; i < 2; i++)
+		kthread_stop(reader[i]);
+	kunit_info(test, "%d lookups, %d resizes\n", atomic_read(&rc->lookups),
+		   atomic_read(&pcbg_resizes_seen) - resizes);
+	KUNIT_EXPECT_EQ(test, 0, atomic_read(&rc->wrong));
+	KUNIT_EXPECT_GT(test, atomic_read(&rc->lookups), n);
+	KUNIT_EXPECT_GE(test, atomic_read(&pcbg_resizes_seen) - resizes, 8);
+	/* Shrunk back to the minimum sizes. */
+	KUNIT_EXPECT_EQ(test, resize_buckets(rc->t), NGROUPS * 4);
+	KUNIT_EXPECT_EQ(test, pcbg_group_tab(&rc->t->wild)->mask + 1, 16U);
+	for (i = 0; i < PCBG_ISTRIPES; i++)
+		KUNIT_EXPECT_EQ(test, rc->t->index[i].mask + 1, 2U);
+	pcbg_table_free(ctx->one);
+	ctx->one = NULL;
+	rcu_barrier();
+	for (i = 0; i < n; i++) {
+		rc->sk[i]->sk_node.pprev = NULL;
+		rc->sk[i]->sk_state = TCP_CLOSE;
+		sk_free(rc->sk[i]);
+	}
+}
+
 static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_selection),
 	KUNIT_CASE(group_insert_remove),
@@ -489,6 +673,7 @@ static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_bucket_overflow),
 	KUNIT_CASE(group_udp_sweep),
 	KUNIT_CASE(group_tcp_reap),
+	KUNIT_CASE(group_grow_shrink),
 	{}
 };
 

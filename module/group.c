@@ -6,12 +6,15 @@
  * CPU that receives a bucket's packets looks its sockets up in a table of
  * its own. A connected socket lives in the group of its 4-tuple's bucket.
  * Wildcard sockets (listeners, unconnected bound UDP sockets) are members
- * of every group: like FreeBSD we keep them once, on a shared list that
- * every group's lookup reads, instead of copying them into each group.
- * Which of them answers a packet is decided in wild.c, exactly as the
- * kernel would decide it.
+ * of every group: like FreeBSD we keep them once, in a table that every
+ * group's lookup reads, hashed by local address and port like the
+ * kernel's lhash2, instead of copying them into each group. Which of them
+ * answers a packet is decided in wild.c, exactly as the kernel would.
  *
- * Readers use RCU and take no lock. Writers take the socket's index chain
+ * Every table grows and shrinks with its socket count (pcbg_resize_work()),
+ * so an idle namespace costs a few KiB and no chain gets long.
+ *
+ * Readers use RCU and take no lock. Writers take the socket's index stripe
  * lock, then the one group or wildcard lock they change. Every entry holds
  * a reference on its socket until a grace period after it is unlinked, so
  * a reader never sees a freed socket; it still re-checks the socket's
@@ -22,6 +25,7 @@
  */
 #include <linux/hash.h>
 #include <linux/jhash.h>
+#include <linux/memcontrol.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -161,29 +165,106 @@ static void *pcbg_kvcalloc(size_t n, size_t size)
 }
 
 /*
- * Zeroed: empty slots, empty overflow chains. A large array is mapped with
- * huge pages where it can be, as the kernel's own ehash is
- * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
+ * Sizes. A group's table grows when it holds more than PCBG_GROW_LOAD
+ * sockets per bucket and shrinks below one in PCBG_SHRINK_LOAD, to the
+ * power of two nearest one per bucket: four inline slots then leave few
+ * sockets on an overflow chain, and a size is kept while the count moves
+ * by a factor of two either way. The index, read by writers only, is let
+ * grow twice as loaded.
  */
-static struct pcbg_bucket *pcbg_buckets_alloc(unsigned int n)
-{
-	size_t size = array_size(n, sizeof(struct pcbg_bucket));
+#define PCBG_GROW_LOAD		2
+#define PCBG_SHRINK_LOAD	8
+#define PCBG_MIN_BUCKETS	4	/* per connection group */
+#define PCBG_MIN_WILD		16
+#define PCBG_MIN_ICHAINS	2	/* per index stripe */
+#define PCBG_MAX_BUCKETS	(1U << 22)
+#define PCBG_RESIZE_BATCH	256	/* entries moved per lock hold */
 
-	if (size >= PMD_SIZE)
-		return pcbg_fail() ? NULL :
-		       vmalloc_huge(size, PCBG_GFP | __GFP_ZERO);
-	return pcbg_kvcalloc(n, sizeof(struct pcbg_bucket));
+static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
+				  unsigned int min, unsigned int load)
+{
+	unsigned int want = size;
+
+	if (count > load * size)
+		want = roundup_pow_of_two(count);
+	else if (size > min && count < size / PCBG_SHRINK_LOAD)
+		want = roundup_pow_of_two(max(2 * count, 1U));
+	return clamp(want, min, PCBG_MAX_BUCKETS);
 }
 
+/*
+ * Zeroed: empty slots, empty chains. A large array is mapped with huge
+ * pages where it can be, as the kernel's own ehash is
+ * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
+ */
+static struct pcbg_htab *pcbg_htab_alloc(unsigned int n, bool slots)
+{
+	size_t each = slots ? sizeof(struct pcbg_bucket) :
+			      sizeof(struct hlist_head);
+	struct pcbg_htab *tab;
+	void *a;
+
+	tab = pcbg_fail() ? NULL : kzalloc(sizeof(*tab), PCBG_GFP);
+	if (!tab)
+		return NULL;
+	if (array_size(n, each) >= PMD_SIZE)
+		a = pcbg_fail() ? NULL :
+		    vmalloc_huge(array_size(n, each), PCBG_GFP | __GFP_ZERO);
+	else
+		a = pcbg_kvcalloc(n, each);
+	if (!a) {
+		kfree(tab);
+		return NULL;
+	}
+	tab->mask = n - 1;
+	tab->b = a;
+	return tab;
+}
+
+static void pcbg_htab_free(struct pcbg_htab *tab)
+{
+	if (tab) {
+		kvfree(tab->b);
+		kfree(tab);
+	}
+}
+
+static size_t pcbg_htab_bytes(const struct pcbg_htab *tab, bool slots)
+{
+	return sizeof(*tab) + (size_t)(tab->mask + 1) *
+	       (slots ? sizeof(struct pcbg_bucket) : sizeof(struct hlist_head));
+}
+
+static int pcbg_group_init(struct pcbg_group *g, unsigned int min, bool slots)
+{
+	struct pcbg_htab *tab = pcbg_htab_alloc(min, slots);
+
+	spin_lock_init(&g->lock);
+	INIT_LIST_HEAD(&g->all);
+	g->min = min;
+	g->slots = slots;
+	if (!tab)
+		return -ENOMEM;
+	tab->gen = g->gen = 1;
+	RCU_INIT_POINTER(g->tab, tab);
+	return 0;
+}
+
+static void pcbg_resize_work(struct work_struct *work);
+
 struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
-				    unsigned int ngroups, unsigned int chains,
-				    unsigned int index)
+				    unsigned int ngroups,
+				    unsigned int min_buckets,
+				    unsigned int min_index)
 {
 	struct pcbg_table *t;
 	unsigned int i;
 
-	if (!is_power_of_2(ngroups) || !is_power_of_2(chains) ||
-	    !is_power_of_2(index))
+	min_buckets = min_buckets ?: PCBG_MIN_BUCKETS;
+	min_index = min_index ? max(min_index / PCBG_ISTRIPES, 1U) :
+				PCBG_MIN_ICHAINS;
+	if (!is_power_of_2(ngroups) || !is_power_of_2(min_buckets) ||
+	    !is_power_of_2(min_index))
 		return NULL;
 	t = pcbg_fail() ? NULL : kzalloc(sizeof(*t), PCBG_GFP);
 	if (!t)
@@ -191,76 +272,195 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->net = net;
 	t->protocol = protocol;
 	t->ngroups = ngroups;
-	t->chain_mask = chains - 1;
-	t->index_mask = index - 1;
+	t->min_chains = min_index;
 	t->secret = get_random_u32();
-	spin_lock_init(&t->wild_lock);
-	t->index = pcbg_kvcalloc(index, sizeof(*t->index));
-	if (!t->index)
-		goto fail;
-	/* Before anything else can fail: pcbg_table_free() takes them. */
-	for (i = 0; i < index; i++) {
+	t->memcg = get_mem_cgroup_from_mm(current->mm);
+	INIT_WORK(&t->resize, pcbg_resize_work);
+	/* Before anything can fail: pcbg_table_free() takes their locks. */
+	for (i = 0; i < PCBG_ISTRIPES; i++)
 		spin_lock_init(&t->index[i].lock);
-		INIT_HLIST_HEAD(&t->index[i].head);
+	if (pcbg_group_init(&t->wild, PCBG_MIN_WILD, false))
+		goto fail;
+	for (i = 0; i < PCBG_ISTRIPES; i++) {
+		t->index[i].mask = min_index - 1;
+		t->index[i].chains = pcbg_kvcalloc(min_index,
+						   sizeof(struct hlist_head));
+		if (!t->index[i].chains)
+			goto fail;
 	}
 	t->groups = pcbg_kvcalloc(ngroups, sizeof(*t->groups));
 	if (!t->groups)
 		goto fail;
-	for (i = 0; i < ngroups; i++) {
-		struct pcbg_group *g = &t->groups[i];
-
-		spin_lock_init(&g->lock);
-		g->buckets = pcbg_buckets_alloc(chains);
-		if (!g->buckets)
+	for (i = 0; i < ngroups; i++)
+		if (pcbg_group_init(&t->groups[i], min_buckets, true))
 			goto fail;
-	}
 	return t;
 fail:
 	pcbg_table_free(t);
 	return NULL;
 }
 
-static struct pcbg_ichain *pcbg_ichain(struct pcbg_table *t,
-				       const struct sock *sk)
+static void pcbg_resize_soon(struct pcbg_table *t)
 {
-	return &t->index[hash_ptr(sk, 32) & t->index_mask];
+	if (!READ_ONCE(t->dead) && !t->fixed)
+		queue_work(system_unbound_wq, &t->resize);
 }
 
-static struct pcbg_entry *pcbg_ifind(struct pcbg_ichain *ic,
+/* The index: a stripe (its lock) and a chain within it. */
+static struct pcbg_istripe *pcbg_stripe(struct pcbg_table *t,
+					const struct sock *sk, u32 *h)
+{
+	*h = hash_ptr(sk, 32);
+	return &t->index[*h % PCBG_ISTRIPES];
+}
+
+static struct hlist_head *pcbg_ichain(struct pcbg_istripe *is, u32 h)
+{
+	return &is->chains[(h / PCBG_ISTRIPES) & is->mask];
+}
+
+static struct pcbg_entry *pcbg_ifind(struct pcbg_istripe *is, u32 h,
 				     const struct sock *sk)
 {
 	struct pcbg_entry *e;
 
-	hlist_for_each_entry(e, &ic->head, inode)
+	hlist_for_each_entry(e, pcbg_ichain(is, h), inode)
 		if (e->sk == sk)
 			return e;
 	return NULL;
 }
 
+static void pcbg_iadd(struct pcbg_table *t, struct pcbg_istripe *is, u32 h,
+		      struct pcbg_entry *e)
+{
+	hlist_add_head(&e->inode, pcbg_ichain(is, h));
+	if (++is->count > 2 * PCBG_GROW_LOAD * (is->mask + 1))
+		pcbg_resize_soon(t);
+}
+
+static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
+		      struct pcbg_entry *e)
+{
+	hlist_del(&e->inode);
+	if (--is->count < (is->mask + 1) / PCBG_SHRINK_LOAD &&
+	    is->mask + 1 > t->min_chains)
+		pcbg_resize_soon(t);
+}
+
 /*
- * Wildcard sockets are chained by local port; a listener whose port is not
- * chosen yet (listen() without bind()) goes on the last list, which every
- * wildcard lookup also reads.
+ * Wildcard sockets are hashed by local address and port, as the kernel's
+ * lhash2 and UDP hash2 are; the wildcard address of either family and a
+ * v4-mapped address hash as IPv4 (ipv6_portaddr_hash()), so that one
+ * chain holds every socket an IPv4 or IPv6 packet may meet for them.
  */
-#define PCBG_WILD_UNBOUND	(ARRAY_SIZE(((struct pcbg_table *)0)->wild) - 1)
-
-static struct hlist_head *pcbg_wild_head(struct pcbg_table *t, u16 port)
+static u32 pcbg_addr_key4(const struct pcbg_table *t, __be32 addr, u16 port)
 {
-	if (!port)
-		return &t->wild[PCBG_WILD_UNBOUND];
-	return &t->wild[port % PCBG_WILD_UNBOUND];
+	return jhash_2words((__force u32)addr, port, t->secret);
 }
 
-/* The wildcard sockets a lookup for @port must read (wild.c). */
-struct hlist_head *pcbg_wild_chain(struct pcbg_table *t, u16 port)
+static u32 pcbg_addr_key6(const struct pcbg_table *t,
+			  const struct in6_addr *addr, u16 port)
 {
-	return pcbg_wild_head(t, port);
+	if (ipv6_addr_any(addr))
+		return pcbg_addr_key4(t, 0, port);
+	if (ipv6_addr_v4mapped(addr))
+		return pcbg_addr_key4(t, addr->s6_addr32[3], port);
+	return jhash2((const u32 *)addr, 4, port ^ t->secret);
 }
 
-static struct pcbg_bucket *pcbg_bucket(struct pcbg_table *t,
-				       const struct pcbg_entry *e)
+static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk)
 {
-	return &t->groups[e->group].buckets[e->key & t->chain_mask];
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return pcbg_addr_key6(t, &sk->sk_v6_rcv_saddr, sk->sk_num);
+#endif
+	return pcbg_addr_key4(t, sk->sk_rcv_saddr, sk->sk_num);
+}
+
+void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
+		    struct pcbg_wild_view *v)
+{
+	u16 port = ntohs(tp->lport);
+	u32 key = tp->family == AF_INET ?
+		  pcbg_addr_key4(t, tp->laddr4, port) :
+		  pcbg_addr_key6(t, &tp->laddr6, port);
+	u32 any = pcbg_addr_key4(t, 0, port);
+
+	v->tab = rcu_dereference(t->wild.tab);
+	v->addr = &v->tab->h[key & v->tab->mask];
+	v->any = &v->tab->h[any & v->tab->mask];
+	if (v->any == v->addr)
+		v->any = NULL;
+}
+
+/*
+ * A lookup that found nothing in @v re-reads the tables if a resize has
+ * published new ones since: nothing is lost in the old, but a socket added
+ * after the switch is only in the new.
+ */
+bool pcbg_wild_view_stale(struct pcbg_table *t,
+			  const struct pcbg_wild_view *v)
+{
+	smp_rmb();	/* the walk before the re-read */
+	return rcu_access_pointer(t->wild.tab) != v->tab;
+}
+
+static struct pcbg_group *pcbg_entry_group(struct pcbg_table *t,
+					   const struct pcbg_entry *e)
+{
+	return e->kind == PCBG_EXACT ? &t->groups[e->group] : &t->wild;
+}
+
+static bool pcbg_tab_linked(const struct pcbg_htab *tab,
+			    const struct pcbg_entry *e)
+{
+	return e->tg[tab->nid] == tab->gen;
+}
+
+static void pcbg_tab_link(struct pcbg_htab *tab, struct pcbg_entry *e,
+			  bool slots)
+{
+	unsigned int n = tab->nid, i;
+	struct pcbg_bucket *b;
+
+	e->tg[n] = tab->gen;
+	e->slot[n] = -1;
+	if (!slots) {
+		hlist_add_head_rcu(&e->node[n], &tab->h[e->key & tab->mask]);
+		return;
+	}
+	b = &tab->b[e->key & tab->mask];
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (!rcu_access_pointer(b->sk[i])) {
+			e->slot[n] = i;
+			WRITE_ONCE(b->key[i], e->key);
+			rcu_assign_pointer(b->sk[i], e->sk);
+			return;
+		}
+	}
+	hlist_add_head_rcu(&e->node[n], &b->more);
+}
+
+static void pcbg_tab_unlink(struct pcbg_htab *tab, struct pcbg_entry *e)
+{
+	unsigned int n = tab->nid;
+
+	if (e->slot[n] >= 0)
+		RCU_INIT_POINTER(tab->b[e->key & tab->mask].sk[e->slot[n]],
+				 NULL);
+	else
+		hlist_del_rcu(&e->node[n]);
+	e->tg[n] = 0;
+}
+
+static void pcbg_group_check(struct pcbg_table *t, struct pcbg_group *g,
+			     const struct pcbg_htab *tab)
+{
+	unsigned int size = tab->mask + 1;
+
+	if (!g->next && pcbg_size_for(g->count, size, g->min,
+				      PCBG_GROW_LOAD) != size)
+		pcbg_resize_soon(t);
 }
 
 /*
@@ -282,9 +482,10 @@ static bool pcbg_same_tuple(const struct sock *a, const struct sock *b)
  * different devices): the kernel's pick between them depends on its chain
  * order, so a table that has such a pair checks every candidate.
  */
-static void pcbg_mark_dup(struct pcbg_table *t, struct pcbg_bucket *b,
+static void pcbg_mark_dup(struct pcbg_table *t, struct pcbg_htab *tab,
 			  struct pcbg_entry *e)
 {
+	struct pcbg_bucket *b = &tab->b[e->key & tab->mask];
 	struct pcbg_entry *o;
 	struct sock *sk;
 	int i;
@@ -294,7 +495,7 @@ static void pcbg_mark_dup(struct pcbg_table *t, struct pcbg_bucket *b,
 		if (sk && b->key[i] == e->key && pcbg_same_tuple(sk, e->sk))
 			goto dup;
 	}
-	hlist_for_each_entry(o, &b->more, node)
+	pcbg_chain_each(o, &b->more, tab->nid)
 		if (o->key == e->key && pcbg_same_tuple(o->sk, e->sk))
 			goto dup;
 	return;
@@ -303,27 +504,184 @@ dup:
 	atomic_inc(&t->dups);
 }
 
-static void pcbg_link_exact(struct pcbg_table *t, struct pcbg_entry *e)
+/* Into its group's table, and the one a resize is filling. */
+static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
-	struct pcbg_group *g = &t->groups[e->group];
-	struct pcbg_bucket *b = pcbg_bucket(t, e);
-	int i;
+	struct pcbg_group *g = pcbg_entry_group(t, e);
+	struct pcbg_htab *tab;
 
 	spin_lock(&g->lock);
-	pcbg_mark_dup(t, b, e);
-	e->slot = -1;
-	for (i = 0; i < PCBG_SLOTS; i++) {
-		if (!rcu_access_pointer(b->sk[i])) {
-			e->slot = i;
-			WRITE_ONCE(b->key[i], e->key);
-			rcu_assign_pointer(b->sk[i], e->sk);
+	if (e->unbound) {
+		hlist_add_head_rcu(&e->node[0], &t->unbound);
+		goto out;
+	}
+	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
+	if (g->slots)
+		pcbg_mark_dup(t, tab, e);
+	pcbg_tab_link(tab, e, g->slots);
+	if (g->next)
+		pcbg_tab_link(g->next, e, g->slots);
+	list_add(&e->all, &g->all);
+	g->count++;
+	pcbg_group_check(t, g, tab);
+out:
+	spin_unlock(&g->lock);
+}
+
+static void pcbg_group_unlink(struct pcbg_table *t, struct pcbg_entry *e)
+{
+	struct pcbg_group *g = pcbg_entry_group(t, e);
+	struct pcbg_htab *tab;
+
+	spin_lock(&g->lock);
+	if (e->unbound) {
+		hlist_del_rcu(&e->node[0]);
+		goto out;
+	}
+	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
+	pcbg_tab_unlink(tab, e);
+	if (g->next && pcbg_tab_linked(g->next, e))
+		pcbg_tab_unlink(g->next, e);
+	list_del(&e->all);
+	g->count--;
+	pcbg_group_check(t, g, tab);
+out:
+	spin_unlock(&g->lock);
+}
+
+/*
+ * Refill @g's table at @size beside the one readers use, then publish it.
+ * Writers keep running: between batches they link new entries into both
+ * tables (pcbg_group_link()). Returns the old table, to be freed after a
+ * grace period, or NULL.
+ */
+static struct pcbg_htab *pcbg_group_resize(struct pcbg_table *t,
+					   struct pcbg_group *g,
+					   unsigned int size, int id)
+{
+	struct pcbg_htab *old, *new = pcbg_htab_alloc(size, g->slots);
+	struct list_head cursor;
+	unsigned int n, count;
+
+	if (!new)
+		return NULL;	/* tried again at the next change */
+	spin_lock_bh(&g->lock);
+	old = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
+	new->nid = !old->nid;
+	if (!++g->gen)
+		g->gen = 1;	/* 0: not linked */
+	new->gen = g->gen;
+	g->next = new;
+	list_add(&cursor, &g->all);
+	for (;;) {
+		for (n = 0; n < PCBG_RESIZE_BATCH && cursor.next != &g->all;
+		     n++) {
+			struct pcbg_entry *e = list_entry(cursor.next,
+							  struct pcbg_entry,
+							  all);
+
+			if (!pcbg_tab_linked(new, e))
+				pcbg_tab_link(new, e, g->slots);
+			list_move(&cursor, &e->all);
+		}
+		if (cursor.next == &g->all)
 			break;
+		spin_unlock_bh(&g->lock);
+		cond_resched();
+		spin_lock_bh(&g->lock);
+	}
+	list_del(&cursor);
+	rcu_assign_pointer(g->tab, new);
+	g->next = NULL;
+	count = g->count;
+	spin_unlock_bh(&g->lock);
+	atomic_inc(&t->resizes);
+	pcbg_resized(t, id, old->mask + 1, size, count);
+	return old;
+}
+
+/* The index is read by writers only: rebuilt under its lock. */
+static void pcbg_stripe_resize(struct pcbg_table *t, struct pcbg_istripe *is)
+{
+	unsigned int size, i;
+	struct hlist_head *chains, *old;
+	struct pcbg_entry *e;
+	struct hlist_node *tmp;
+
+	size = pcbg_size_for(READ_ONCE(is->count), is->mask + 1,
+			     t->min_chains, 2 * PCBG_GROW_LOAD);
+	if (size == is->mask + 1)
+		return;
+	chains = pcbg_kvcalloc(size, sizeof(*chains));
+	if (!chains)
+		return;
+	spin_lock_bh(&is->lock);
+	old = is->chains;
+	for (i = 0; i <= is->mask; i++) {
+		hlist_for_each_entry_safe(e, tmp, &old[i], inode) {
+			u32 h = hash_ptr(e->sk, 32);
+
+			hlist_del(&e->inode);
+			hlist_add_head(&e->inode,
+				       &chains[(h / PCBG_ISTRIPES) & (size - 1)]);
 		}
 	}
-	if (e->slot < 0)
-		hlist_add_head_rcu(&e->node, &b->more);
-	g->count++;
-	spin_unlock(&g->lock);
+	is->chains = chains;
+	is->mask = size - 1;
+	spin_unlock_bh(&is->lock);
+	kvfree(old);
+}
+
+static struct pcbg_htab *pcbg_group_maybe_resize(struct pcbg_table *t,
+						 struct pcbg_group *g, int id)
+{
+	unsigned int size = pcbg_group_tab(g)->mask + 1;
+	unsigned int want = pcbg_size_for(READ_ONCE(g->count), size, g->min,
+					  PCBG_GROW_LOAD);
+
+	return want == size ? NULL : pcbg_group_resize(t, g, want, id);
+}
+
+/*
+ * Every group, the wildcard table and the index stripes that outgrew
+ * their size or shrank well below it, then one grace period for all the
+ * old tables. A table's next resize comes after it, so an entry's other
+ * node is free again by then.
+ */
+static void pcbg_resize_work(struct work_struct *work)
+{
+	struct pcbg_table *t = container_of(work, struct pcbg_table, resize);
+	struct pcbg_htab *retired = NULL, *old;
+	struct mem_cgroup *memcg = set_active_memcg(t->memcg);
+	unsigned int i;
+
+	for (i = 0; i <= t->ngroups; i++) {
+		struct pcbg_group *g = i < t->ngroups ? &t->groups[i] :
+							&t->wild;
+
+		old = pcbg_group_maybe_resize(t, g, i < t->ngroups ? i : -1);
+		if (old) {
+			old->retired = retired;
+			retired = old;
+		}
+	}
+	for (i = 0; i < PCBG_ISTRIPES; i++)
+		pcbg_stripe_resize(t, &t->index[i]);
+	set_active_memcg(memcg);
+	if (!retired)
+		return;
+	synchronize_rcu();
+	while (retired) {
+		old = retired;
+		retired = old->retired;
+		pcbg_htab_free(old);
+	}
+}
+
+/* Wait until no resize is pending or running (tests, benchmark). */
+void pcbg_table_settle(struct pcbg_table *t)
+{
+	flush_work(&t->resize);
 }
 
 /*
@@ -345,41 +703,28 @@ static void pcbg_count_port(struct pcbg_table *t, const struct pcbg_entry *e,
 static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
 	pcbg_count_port(t, e, 1);
-	if (e->kind == PCBG_EXACT) {
-		pcbg_link_exact(t, e);
-	} else {
-		spin_lock(&t->wild_lock);
-		hlist_add_head_rcu(&e->node, pcbg_wild_head(t, e->key));
-		spin_unlock(&t->wild_lock);
-	}
+	pcbg_group_link(t, e);
 	atomic_inc(&t->members[e->kind]);
 }
 
-static void pcbg_unlink(struct pcbg_table *t, struct pcbg_entry *e)
+/* Called under the entry's index stripe lock. */
+static void pcbg_unlink(struct pcbg_table *t, struct pcbg_istripe *is,
+			struct pcbg_entry *e)
 {
-	spinlock_t *lock = e->kind == PCBG_EXACT ? &t->groups[e->group].lock :
-						   &t->wild_lock;
-
-	spin_lock(lock);
-	if (e->kind == PCBG_EXACT && e->slot >= 0)
-		RCU_INIT_POINTER(pcbg_bucket(t, e)->sk[e->slot], NULL);
-	else
-		hlist_del_rcu(&e->node);
-	if (e->kind == PCBG_EXACT)
-		t->groups[e->group].count--;
-	spin_unlock(lock);
+	pcbg_group_unlink(t, e);
 	if (e->dup)
 		atomic_dec(&t->dups);
 	pcbg_count_port(t, e, -1);
-	hlist_del(&e->inode);
+	pcbg_idel(t, is, e);
 	atomic_dec(&t->members[e->kind]);
 	call_rcu(&e->rcu, pcbg_entry_free_rcu);
 }
 
 /*
  * Where @sk belongs as @kind: key and group. Called under the socket's
- * index chain lock, which a rehash also takes after publishing a new key:
- * a placement by the old key is then always seen and moved by the rehash.
+ * index stripe lock, which a rehash also takes after publishing a new
+ * key: a placement by the old key is then always seen and moved by the
+ * rehash.
  */
 static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 		       enum pcbg_kind kind, u32 *key, u16 *group)
@@ -388,7 +733,7 @@ static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 	const struct pcbg_rss *rss;
 
 	if (kind == PCBG_WILD) {
-		*key = sk->sk_num;
+		*key = pcbg_wild_key(t, sk);
 		*group = 0;
 		return;
 	}
@@ -400,15 +745,36 @@ static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 	rcu_read_unlock();
 }
 
+static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
+					 struct sock *sk, enum pcbg_kind kind,
+					 u32 key, u16 group, bool reuse)
+{
+	struct pcbg_entry *e = pcbg_entry_alloc(sk);
+
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->sk = sk;
+	e->key = key;
+	e->lport = sk->sk_num;
+	e->group = group;
+	e->kind = kind;
+	e->reuse = reuse;
+	e->unbound = kind == PCBG_WILD && !sk->sk_num;
+	e->gen = READ_ONCE(t->gen);
+	sock_hold(sk);
+	return e;
+}
+
 /*
  * Make @sk a member of @t as @kind (PCBG_NONE removes it). Idempotent: the
  * membership trackers may report the same state twice.
  */
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 {
-	struct pcbg_ichain *ic = pcbg_ichain(t, sk);
 	struct pcbg_entry *old, *e = NULL;
-	u32 key = 0;
+	struct pcbg_istripe *is;
+	u32 key = 0, h;
 	u16 group = 0;
 	bool reuse;
 	int err = 0;
@@ -416,54 +782,103 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	/* Fixed once hashed: the group is attached when the port is taken. */
 	reuse = kind == PCBG_WILD && sk->sk_reuseport &&
 		rcu_access_pointer(sk->sk_reuseport_cb);
-	spin_lock_bh(&ic->lock);
+	is = pcbg_stripe(t, sk, &h);
+	spin_lock_bh(&is->lock);
 	if (kind != PCBG_NONE)
 		pcbg_place(t, sk, kind, &key, &group);
-	old = pcbg_ifind(ic, sk);
+	old = pcbg_ifind(is, h, sk);
 	if (old && old->kind == kind && old->key == key &&
-	    old->group == group && old->reuse == reuse) {
+	    old->group == group && old->reuse == reuse &&
+	    old->lport == sk->sk_num) {
 		old->gen = READ_ONCE(t->gen);	/* seen by a resync walk */
 		goto out;
 	}
 	if (kind != PCBG_NONE) {
-		e = pcbg_entry_alloc(sk);
+		e = pcbg_entry_new(t, sk, kind, key, group, reuse);
 		if (!e) {
 			err = -ENOMEM;
 			goto out;	/* stays as it was: lookups fall back */
 		}
-		e->sk = sk;
-		e->key = key;
-		e->lport = sk->sk_num;
-		e->group = group;
-		e->kind = kind;
-		e->dup = 0;
-		e->reuse = reuse;
-		e->gen = READ_ONCE(t->gen);
-		sock_hold(sk);
 	}
 	/* The new place first: a reader may see both, never neither. */
 	if (e) {
 		pcbg_link(t, e);
-		hlist_add_head(&e->inode, &ic->head);
+		pcbg_iadd(t, is, h, e);
 	}
 	if (old)
-		pcbg_unlink(t, old);
+		pcbg_unlink(t, is, old);
 out:
-	spin_unlock_bh(&ic->lock);
+	spin_unlock_bh(&is->lock);
 	return err;
 }
 
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk)
 {
-	struct pcbg_ichain *ic = pcbg_ichain(t, sk);
+	struct pcbg_istripe *is;
 	struct pcbg_entry *e;
 	enum pcbg_kind kind;
+	u32 h;
 
-	spin_lock_bh(&ic->lock);
-	e = pcbg_ifind(ic, sk);
+	is = pcbg_stripe(t, sk, &h);
+	spin_lock_bh(&is->lock);
+	e = pcbg_ifind(is, h, sk);
 	kind = e ? e->kind : PCBG_NONE;
-	spin_unlock_bh(&ic->lock);
+	spin_unlock_bh(&is->lock);
 	return kind;
+}
+
+/*
+ * Call @fn on every entry of @t, under its index stripe lock, which @fn
+ * may use to unlink it. Returns the sum of what @fn returned.
+ */
+static unsigned int pcbg_table_each(struct pcbg_table *t,
+				    unsigned int (*fn)(struct pcbg_table *t,
+						       struct pcbg_istripe *is,
+						       struct pcbg_entry *e))
+{
+	unsigned int i, c, n = 0;
+
+	for (i = 0; i < PCBG_ISTRIPES; i++) {
+		struct pcbg_istripe *is = &t->index[i];
+		struct pcbg_entry *e;
+		struct hlist_node *tmp;
+
+		spin_lock_bh(&is->lock);
+		for (c = 0; is->chains && c <= is->mask; c++)
+			hlist_for_each_entry_safe(e, tmp, &is->chains[c], inode)
+				n += fn(t, is, e);
+		spin_unlock_bh(&is->lock);
+		cond_resched();
+	}
+	return n;
+}
+
+/* A connected socket whose group changed with the RSS key moves. */
+static unsigned int pcbg_move(struct pcbg_table *t, struct pcbg_istripe *is,
+			      struct pcbg_entry *e)
+{
+	struct pcbg_entry *ne;
+	u32 key;
+	u16 group;
+
+	if (e->kind != PCBG_EXACT)
+		return 0;
+	pcbg_place(t, e->sk, PCBG_EXACT, &key, &group);
+	if (group == e->group)
+		return 0;
+	/* A new entry: readers may be walking the old one. */
+	ne = pcbg_entry_new(t, e->sk, PCBG_EXACT, e->key, group, false);
+	if (!ne) {
+		/* Exact misses go to the stack meanwhile. */
+		atomic_inc(&t->fail_gen);
+		return 1;
+	}
+	ne->lport = e->lport;
+	ne->gen = e->gen;
+	pcbg_link(t, ne);
+	pcbg_iadd(t, is, hash_ptr(ne->sk, 32), ne);
+	pcbg_unlink(t, is, e);
+	return 0;
 }
 
 /*
@@ -472,42 +887,7 @@ enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk)
  */
 unsigned int pcbg_table_rehash(struct pcbg_table *t)
 {
-	unsigned int i, failed = 0;
-
-	for (i = 0; i <= t->index_mask; i++) {
-		struct pcbg_ichain *ic = &t->index[i];
-		struct pcbg_entry *e, *ne;
-		struct hlist_node *tmp;
-		u32 key;
-		u16 group;
-
-		spin_lock_bh(&ic->lock);
-		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
-			if (e->kind != PCBG_EXACT)
-				continue;
-			pcbg_place(t, e->sk, PCBG_EXACT, &key, &group);
-			if (group == e->group)
-				continue;
-			/* A new entry: readers may be walking the old one. */
-			ne = pcbg_entry_alloc(e->sk);
-			if (!ne) {
-				/* Exact misses go to the stack meanwhile. */
-				atomic_inc(&t->fail_gen);
-				failed++;
-				continue;
-			}
-			*ne = *e;
-			ne->group = group;
-			ne->dup = 0;
-			sock_hold(ne->sk);
-			pcbg_link(t, ne);
-			hlist_add_head(&ne->inode, &ic->head);
-			pcbg_unlink(t, e);
-		}
-		spin_unlock_bh(&ic->lock);
-		cond_resched();
-	}
-	return failed;
+	return pcbg_table_each(t, pcbg_move);
 }
 
 /*
@@ -526,53 +906,36 @@ void pcbg_table_mark(struct pcbg_table *t)
 	/* A set() that read the old generation has finished: its socket was
 	 * hashed before, so the walk that follows stamps it.
 	 */
-	for (i = 0; i <= t->index_mask; i++) {
+	for (i = 0; i < PCBG_ISTRIPES; i++) {
 		spin_lock_bh(&t->index[i].lock);
 		spin_unlock_bh(&t->index[i].lock);
 	}
 }
 
-/* Drop every entry @stale says is stale; returns how many. */
-static unsigned int pcbg_table_drop(struct pcbg_table *t,
-				    bool (*stale)(const struct pcbg_table *t,
-						  const struct pcbg_entry *e))
+static unsigned int pcbg_drop_unmarked(struct pcbg_table *t,
+				       struct pcbg_istripe *is,
+				       struct pcbg_entry *e)
 {
-	unsigned int i, n = 0;
-
-	for (i = 0; i <= t->index_mask; i++) {
-		struct pcbg_ichain *ic = &t->index[i];
-		struct pcbg_entry *e;
-		struct hlist_node *tmp;
-
-		spin_lock_bh(&ic->lock);
-		hlist_for_each_entry_safe(e, tmp, &ic->head, inode) {
-			if (!stale(t, e))
-				continue;
-			pcbg_unlink(t, e);
-			n++;
-		}
-		spin_unlock_bh(&ic->lock);
-		if (!(i & 1023))
-			cond_resched();
-	}
-	return n;
-}
-
-static bool pcbg_unmarked(const struct pcbg_table *t,
-			  const struct pcbg_entry *e)
-{
-	return e->gen != t->gen;
+	if (e->gen == t->gen)
+		return 0;
+	pcbg_unlink(t, is, e);
+	return 1;
 }
 
 /* The sweep after the walk: returns the number of entries dropped. */
 unsigned int pcbg_table_sweep(struct pcbg_table *t)
 {
-	return pcbg_table_drop(t, pcbg_unmarked);
+	return pcbg_table_each(t, pcbg_drop_unmarked);
 }
 
-static bool pcbg_closed(const struct pcbg_table *t, const struct pcbg_entry *e)
+static unsigned int pcbg_drop_closed(struct pcbg_table *t,
+				     struct pcbg_istripe *is,
+				     struct pcbg_entry *e)
 {
-	return READ_ONCE(e->sk->sk_state) == TCP_CLOSE && sk_unhashed(e->sk);
+	if (READ_ONCE(e->sk->sk_state) != TCP_CLOSE || !sk_unhashed(e->sk))
+		return 0;
+	pcbg_unlink(t, is, e);
+	return 1;
 }
 
 /*
@@ -584,7 +947,14 @@ static bool pcbg_closed(const struct pcbg_table *t, const struct pcbg_entry *e)
  */
 unsigned int pcbg_table_reap(struct pcbg_table *t)
 {
-	return pcbg_table_drop(t, pcbg_closed);
+	return pcbg_table_each(t, pcbg_drop_closed);
+}
+
+static unsigned int pcbg_drop(struct pcbg_table *t, struct pcbg_istripe *is,
+			      struct pcbg_entry *e)
+{
+	pcbg_unlink(t, is, e);
+	return 1;
 }
 
 /* Caller has unpublished @t and waited for its readers. */
@@ -592,23 +962,59 @@ void pcbg_table_free(struct pcbg_table *t)
 {
 	unsigned int i;
 
-	if (t->index) {
-		for (i = 0; i <= t->index_mask; i++) {
-			struct pcbg_entry *e;
-			struct hlist_node *tmp;
-
-			spin_lock_bh(&t->index[i].lock);
-			hlist_for_each_entry_safe(e, tmp, &t->index[i].head, inode)
-				pcbg_unlink(t, e);
-			spin_unlock_bh(&t->index[i].lock);
-		}
-	}
+	WRITE_ONCE(t->dead, true);
+	cancel_work_sync(&t->resize);
+	pcbg_table_each(t, pcbg_drop);
+	for (i = 0; i < PCBG_ISTRIPES; i++)
+		kvfree(t->index[i].chains);
 	if (t->groups)
 		for (i = 0; i < t->ngroups; i++)
-			kvfree(t->groups[i].buckets);
+			pcbg_htab_free(pcbg_group_tab(&t->groups[i]));
+	pcbg_htab_free(pcbg_group_tab(&t->wild));
 	kvfree(t->groups);
-	kvfree(t->index);
+	mem_cgroup_put(t->memcg);
 	kfree(t);
+}
+
+/* The most entries in one bucket of @g's table, under rcu_read_lock(). */
+unsigned int pcbg_group_longest(struct pcbg_group *g)
+{
+	struct pcbg_htab *tab = rcu_dereference(g->tab);
+	unsigned int i, j, n, longest = 0;
+	struct pcbg_entry *e;
+
+	for (i = 0; i <= tab->mask; i++) {
+		struct hlist_head *more = g->slots ? &tab->b[i].more :
+						     &tab->h[i];
+
+		n = 0;
+		for (j = 0; g->slots && j < PCBG_SLOTS; j++)
+			n += !!rcu_access_pointer(tab->b[i].sk[j]);
+		pcbg_chain_each(e, more, tab->nid)
+			n++;
+		longest = max(longest, n);
+	}
+	return longest;
+}
+
+/* What @t takes in memory, for /proc and the benchmark. */
+size_t pcbg_table_bytes(struct pcbg_table *t)
+{
+	size_t n = sizeof(*t) + t->ngroups * sizeof(*t->groups);
+	unsigned int i;
+
+	rcu_read_lock();
+	for (i = 0; i < t->ngroups; i++)
+		n += pcbg_htab_bytes(rcu_dereference(t->groups[i].tab), true);
+	n += pcbg_htab_bytes(rcu_dereference(t->wild.tab), false);
+	rcu_read_unlock();
+	for (i = 0; i < PCBG_ISTRIPES; i++)
+		n += (READ_ONCE(t->index[i].mask) + 1) *
+		     sizeof(struct hlist_head);
+	n += (atomic_read(&t->members[PCBG_EXACT]) +
+	      atomic_read(&t->members[PCBG_WILD])) *
+	     sizeof(struct pcbg_entry);
+	return n;
 }
 
 /*
@@ -711,13 +1117,18 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 {
 	struct pcbg_group *g = &t->groups[pcbg_table_group(t, rss, hash)];
 	u32 key = pcbg_tuple_key(t, tp);
-	struct pcbg_bucket *b = &g->buckets[key & t->chain_mask];
 	bool all = atomic_read(&t->dups);	/* look for a second match */
-	struct sock *sk, *found = NULL;
+	struct sock *sk, *found;
+	struct pcbg_htab *tab;
+	struct pcbg_bucket *b;
 	struct pcbg_entry *e;
 	int i;
 
+again:
+	found = NULL;
 	*hit = PCBG_MISS;
+	tab = rcu_dereference(g->tab);
+	b = &tab->b[key & tab->mask];
 	for (i = 0; i < PCBG_SLOTS; i++) {
 		if (READ_ONCE(b->key[i]) != key)
 			continue;
@@ -730,7 +1141,7 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 		if (!all)
 			goto out;
 	}
-	hlist_for_each_entry_rcu(e, &b->more, node) {
+	pcbg_chain_each(e, &b->more, tab->nid) {
 		if (e->key != key || !pcbg_exact_match(t, e->sk, tp))
 			continue;
 		if (found)
@@ -739,6 +1150,13 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 		if (!all)
 			goto out;
 	}
+	/*
+	 * Nothing is lost in a table a resize replaced, but a socket added
+	 * after the switch is only in the new one: look there too.
+	 */
+	smp_rmb();	/* the walk before the re-read */
+	if (!found && rcu_access_pointer(g->tab) != tab)
+		goto again;
 out:
 	if (found)
 		*hit = PCBG_HIT_EXACT;

@@ -64,60 +64,36 @@ static bool loopback;
 module_param(loopback, bool, 0644);
 MODULE_PARM_DESC(loopback, "Default of net.pcbgroup.loopback: send loopback traffic through the groups too (default N)");
 
-static unsigned int group_chains;	/* 0: PCBG_TABLE_BUCKETS in all */
-static unsigned int index_size = 4096;
+/* Minimum sizes; 0: the tables start small and grow with their sockets. */
+static unsigned int group_chains;
+static unsigned int index_size;
 
-/* Buckets in all groups of a table by default: 64 KiB, whatever the CPUs. */
-#define PCBG_TABLE_BUCKETS	1024
-
-static unsigned int pcbg_group_chains(unsigned int ngroups)
-{
-	return group_chains ?: max(16U, PCBG_TABLE_BUCKETS / ngroups);
-}
-
-/* A table size: a power of two from 16 to 4194304, or 0 if @zero_ok. */
-static int pcbg_size_set(const char *val, const struct kernel_param *kp,
-			 bool zero_ok)
+/* A minimum table size: a power of two from 16 to 4194304, or 0. */
+static int min_size_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int n;
 	int err = kstrtouint(val, 0, &n);
 
 	if (err)
 		return err;
-	if ((n || !zero_ok) &&
-	    (n < 16 || n > (1U << 22) || !is_power_of_2(n))) {
-		pr_err("%s must be a power of two from 16 to 4194304%s\n",
-		       kp->name, zero_ok ? ", or 0" : "");
+	if (n && (n < 16 || n > (1U << 22) || !is_power_of_2(n))) {
+		pr_err("%s must be a power of two from 16 to 4194304, or 0\n",
+		       kp->name);
 		return -EINVAL;
 	}
 	*(unsigned int *)kp->arg = n;
 	return 0;
 }
 
-static int pow2_set(const char *val, const struct kernel_param *kp)
-{
-	return pcbg_size_set(val, kp, false);
-}
-
-static int chains_set(const char *val, const struct kernel_param *kp)
-{
-	return pcbg_size_set(val, kp, true);	/* 0: automatic */
-}
-
-static const struct kernel_param_ops pow2_ops = {
-	.set = pow2_set,
+static const struct kernel_param_ops min_size_ops = {
+	.set = min_size_set,
 	.get = param_get_uint,
 };
 
-static const struct kernel_param_ops chains_ops = {
-	.set = chains_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(group_chains, &chains_ops, &group_chains, 0444);
-MODULE_PARM_DESC(group_chains, "Hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 0: 1024 per table shared by the groups, at least 16 each)");
-module_param_cb(index_size, &pow2_ops, &index_size, 0444);
-MODULE_PARM_DESC(index_size, "Chains of the per-namespace socket index, a power of two (load time; default 4096)");
+module_param_cb(group_chains, &min_size_ops, &group_chains, 0444);
+MODULE_PARM_DESC(group_chains, "Minimum hash buckets per connection group, 64 bytes and 4 sockets inline each, a power of two (load time; default 0: 4, the tables grow and shrink with their sockets)");
+module_param_cb(index_size, &min_size_ops, &index_size, 0444);
+MODULE_PARM_DESC(index_size, "Minimum chains of the per-namespace socket index, a power of two (load time; default 0: 64, it grows with the sockets)");
 
 static const struct ctl_table pcbg_sysctl_template[] = {
 	{
@@ -354,8 +330,8 @@ static int __net_init pcbg_net_init(struct net *net)
 		unsigned int buckets = pcbg_rss_hold();
 		struct pcbg_table *t;
 
-		t = pcbg_table_alloc(net, protocols[i], buckets,
-				     pcbg_group_chains(buckets), index_size);
+		t = pcbg_table_alloc(net, protocols[i], buckets, group_chains,
+				     index_size);
 		if (!t) {
 			pcbg_rss_release();
 			goto fail;

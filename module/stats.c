@@ -8,6 +8,7 @@
 #include <net/net_namespace.h>
 
 #include "pcbg_net.h"
+#include "pcbg_trace.h"
 
 static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_LOOKUPS]	= "lookups",
@@ -22,6 +23,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_INSERT_FAIL]	= "insert_fail",
 	[PCBG_STAT_RESYNC]	= "resync",
 	[PCBG_STAT_STALE]	= "stale",
+	[PCBG_STAT_RESIZE]	= "resize",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };
@@ -60,20 +62,45 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+/*
+ * A table resized (group.c, from its resize work): counted, and traced as
+ * tracepoint:pcbgroup:resize.
+ */
+void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
+		  unsigned int to, unsigned int count)
+{
+	struct pcbg_net *pn = pcbg_net(t->net);
+
+	PCBG_INC(pn, RESIZE);
+	trace_resize(t->net, t->protocol, group, from, to, count);
+}
+
+/* One group's columns of a table: members, buckets, longest bucket. */
+static void pcbg_group_cols(struct seq_file *seq, struct pcbg_group *g)
+{
+	seq_printf(seq, " %u %u %u", READ_ONCE(g->count),
+		   rcu_dereference(g->tab)->mask + 1, pcbg_group_longest(g));
+}
+
+/*
+ * One line per connection group, then one for the wildcard table ("wild",
+ * shared by all groups). The tables' sizes change with their sockets; the
+ * longest bucket counts a group's slots and overflow chain together.
+ */
 static int pcbg_groups_show(struct seq_file *seq, void *v)
 {
 	struct pcbg_net *pn = pcbg_net(seq_file_single_net(seq));
 	const struct pcbg_rss *rss;
-	struct pcbg_table *tcp, *udp;
-	unsigned int g, n;
+	struct pcbg_table *t[PCBG_NPROTO];
+	unsigned int g, n, i;
 	int cpu;
 
-	seq_puts(seq, "group cpu tcp_members udp_members lookups hits\n");
+	seq_puts(seq, "group cpu lookups hits tcp_members tcp_buckets tcp_longest udp_members udp_buckets udp_longest\n");
 	rcu_read_lock();
 	rss = pcbg_rss_get();
-	tcp = rcu_dereference(pn->tables[PCBG_TCP]);
-	udp = rcu_dereference(pn->tables[PCBG_UDP]);
-	n = tcp ? tcp->ngroups : 0;
+	for (i = 0; i < PCBG_NPROTO; i++)
+		t[i] = rcu_dereference(pn->tables[i]);
+	n = t[PCBG_TCP] && t[PCBG_UDP] ? t[PCBG_TCP]->ngroups : 0;
 	for (g = 0; g < n; g++) {
 		u64 lookups = 0, hits = 0;
 
@@ -81,10 +108,17 @@ static int pcbg_groups_show(struct seq_file *seq, void *v)
 			lookups += per_cpu_ptr(pn->stats, cpu)->group_lookups[g];
 			hits += per_cpu_ptr(pn->stats, cpu)->group_hits[g];
 		}
-		seq_printf(seq, "%u %u %u %u %llu %llu\n", g,
-			   pcbg_rss_getcpu(rss, g), READ_ONCE(tcp->groups[g].count),
-			   udp ? READ_ONCE(udp->groups[g].count) : 0,
+		seq_printf(seq, "%u %u %llu %llu", g, pcbg_rss_getcpu(rss, g),
 			   lookups, hits);
+		for (i = 0; i < PCBG_NPROTO; i++)
+			pcbg_group_cols(seq, &t[i]->groups[g]);
+		seq_putc(seq, '\n');
+	}
+	if (n) {
+		seq_puts(seq, "wild - - -");
+		for (i = 0; i < PCBG_NPROTO; i++)
+			pcbg_group_cols(seq, &t[i]->wild);
+		seq_putc(seq, '\n');
 	}
 	rcu_read_unlock();
 	return 0;

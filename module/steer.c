@@ -361,14 +361,26 @@ static bool pcbg_no_hash(struct pcbg_net *pn, enum pcbg_hash_src src,
  * up as without the module. (A unicast answer on another CPU in between
  * can still refill it, as it can after a TPROXY rule.)
  */
+static void pcbg_mcast_rx_dst_drop(struct sock *sk, u16 port)
+{
+	struct dst_entry *dst = rcu_dereference(sk->sk_rx_dst);
+
+	if (!dst || sk->sk_num != port ||
+	    (dst->ops->family == AF_INET &&
+	     (((struct rtable *)dst)->rt_flags & RTCF_MULTICAST)))
+		return;
+	dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, NULL)));
+}
+
 static void pcbg_mcast_rx_dst_reset(struct sk_buff *skb,
 				    const struct nf_hook_state *state)
 {
 	const struct iphdr *iph = ip_hdr(skb);
+	struct pcbg_wild_view v;
+	struct pcbg_tuple tp;
 	struct pcbg_table *t;
-	struct pcbg_entry *e;
 	struct pcbg_l4 l4;
-	u16 port;
+	int i;
 
 	if (!pcbg_tracking_ready() || skb_dst(skb) || skb->sk ||
 	    ip_is_fragment(iph) || !pcbg_early_demux_on(state->net, IPPROTO_UDP) ||
@@ -378,16 +390,19 @@ static void pcbg_mcast_rx_dst_reset(struct sk_buff *skb,
 	t = pcbg_net_table(pcbg_net(state->net), IPPROTO_UDP);
 	if (!t)
 		return;
-	port = ntohs(l4.dport);
-	hlist_for_each_entry_rcu(e, pcbg_wild_chain(t, port), node) {
-		struct sock *sk = e->sk;
-		struct dst_entry *dst = rcu_dereference(sk->sk_rx_dst);
+	/* The sockets early demux may pick: bound to the group or to any. */
+	tp.family = AF_INET;
+	tp.laddr4 = iph->daddr;
+	tp.lport = l4.dport;
+	pcbg_wild_view(t, &tp, &v);
+	for (i = 0; i < 2; i++) {
+		struct hlist_head *head = i ? v.any : v.addr;
+		struct pcbg_entry *e;
 
-		if (!dst || sk->sk_num != port ||
-		    (dst->ops->family == AF_INET &&
-		     (((struct rtable *)dst)->rt_flags & RTCF_MULTICAST)))
+		if (!head)
 			continue;
-		dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, NULL)));
+		pcbg_chain_each(e, head, v.tab->nid)
+			pcbg_mcast_rx_dst_drop(e->sk, ntohs(l4.dport));
 	}
 }
 

@@ -265,13 +265,14 @@ static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
-/* One walk sorts the port's wildcard sockets into the two classes. */
+/* One walk sorts a chain's wildcard sockets into the two classes. */
 static void pcbg_class_walk(struct pcbg_table *t, struct hlist_head *head,
-			    const struct pcbg_tuple *tp, struct pcbg_class *c)
+			    unsigned int nid, const struct pcbg_tuple *tp,
+			    struct pcbg_class *c)
 {
 	struct pcbg_entry *e;
 
-	hlist_for_each_entry_rcu(e, head, node) {
+	pcbg_chain_each(e, head, nid) {
 		int class = pcbg_class_of(e->sk, tp), score;
 
 		if (class < 0)
@@ -297,16 +298,22 @@ static void pcbg_class_walk(struct pcbg_table *t, struct hlist_head *head,
 struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 			      const struct pcbg_tuple *tp, enum pcbg_hit *hit)
 {
-	struct hlist_head *unbound = pcbg_wild_chain(t, 0);
-	struct hlist_head *head = pcbg_wild_chain(t, ntohs(tp->lport));
-	struct pcbg_class c[2] = {}, *k;
+	struct pcbg_class c[2], *k;
+	struct pcbg_wild_view v;
 	struct sock *sk;
 
-	pcbg_class_walk(t, head, tp, c);
-	if (head != unbound && !hlist_empty(unbound))
-		pcbg_class_walk(t, unbound, tp, c);
+again:
+	memset(c, 0, sizeof(c));
+	pcbg_wild_view(t, tp, &v);
+	pcbg_class_walk(t, v.addr, v.tab->nid, tp, c);
+	if (v.any)
+		pcbg_class_walk(t, v.any, v.tab->nid, tp, c);
+	if (!hlist_empty(&t->unbound))
+		pcbg_class_walk(t, &t->unbound, 0, tp, c);
 	k = c[0].n ? &c[0] : &c[1];
 	if (!k->n) {
+		if (pcbg_wild_view_stale(t, &v))
+			goto again;
 		*hit = PCBG_MISS;
 		return NULL;
 	}
@@ -333,12 +340,15 @@ struct sock *pcbg_lookup_wild(struct pcbg_table *t,
  */
 bool pcbg_udp_exact_certain(struct pcbg_table *t, const struct pcbg_tuple *tp)
 {
-	u16 hnum = ntohs(tp->lport);
+	struct pcbg_wild_view v;
 	struct pcbg_entry *e;
 
 	if (!atomic_read(&t->port_reuse[pcbg_port_slot(tp->lport)]))
 		return true;
-	hlist_for_each_entry_rcu(e, pcbg_wild_chain(t, hnum), node) {
+	/* Class 0 only: the sockets bound to the packet's address. */
+again:
+	pcbg_wild_view(t, tp, &v);
+	pcbg_chain_each(e, v.addr, v.tab->nid) {
 		struct sock_reuseport *reuse;
 
 		if (!e->reuse || pcbg_class_of(e->sk, tp) ||
@@ -348,5 +358,7 @@ bool pcbg_udp_exact_certain(struct pcbg_table *t, const struct pcbg_tuple *tp)
 		if (reuse && !reuse->has_conns)
 			return false;
 	}
+	if (pcbg_wild_view_stale(t, &v))
+		goto again;
 	return true;
 }
