@@ -1,27 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel lookup microbenchmark: pcbgroup's group lookup against the
- * kernel's __inet_lookup_established() and __inet_lookup_listener(), over
- * the same sockets, in one run.
+ * kernel's __inet_lookup_established(), __inet_lookup_listener() and
+ * __udp4_lib_lookup(), over the same sockets, in one run.
  *
  * Loaded inside a network namespace (ip netns exec NS insmod ...), it
  * creates @sockets established TCP sockets (sk_alloc(tcp_prot), hashed into
  * the namespace's real ehash with inet_ehash_nolisten()) and enters each in
- * a private connection-group table, then times lookups of random flows
- * (cold) and of 64 flows (hot), listener lookups, and the same work on one
- * CPU against two. Results are printed as "bench: ..." lines; the load then
+ * a private connection-group table made as the module makes its own (at
+ * its defaults: it starts small and grows), while two threads look up
+ * sockets already in, to show that growth does not stall them. Then it
+ * times lookups of random flows (cold) and of 64 flows (hot), listener
+ * lookups, and the same work on one CPU against two. With @udp it instead
+ * binds that many unconnected UDP sockets to distinct ports and times
+ * their lookup. Results are printed as "bench: ..." lines; the load then
  * fails with -EAGAIN so that nothing stays behind.
  */
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/mutex.h>
 #include <linux/random.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <net/inet_hashtables.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/udp.h>
 
 #include "pcbg_group.h"
+
+extern atomic_t pcbg_resizes_seen;	/* core.c */
 
 static unsigned int sockets = 1000;
 module_param(sockets, uint, 0444);
@@ -35,6 +44,9 @@ MODULE_PARM_DESC(reps, "Repetitions of each measurement");
 static char *only;
 module_param(only, charp, 0444);
 MODULE_PARM_DESC(only, "Run just this lookup kind, for profiling (e.g. pcbgroup_hwhash)");
+static unsigned int udp;
+module_param(udp, uint, 0444);
+MODULE_PARM_DESC(udp, "Unconnected UDP sockets on distinct ports: time their lookup instead");
 static bool profile_hot = true;
 module_param_named(hot, profile_hot, bool, 0444);
 MODULE_PARM_DESC(hot, "With only=: the hot set (Y) or every flow once (N)");
@@ -42,6 +54,7 @@ MODULE_PARM_DESC(hot, "With only=: the hot set (Y) or every flow once (N)");
 #define LADDR	htonl(0xc0000201)	/* 192.0.2.1 */
 #define LPORT	80
 #define LISTEN_PORT 8080
+#define UDP_PORT0 20000
 #define HOT	64
 
 struct bench {
@@ -55,6 +68,8 @@ struct bench {
 	u32 *cpu_pos[2];	/* positions whose bucket maps to CPU 0, 1 */
 	u32 ncpu_pos[2];
 	struct socket *listener;
+	struct pcbg_table *tu;	/* UDP: the wildcard sockets */
+	struct socket **usocks;
 };
 
 static __be32 faddr_of(u32 i)
@@ -65,6 +80,11 @@ static __be32 faddr_of(u32 i)
 static __be16 fport_of(u32 i)
 {
 	return htons(10000 + (i & 255));
+}
+
+static u16 udp_port_of(u32 i)
+{
+	return UDP_PORT0 + i % udp;
 }
 
 /* An IPv4 lookup reads only the IPv4 fields, as the receive path fills. */
@@ -81,11 +101,12 @@ static void tuple_of(struct pcbg_tuple *tp, u32 i, u16 lport)
 
 enum bench_kind {
 	NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
+	NATIVE_UDP, PCBG_UDP,
 };
 
 static const char *const kind_names[] = {
 	"native_established", "pcbgroup_hwhash", "pcbgroup_swhash",
-	"native_listener", "pcbgroup_listener",
+	"native_listener", "pcbgroup_listener", "native_udp", "pcbgroup_udp",
 };
 
 /*
@@ -131,6 +152,14 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case PCBG_LISTEN:
 		tuple_of(&tp, i, LISTEN_PORT);
 		return pcbg_lookup(b->t, b->rss, &tp, b->hash[k],
+				   PCBG_LOOKUP_WILDCARD, &hit);
+	case NATIVE_UDP:
+		return __udp4_lib_lookup(b->net, faddr_of(i), fport_of(i),
+					 LADDR, htons(udp_port_of(i)), 1, 0,
+					 &udp_table, NULL);
+	case PCBG_UDP:
+		tuple_of(&tp, i, udp_port_of(i));
+		return pcbg_lookup(b->tu, b->rss, &tp, b->hash[k],
 				   PCBG_LOOKUP_WILDCARD, &hit);
 	}
 	return false;
@@ -231,10 +260,254 @@ static u64 scaling(struct bench *b, enum bench_kind kind, int ncpu)
 	return div64_u64((u64)SCALING_LOOKUPS * ncpu * NSEC_PER_SEC, wall ?: 1);
 }
 
+/*
+ * Growth under load: while setup() fills the table from empty, a thread on
+ * each CPU looks up the first HOT sockets over and over and counts its
+ * lookups in 20 ms bins. A resize that stalled readers would show as a bin
+ * far below the others.
+ */
+#define GROW_BIN_NS	(20 * NSEC_PER_MSEC)
+#define GROW_BINS	30000		/* 600 s */
+#define GROW_AFTER_NS	NSEC_PER_SEC	/* measured on after the last insert */
+
+struct grower {
+	struct bench *b;
+	u64 t0;
+	u32 *bins;
+	unsigned int wrong;
+	bool *stop;
+	struct task_struct *task;
+};
+
+static int grow_fn(void *arg)
+{
+	struct grower *g = arg;
+	struct bench *b = g->b;
+	u32 hash[HOT], i, k = 0;
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+
+	for (i = 0; i < HOT; i++) {
+		tuple_of(&tp, i, LPORT);
+		hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
+	}
+	while (!READ_ONCE(*g->stop)) {
+		u64 bin;
+
+		local_bh_disable();
+		rcu_read_lock();
+		for (i = 0; i < 256; i++, k++) {
+			u32 f = k % HOT;
+
+			tuple_of(&tp, f, LPORT);
+			if (pcbg_lookup(b->t, b->rss, &tp, hash[f], 0, &hit) !=
+			    b->sks[f])
+				g->wrong++;
+		}
+		rcu_read_unlock();
+		local_bh_enable();
+		bin = div64_u64(ktime_get_ns() - g->t0, GROW_BIN_NS);
+		if (bin < GROW_BINS)
+			g->bins[bin] += 256;
+		cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The bins [from, to) summed over the threads: their minimum and median. */
+static void grow_stats(struct grower *g, int n, u32 from, u32 to, u32 *min,
+		       u32 *median)
+{
+	u32 *sum, i;
+	int c;
+
+	*min = *median = 0;
+	if (to <= from)
+		return;
+	sum = vmalloc(array_size(to - from, sizeof(*sum)));
+	if (!sum)
+		return;
+	for (i = from; i < to; i++)
+		for (sum[i - from] = 0, c = 0; c < n; c++)
+			sum[i - from] += g[c].bins[i];
+	sort(sum, to - from, sizeof(*sum), cmp_u32, NULL);
+	*min = sum[0];
+	*median = sum[(to - from) / 2];
+	vfree(sum);
+}
+
+static int grow_start(struct bench *b, struct grower *g, bool *stop)
+{
+	int c;
+
+	for (c = 0; c < 2 && c < num_online_cpus(); c++) {
+		g[c].b = b;
+		g[c].stop = stop;
+		g[c].t0 = ktime_get_ns();
+		g[c].bins = vzalloc(GROW_BINS * sizeof(u32));
+		if (!g[c].bins)
+			return c;
+		g[c].task = kthread_create(grow_fn, &g[c], "pcbg_grow/%d", c);
+		if (IS_ERR(g[c].task)) {
+			vfree(g[c].bins);
+			return c;
+		}
+		kthread_bind(g[c].task, c);
+		wake_up_process(g[c].task);
+	}
+	return c;
+}
+
+static void grow_report(struct grower *g, int n, u64 t_end, int resizes)
+{
+	u32 end = div64_u64(t_end - g[0].t0, GROW_BIN_NS);
+	u32 after = end + div64_u64(GROW_AFTER_NS, GROW_BIN_NS);
+	u32 min, median, amin, amedian;
+	unsigned int wrong = 0;
+	int c;
+
+	/* The first bin and the one the inserts ended in are partial. */
+	grow_stats(g, n, 1, min_t(u32, end, GROW_BINS), &min, &median);
+	grow_stats(g, n, end + 1, min_t(u32, after, GROW_BINS), &amin,
+		   &amedian);
+	for (c = 0; c < n; c++)
+		wrong += g[c].wrong;
+	pr_info("bench: growth sockets=%u threads=%d seconds=%llu bin_ms=20 min=%u median=%u after_median=%u wrong=%u resizes=%d\n",
+		sockets, n, div64_u64(t_end - g[0].t0, NSEC_PER_SEC), min,
+		median, amedian, wrong, resizes);
+}
+
+static void grow_stop(struct grower *g, int n, bool *stop)
+{
+	int c;
+
+	WRITE_ONCE(*stop, true);
+	for (c = 0; c < n; c++) {
+		kthread_stop(g[c].task);
+		vfree(g[c].bins);
+	}
+}
+
+static int setup_tcp_socket(struct bench *b, u32 i)
+{
+	struct sock *sk = sk_alloc(b->net, PF_INET, GFP_KERNEL, &tcp_prot, 1);
+
+	if (!sk)
+		return -ENOMEM;
+	b->sks[i] = sk;
+	refcount_set(&sk->sk_refcnt, 1);	/* sock_init_data() would */
+	sk->sk_daddr = faddr_of(i);
+	sk->sk_rcv_saddr = LADDR;
+	sk->sk_dport = fport_of(i);
+	sk->sk_num = LPORT;
+	inet_sk(sk)->inet_sport = htons(LPORT);
+	sk->sk_bound_dev_if = 0;
+	sk->sk_state = TCP_ESTABLISHED;
+	if (!inet_ehash_nolisten(sk, NULL, NULL)) {
+		b->sks[i] = NULL;	/* freed by the kernel */
+		return -EEXIST;
+	}
+	return pcbg_table_set(b->t, sk, PCBG_EXACT);
+}
+
+/*
+ * The established sockets, entered with lookups running (growth), into a
+ * table at the module's defaults; then the memory it took.
+ */
+static int setup_tcp(struct bench *b)
+{
+	int resizes = atomic_read(&pcbg_resizes_seen), n = 0, err = 0;
+	struct grower g[2] = {};
+	struct pcbg_table *idle;
+	unsigned int i, buckets = 0, longest = 0;
+	bool stop = false;
+	u64 t_end;
+
+	for (i = 0; i < sockets && !err; i++) {
+		err = setup_tcp_socket(b, i);
+		if (i + 1 == min(sockets, HOT))
+			n = grow_start(b, g, &stop);
+		if (!(i & 4095))
+			cond_resched();
+	}
+	t_end = ktime_get_ns();
+	if (n) {
+		msleep(div64_u64(GROW_AFTER_NS, NSEC_PER_MSEC) + 100);
+		grow_report(g, n, t_end, atomic_read(&pcbg_resizes_seen) -
+			    resizes);
+		grow_stop(g, n, &stop);
+	}
+	if (err)
+		return err;
+	pcbg_table_settle(b->t);
+	rcu_read_lock();
+	for (i = 0; i < b->t->ngroups; i++) {
+		buckets += rcu_dereference(b->t->groups[i].tab)->mask + 1;
+		longest = max(longest, pcbg_group_longest(&b->t->groups[i]));
+	}
+	rcu_read_unlock();
+	idle = pcbg_table_alloc(b->net, IPPROTO_TCP, b->t->ngroups, 0, 0);
+	pr_info("bench: config sockets=%u ehash_buckets=%u groups=%u buckets_per_group=%u longest=%u cpus=%u lookups=%u reps=%u\n",
+		sockets, b->h->ehash_mask + 1, b->t->ngroups,
+		buckets / b->t->ngroups, longest, num_online_cpus(), lookups,
+		reps);
+	pr_info("bench: memory sockets=%u table_bytes=%zu idle_table_bytes=%zu tcp_sock_bytes=%u ehash_bucket_bytes=%zu\n",
+		sockets, pcbg_table_bytes(b->t), idle ? pcbg_table_bytes(idle) : 0,
+		tcp_prot.obj_size, sizeof(struct inet_ehash_bucket));
+	if (idle)
+		pcbg_table_free(idle);
+	return 0;
+}
+
+/* @udp unconnected UDP sockets bound to distinct ports, in a UDP table. */
+static int setup_udp(struct bench *b)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	unsigned int i;
+	int err;
+
+	b->tu = pcbg_table_alloc(b->net, IPPROTO_UDP, pcbg_rss_buckets(b->rss),
+				 0, 0);
+	b->usocks = vzalloc(array_size(udp, sizeof(*b->usocks)));
+	if (!b->tu || !b->usocks)
+		return -ENOMEM;
+	for (i = 0; i < udp; i++) {
+		err = sock_create_kern(b->net, AF_INET, SOCK_DGRAM, IPPROTO_UDP,
+				       &b->usocks[i]);
+		if (err)
+			return err;
+		sin.sin_port = htons(UDP_PORT0 + i);
+		err = kernel_bind(b->usocks[i], (struct sockaddr *)&sin,
+				  sizeof(sin));
+		if (!err)
+			err = pcbg_table_set(b->tu, b->usocks[i]->sk, PCBG_WILD);
+		if (err)
+			return err;
+	}
+	pcbg_table_settle(b->tu);
+	rcu_read_lock();
+	pr_info("bench: config udp=%u flows=%u groups=%u wild_chains=%u longest=%u cpus=%u lookups=%u reps=%u\n",
+		udp, sockets, b->tu->ngroups,
+		rcu_dereference(b->tu->wild.tab)->mask + 1,
+		pcbg_group_longest(&b->tu->wild), num_online_cpus(), lookups,
+		reps);
+	rcu_read_unlock();
+	return 0;
+}
+
 static int setup(struct bench *b)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	unsigned int buckets, chains, i;
+	unsigned int i;
 	struct pcbg_tuple tp;
 	int err;
 
@@ -251,54 +524,24 @@ static int setup(struct bench *b)
 		return -ENOMEM;
 	pcbg_rss_init_config(b->rss, pcbg_rss_default_bits(num_online_cpus()));
 	rcu_assign_pointer(pcbg_rss_live, b->rss);
-	buckets = pcbg_rss_buckets(b->rss);
-	/*
-	 * Half as many buckets in all groups as the kernel's ehash has, so
-	 * twice its slots (4 per bucket) at 4 times its memory (a cache line
-	 * per bucket, a pointer per ehash bucket): at 1M sockets a bucket
-	 * holds 2 on average and few spill into its overflow chain.
-	 */
-	chains = max_t(unsigned int, 16, (b->h->ehash_mask + 1) / buckets / 2);
-	b->t = pcbg_table_alloc(b->net, IPPROTO_TCP, buckets, chains,
-				roundup_pow_of_two(max(sockets, 16U)));
+	/* The module's own defaults: no size given, the tables grow. */
+	b->t = pcbg_table_alloc(b->net, IPPROTO_TCP, pcbg_rss_buckets(b->rss),
+				0, 0);
 	if (!b->t)
 		return -ENOMEM;
-	pr_info("bench: config sockets=%u ehash_buckets=%u groups=%u buckets_per_group=%u cpus=%u lookups=%u reps=%u\n",
-		sockets, b->h->ehash_mask + 1, buckets, chains,
-		num_online_cpus(), lookups, reps);
-	for (i = 0; i < sockets; i++) {
-		struct sock *sk = sk_alloc(b->net, PF_INET, GFP_KERNEL,
-					   &tcp_prot, 1);
-
-		if (!sk)
-			return -ENOMEM;
-		b->sks[i] = sk;
-		refcount_set(&sk->sk_refcnt, 1);	/* sock_init_data() would */
-		sk->sk_daddr = faddr_of(i);
-		sk->sk_rcv_saddr = LADDR;
-		sk->sk_dport = fport_of(i);
-		sk->sk_num = LPORT;
-		inet_sk(sk)->inet_sport = htons(LPORT);
-		sk->sk_bound_dev_if = 0;
-		sk->sk_state = TCP_ESTABLISHED;
-		if (!inet_ehash_nolisten(sk, NULL, NULL)) {
-			b->sks[i] = NULL;	/* freed by the kernel */
-			return -EEXIST;
-		}
-		err = pcbg_table_set(b->t, sk, PCBG_EXACT);
-		if (err)
-			return err;
+	err = udp ? setup_udp(b) : setup_tcp(b);
+	if (err)
+		return err;
+	for (i = 0; i < sockets; i++)
 		b->order[i] = i;
-		if (!(i & 4095))
-			cond_resched();
-	}
 	/* Fisher-Yates: the cold order visits every flow once. */
 	for (i = sockets - 1; i > 0; i--)
 		swap(b->order[i], b->order[get_random_u32_below(i + 1)]);
 	for (i = 0; i < sockets; i++) {
 		unsigned int cpu;
 
-		tuple_of(&tp, b->order[i], LPORT);
+		tuple_of(&tp, b->order[i], udp ? udp_port_of(b->order[i]) :
+						 LPORT);
 		b->hash[i] = pcbg_tuple_rss_hash(b->rss, &tp);
 		cpu = pcbg_rss_getcpu(b->rss, pcbg_rss_bucket(b->rss,
 							      b->hash[i]));
@@ -311,7 +554,8 @@ static int setup(struct bench *b)
 			b->cpu_pos[i] = NULL;
 		}
 	}
-
+	if (udp)
+		return 0;
 	err = sock_create_kern(b->net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 			       &b->listener);
 	if (err)
@@ -331,9 +575,15 @@ static void teardown(struct bench *b)
 
 	if (b->t)
 		pcbg_table_free(b->t);
+	if (b->tu)
+		pcbg_table_free(b->tu);
 	rcu_barrier();			/* the table's references are gone */
 	if (b->listener)
 		sock_release(b->listener);
+	for (i = 0; b->usocks && i < udp; i++)
+		if (b->usocks[i])
+			sock_release(b->usocks[i]);
+	vfree(b->usocks);
 	for (i = 0; b->sks && i < sockets; i++) {
 		struct sock *sk = b->sks[i];
 
@@ -357,9 +607,13 @@ static void teardown(struct bench *b)
 
 static void measure(struct bench *b)
 {
-	static const enum bench_kind kinds[] = {
+	static const enum bench_kind tcp_kinds[] = {
 		NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
 	};
+	static const enum bench_kind udp_kinds[] = { NATIVE_UDP, PCBG_UDP };
+	const enum bench_kind *kinds = udp ? udp_kinds : tcp_kinds;
+	unsigned int nkinds = udp ? ARRAY_SIZE(udp_kinds) :
+				    ARRAY_SIZE(tcp_kinds);
 	unsigned int r, k, misses;
 	int hot;
 
@@ -379,7 +633,7 @@ static void measure(struct bench *b)
 	}
 	for (r = 0; r < reps; r++) {
 		for (hot = 0; hot < 2; hot++) {
-			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			for (k = 0; k < nkinds; k++) {
 				u64 ns;
 
 				misses = 0;
@@ -387,12 +641,12 @@ static void measure(struct bench *b)
 					 NULL, 0, &misses);
 				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u\n",
 					kind_names[kinds[k]], hot ? "hot" : "cold",
-					sockets, r, div64_u64(ns, lookups),
+					udp ?: sockets, r, div64_u64(ns, lookups),
 					div64_u64(ns % lookups * 100, lookups),
 					misses);
 			}
 		}
-		if (num_online_cpus() < 2)
+		if (num_online_cpus() < 2 || udp)
 			continue;
 		for (k = 0; k < 2; k++) {
 			enum bench_kind kind = k ? PCBG_HW : NATIVE_EST;

@@ -26,6 +26,10 @@ def spread(xs):
     return "%.3g-%.3g" % (min(xs), max(xs)) if xs else "-"
 
 
+def s_ehash(setup):
+    return setup["ehash_buckets"] if setup else 0
+
+
 def main():
     raw, md, png = sys.argv[1:4]
     kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
@@ -35,13 +39,20 @@ def main():
 
     lookup = collections.defaultdict(list)
     scale = collections.defaultdict(list)
-    setups = {}
+    setups, udp_setups, memory = {}, {}, {}
+    growth = collections.defaultdict(list)
     guests = collections.Counter()
     for line in read(os.path.join(raw, "lookup.txt")):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
-        if line.startswith(("config", "setup")):
+        if line.startswith("config") and "udp" in kv:
+            udp_setups[kv["udp"]] = kv
+        elif line.startswith(("config", "setup")):
             setups[kv["sockets"]] = kv
             guests[kv["sockets"]] += 1
+        elif line.startswith("memory"):
+            memory[kv["sockets"]] = kv
+        elif line.startswith("growth"):
+            growth[kv["sockets"]].append(kv)
         elif line.startswith("lookup"):
             lookup[(kv["sockets"], kv["cache"], kv["kind"])].append(
                 float(kv["ns_per_lookup"]))
@@ -59,9 +70,10 @@ def main():
                     continue
                 ratios = [p / q for p, q in zip(pcb, nat)]
                 rows.append(("lookup cost, established (ns, lower is better)",
-                             "%s sockets, %s cache, %s; ehash %s buckets, %s groups x %s buckets of 4 slots; %d runs in %d guests"
-                             % (n, cache, label, s["ehash_buckets"], s["groups"],
-                                s["buckets_per_group"], len(ratios), guests[n]),
+                             "%s sockets, %s cache, %s; module defaults (no size given): grown to %s groups x %s buckets of 4 slots, longest bucket %s; ehash %s buckets; %d runs in %d guests"
+                             % (n, cache, label, s["groups"], s["buckets_per_group"],
+                                s.get("longest", "?"), s["ehash_buckets"],
+                                len(ratios), guests[n]),
                              "%.1f" % med(pcb), "%.1f" % med(nat),
                              med(ratios), spread(ratios), "<= 1.0"))
                 if kind == "pcbgroup_hwhash":
@@ -71,7 +83,7 @@ def main():
             if pl and nl:
                 ratios = [p / q for p, q in zip(pl, nl)]
                 rows.append(("lookup cost, listener (ns)",
-                             "%s sockets, %s cache, 1 wildcard listener; %d runs" % (n, cache, len(ratios)),
+                             "%s sockets, %s cache, 1 wildcard listener, module defaults; %d runs" % (n, cache, len(ratios)),
                              "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
                              spread(ratios), "<= 1.0"))
         for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
@@ -83,6 +95,44 @@ def main():
                              "%.2f" % med(sc) if label == "pcbgroup" else "",
                              "%.2f" % med(sc) if label == "native" else "",
                              med(sc), spread(sc), ">= 1.9"))
+
+    for n in sorted(udp_setups, key=int):
+        s = udp_setups[n]
+        for cache in ("cold", "hot"):
+            pu = lookup[(n, cache, "pcbgroup_udp")]
+            nu = lookup[(n, cache, "native_udp")]
+            if pu and nu:
+                ratios = [p / q for p, q in zip(pu, nu)]
+                rows.append(("lookup cost, unconnected UDP (ns)",
+                             "%s unconnected UDP sockets on distinct ports (bound to 0.0.0.0), %s flows, %s cache; "
+                             "module defaults: grown to %s wildcard chains, longest %s; %d runs"
+                             % (n, s["flows"], cache, s["wild_chains"], s["longest"], len(ratios)),
+                             "%.1f" % med(pu), "%.1f" % med(nu), med(ratios),
+                             spread(ratios), "<= 1.0"))
+                if cache == "cold":
+                    plot.append(("udp %s" % n, med(ratios)))
+    for n in sorted(growth, key=int):
+        runs = growth[n]
+        ratios = [float(g["min"]) / max(1.0, float(g["median"])) for g in runs]
+        rows.append(("growth under load: slowest 20 ms window / median (lookups/s)",
+                     "0 to %s sockets entered (and hashed in the ehash) from an empty table at the defaults, "
+                     "in %s s, while a thread on each of %s CPUs looks up 64 of them; %s resizes; "
+                     "wrong answers: %d; %d runs"
+                     % (n, runs[0]["seconds"], runs[0]["threads"], runs[0]["resizes"],
+                        sum(int(g["wrong"]) for g in runs), len(runs)),
+                     "%s" % runs[0]["min"], "%s" % runs[0]["median"],
+                     med(ratios), spread(ratios), ">= 0.5"))
+    for n in sorted(memory, key=int):
+        m = memory[n]
+        per = float(m["table_bytes"]) / int(n)
+        kern = int(m["tcp_sock_bytes"]) + float(s_ehash(setups.get(n))) * \
+            int(m["ehash_bucket_bytes"]) / int(n)
+        rows.append(("memory per connection (bytes)",
+                     "%s established sockets, the group table at its defaults (entries and buckets) "
+                     "against the kernel's own per socket (tcp_sock + its share of the ehash); "
+                     "an idle table takes %s bytes, two per namespace (TCP, UDP)"
+                     % (n, m["idle_table_bytes"]),
+                     "%.0f" % per, "%.0f" % kern, per / kern, "-", "-"))
 
     loop = collections.defaultdict(dict)
     for line in read(os.path.join(raw, "loopback.txt")):

@@ -20,6 +20,7 @@
 import argparse
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -105,12 +106,20 @@ def make(args):
         return 1
     base = cgroup_current()
     held = []
+    socks = []
+    if args.socks:
+        n = args.count * args.socks + 1024
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
     err = None
     for i in range(args.count):
         if libc.unshare(CLONE_NEWNET) != 0:
             err = os.strerror(ctypes.get_errno())
             break
         held.append(os.open("/proc/self/ns/net", os.O_RDONLY))
+        for _ in range(args.socks):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("0.0.0.0", 0))
+            socks.append(s)
         if len(held) % 10 == 0:
             print("made=%d" % len(held), flush=True)
     print("made=%d stopped=%s" % (len(held), err or "no"), flush=True)
@@ -122,6 +131,8 @@ def make(args):
         time.sleep(0.1)
     for fd in held:
         os.close(fd)
+    for s in socks:
+        s.close()
     return 1 if err and not args.until_fail else 0
 
 
@@ -161,6 +172,8 @@ def main():
     m = sub.add_parser("make")
     m.add_argument("--count", type=int, required=True)
     m.add_argument("--userns", action="store_true")
+    m.add_argument("--socks", type=int, default=0,
+                   help="unconnected UDP sockets to open in each")
     m.add_argument("--until-fail", action="store_true")
     m.add_argument("--ready")
     m.add_argument("--hold")

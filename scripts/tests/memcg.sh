@@ -14,16 +14,18 @@ unload
 grep -qw memory $CG/cgroup.controllers || { not_ok "no memory controller"; exit 1; }
 echo +memory >$CG/cgroup.subtree_control
 
-# per_ns: KiB charged per namespace, 40 namespaces held by one task.
+# per_ns N SOCKS: KiB charged per namespace, N namespaces held by one
+# task, each with SOCKS unconnected UDP sockets open.
 per_ns() {
-	local g=$CG/pcbg-measure n=40 c0 c1
+	local g=$CG/pcbg-measure n=$1 c0 c1
 	rmdir $g 2>/dev/null
 	mkdir $g
 	rm -f /tmp/mc.ready
 	(echo $BASHPID >$g/cgroup.procs && exec $HOLD make --count $n \
-		--ready /tmp/mc.ready --hold /tmp/mc.stop >/dev/null) &
+		--socks $2 --ready /tmp/mc.ready --hold /tmp/mc.stop >/dev/null) &
 	local pid=$!
 	for _ in $(seq 300); do [ -f /tmp/mc.ready ] && break; sleep 0.1; done
+	sleep 1		# the tables' growth (a work item) is charged too
 	c1=$(cat $g/memory.current)
 	c0=$(sed -n 's/^base=//p' /tmp/mc.ready)
 	touch /tmp/mc.stop
@@ -32,14 +34,20 @@ per_ns() {
 	rmdir $g
 	echo $(( (c1 - c0) / n / 1024 ))
 }
-without=$(per_ns)
+idle0=$(per_ns 40 0)
+busy0=$(per_ns 10 1000)
 insmod "$KO"
-with=$(per_ns)
-echo "# charged per namespace: ${without} KiB unloaded, ${with} KiB loaded"
-# The module's tables are about 260 KiB a namespace (2 tables of 64 KiB
-# of buckets and 64 KiB of index): at least half of it must be charged.
-check "the module's tables are charged to the namespace creator ($with - $without KiB >= 128)" \
-	test $((with - without)) -ge 128
+idle1=$(per_ns 40 0)
+busy1=$(per_ns 10 1000)
+echo "# charged per namespace: idle ${idle0} KiB unloaded, ${idle1} KiB loaded; with 1000 UDP sockets ${busy0} KiB unloaded, ${busy1} KiB loaded"
+# Idle, the module's tables are a few KiB (they start at their minimum
+# sizes); with 1000 sockets they hold 1000 entries of 112 bytes and have
+# grown: at least that must be charged to the namespace creator, or an
+# unprivileged user could spend the host's memory beyond its limit.
+check "an idle namespace's tables are small ($idle1 - $idle0 KiB < 64)" \
+	test $((idle1 - idle0)) -lt 64
+check "the module's tables are charged to the namespace creator ($busy1 - $busy0 KiB >= 100)" \
+	test $((busy1 - busy0)) -ge 100
 
 # An unprivileged user in a 64 MiB cgroup makes namespaces until it can't.
 check "the measurement's namespaces are gone" instances_settle 1 60
