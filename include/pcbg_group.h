@@ -130,7 +130,7 @@ struct pcbg_istripe {
 	spinlock_t lock;
 	unsigned int mask;		/* chains - 1 */
 	unsigned int count;
-	struct hlist_head *chains;
+	struct hlist_head *chains;	/* in index_min until first resized */
 };
 
 /* Per local port (hashed) counts that tell a lookup what may compete. */
@@ -151,6 +151,7 @@ struct pcbg_table {
 	struct pcbg_group wild;		/* by local address and port */
 	struct hlist_head unbound;	/* listeners without a port yet */
 	struct pcbg_istripe index[PCBG_ISTRIPES];
+	struct hlist_head *index_min;	/* every stripe's first chains */
 	atomic_t members[PCBG_NKINDS];
 	atomic_t dups;			/* exact entries sharing a tuple */
 	/*

@@ -281,12 +281,14 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 		spin_lock_init(&t->index[i].lock);
 	if (pcbg_group_init(&t->wild, PCBG_MIN_WILD, false))
 		goto fail;
+	/* One allocation for all stripes at first: fewer ways to fail. */
+	t->index_min = pcbg_kvcalloc(PCBG_ISTRIPES * min_index,
+				     sizeof(struct hlist_head));
+	if (!t->index_min)
+		goto fail;
 	for (i = 0; i < PCBG_ISTRIPES; i++) {
 		t->index[i].mask = min_index - 1;
-		t->index[i].chains = pcbg_kvcalloc(min_index,
-						   sizeof(struct hlist_head));
-		if (!t->index[i].chains)
-			goto fail;
+		t->index[i].chains = &t->index_min[i * min_index];
 	}
 	t->groups = pcbg_kvcalloc(ngroups, sizeof(*t->groups));
 	if (!t->groups)
@@ -600,6 +602,13 @@ static struct pcbg_htab *pcbg_group_resize(struct pcbg_table *t,
 	return old;
 }
 
+static void pcbg_ichains_free(struct pcbg_table *t, struct hlist_head *c)
+{
+	if (c < t->index_min ||
+	    c >= t->index_min + PCBG_ISTRIPES * t->min_chains)
+		kvfree(c);
+}
+
 /* The index is read by writers only: rebuilt under its lock. */
 static void pcbg_stripe_resize(struct pcbg_table *t, struct pcbg_istripe *is)
 {
@@ -629,7 +638,7 @@ static void pcbg_stripe_resize(struct pcbg_table *t, struct pcbg_istripe *is)
 	is->chains = chains;
 	is->mask = size - 1;
 	spin_unlock_bh(&is->lock);
-	kvfree(old);
+	pcbg_ichains_free(t, old);
 }
 
 static struct pcbg_htab *pcbg_group_maybe_resize(struct pcbg_table *t,
@@ -966,7 +975,8 @@ void pcbg_table_free(struct pcbg_table *t)
 	cancel_work_sync(&t->resize);
 	pcbg_table_each(t, pcbg_drop);
 	for (i = 0; i < PCBG_ISTRIPES; i++)
-		kvfree(t->index[i].chains);
+		pcbg_ichains_free(t, t->index[i].chains);
+	kvfree(t->index_min);
 	if (t->groups)
 		for (i = 0; i < t->ngroups; i++)
 			pcbg_htab_free(pcbg_group_tab(&t->groups[i]));

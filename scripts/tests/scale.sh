@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scale at the defaults: SCALE_CONNS TCP connections (default 5000; make
+# Scale at the defaults: SCALE_CONNS TCP connections (default 20000; make
 # soak: 100000) opened, each with one echoed message, held at once and then
 # closed, between two namespaces. First with the module unloaded, then
 # loaded at its defaults with verify on and software Toeplitz (every packet
@@ -9,7 +9,7 @@
 # short, shrunk back to their minimum after, and left no entry behind.
 . scripts/tests/lib.sh
 
-N=${SCALE_CONNS:-5000}
+N=${SCALE_CONNS:-20000}
 PORTS=7000,7001,7002,7003
 SCALE="python3 scripts/lib/scale.py"
 
@@ -53,9 +53,10 @@ run() {
 	fi
 	touch /tmp/scale.close
 	wait $cpid
-	# Every server-side connection sees its peer's close.
-	for _ in $(seq 300); do
-		[ "$(ip netns exec $NS_S ss -Htn state established | wc -l)" = 0 ] && break
+	# The server reads every peer's close and closes its end.
+	for _ in $(seq 600); do
+		[ "$(ip netns exec $NS_S ss -Htn state established state close-wait |
+			wc -l)" = 0 ] && break
 		sleep 0.2
 	done
 	kill $spid
