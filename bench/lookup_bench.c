@@ -52,8 +52,7 @@ module_param_named(hot, profile_hot, bool, 0444);
 MODULE_PARM_DESC(hot, "With only=: the hot set (Y) or every flow once (N)");
 
 #define LADDR	htonl(0xc0000201)	/* 192.0.2.1 */
-#define LPORT	80
-#define LISTEN_PORT 8080
+#define LPORT	80		/* the established sockets' and the listener's */
 #define UDP_PORT0 20000
 #define HOT	64
 
@@ -80,6 +79,12 @@ static __be32 faddr_of(u32 i)
 static __be16 fport_of(u32 i)
 {
 	return htons(10000 + (i & 255));
+}
+
+/* A SYN's: no established socket has it, the listener answers. */
+static __be16 syn_fport_of(u32 i)
+{
+	return htons(30000 + (i & 255));
 }
 
 static u16 udp_port_of(u32 i)
@@ -140,17 +145,18 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case NATIVE_LISTEN:
 		/* __inet_lookup(): established first, then the listener. */
 		sk = __inet_lookup_established(b->net, b->h, faddr_of(i),
-					       fport_of(i), LADDR, LISTEN_PORT,
+					       syn_fport_of(i), LADDR, LPORT,
 					       1, 0);
 		if (sk) {
 			sock_gen_put(sk);
 			return false;
 		}
 		return __inet_lookup_listener(b->net, b->h, NULL, 0,
-					      faddr_of(i), fport_of(i), LADDR,
-					      LISTEN_PORT, 1, 0);
+					      faddr_of(i), syn_fport_of(i),
+					      LADDR, LPORT, 1, 0);
 	case PCBG_LISTEN:
-		tuple_of(&tp, i, LISTEN_PORT);
+		tuple_of(&tp, i, LPORT);
+		tp.fport = syn_fport_of(i);
 		return pcbg_lookup(b->t, b->rss, &tp, b->hash[k],
 				   PCBG_LOOKUP_WILDCARD, &hit);
 	case NATIVE_UDP:
@@ -381,9 +387,9 @@ static void grow_report(struct grower *g, int n, u64 t_end, int resizes)
 		   &amedian);
 	for (c = 0; c < n; c++)
 		wrong += g[c].wrong;
-	pr_info("bench: growth sockets=%u threads=%d seconds=%llu bin_ms=20 min=%u median=%u after_median=%u wrong=%u resizes=%d\n",
-		sockets, n, div64_u64(t_end - g[0].t0, NSEC_PER_SEC), min,
-		median, amedian, wrong, resizes);
+	pr_info("bench: growth sockets=%u threads=%d seconds=%llu bin_ms=20 bins=%u min=%u median=%u after_median=%u wrong=%u resizes=%d\n",
+		sockets, n, div64_u64(t_end - g[0].t0, NSEC_PER_SEC),
+		end > 1 ? end - 1 : 0, min, median, amedian, wrong, resizes);
 }
 
 static void grow_stop(struct grower *g, int n, bool *stop)
@@ -560,7 +566,7 @@ static int setup(struct bench *b)
 			       &b->listener);
 	if (err)
 		return err;
-	sin.sin_port = htons(LISTEN_PORT);
+	sin.sin_port = htons(LPORT);
 	err = kernel_bind(b->listener, (struct sockaddr *)&sin, sizeof(sin));
 	if (!err)
 		err = kernel_listen(b->listener, 128);

@@ -144,6 +144,7 @@ struct pcbg_table {
 	unsigned int ngroups;		/* = RSS buckets, a power of two */
 	unsigned int min_chains;	/* per index stripe */
 	u32 secret;
+	u32 any_key;			/* the wildcard address's chain hash */
 	struct mem_cgroup *memcg;	/* charged for the tables it grows */
 	struct work_struct resize;
 	atomic_t resizes;
@@ -217,6 +218,16 @@ void pcbg_table_settle(struct pcbg_table *t);
 static inline unsigned int pcbg_port_slot(__be16 port)
 {
 	return ntohs(port) & (PCBG_PORT_SLOTS - 1);
+}
+
+/*
+ * A connected socket may have this local port: the exact lookup can find
+ * something (a wildcard lookup on a port without skips it).
+ */
+static inline bool pcbg_port_has_exact(struct pcbg_table *t,
+				       const struct pcbg_tuple *tp)
+{
+	return atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]);
 }
 
 /* Every socket of the namespace is in the table (see fail_gen). */

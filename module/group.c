@@ -274,6 +274,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->ngroups = ngroups;
 	t->min_chains = min_index;
 	t->secret = get_random_u32();
+	t->any_key = jhash_1word(0, t->secret);
 	t->memcg = get_mem_cgroup_from_mm(current->mm);
 	INIT_WORK(&t->resize, pcbg_resize_work);
 	/* Before anything can fail: pcbg_table_free() takes their locks. */
@@ -351,13 +352,17 @@ static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
 
 /*
  * Wildcard sockets are hashed by local address and port, as the kernel's
- * lhash2 and UDP hash2 are; the wildcard address of either family and a
- * v4-mapped address hash as IPv4 (ipv6_portaddr_hash()), so that one
- * chain holds every socket an IPv4 or IPv6 packet may meet for them.
+ * lhash2 and UDP hash2 are (ipv4_portaddr_hash(): the address hashed, the
+ * port mixed in after, so the wildcard address's hash is computed once);
+ * the wildcard address of either family and a v4-mapped address hash as
+ * IPv4 (ipv6_portaddr_hash()), so that one chain holds every socket an
+ * IPv4 or IPv6 packet may meet for them.
  */
 static u32 pcbg_addr_key4(const struct pcbg_table *t, __be32 addr, u16 port)
 {
-	return jhash_2words((__force u32)addr, port, t->secret);
+	if (!addr)
+		return t->any_key ^ port;	/* precomputed: every lookup */
+	return jhash_1word((__force u32)addr, t->secret) ^ port;
 }
 
 static u32 pcbg_addr_key6(const struct pcbg_table *t,
@@ -367,7 +372,7 @@ static u32 pcbg_addr_key6(const struct pcbg_table *t,
 		return pcbg_addr_key4(t, 0, port);
 	if (ipv6_addr_v4mapped(addr))
 		return pcbg_addr_key4(t, addr->s6_addr32[3], port);
-	return jhash2((const u32 *)addr, 4, port ^ t->secret);
+	return jhash2((const u32 *)addr, 4, t->secret) ^ port;
 }
 
 static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk)
@@ -386,7 +391,7 @@ void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
 	u32 key = tp->family == AF_INET ?
 		  pcbg_addr_key4(t, tp->laddr4, port) :
 		  pcbg_addr_key6(t, &tp->laddr6, port);
-	u32 any = pcbg_addr_key4(t, 0, port);
+	u32 any = t->any_key ^ port;
 
 	v->tab = rcu_dereference(t->wild.tab);
 	v->addr = &v->tab->h[key & v->tab->mask];
@@ -1193,7 +1198,11 @@ struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_tuple *tp, u32 hash,
 			 unsigned int flags, enum pcbg_hit *hit)
 {
-	struct sock *sk = pcbg_lookup_exact(t, rss, tp, hash, hit);
+	struct sock *sk = NULL;
+
+	*hit = PCBG_MISS;
+	if (!(flags & PCBG_LOOKUP_WILDCARD) || pcbg_port_has_exact(t, tp))
+		sk = pcbg_lookup_exact(t, rss, tp, hash, hit);
 
 	if (!sk && *hit == PCBG_MISS && (flags & PCBG_LOOKUP_WILDCARD))
 		sk = pcbg_lookup_wild(t, tp, hit);

@@ -248,7 +248,11 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	PCBG_INC(pn, LOOKUPS);
 	PCBG_GROUP_INC(pn, group_lookups, group);
 
-	sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
+	/* Delivery sees new connections and unconnected traffic mostly. */
+	sk = NULL;
+	hit = PCBG_MISS;
+	if (stage == PCBG_DEMUX || pcbg_port_has_exact(t, tp))
+		sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
 	if (sk && protocol == IPPROTO_UDP &&
 	    (!pcbg_udp_reliable(pn) || !pcbg_udp_exact_certain(t, tp) ||
 	     (stage == PCBG_DEMUX && !pcbg_udp_demux_dev_agrees(pn->net, sk,

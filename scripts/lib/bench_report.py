@@ -83,7 +83,7 @@ def main():
             if pl and nl:
                 ratios = [p / q for p, q in zip(pl, nl)]
                 rows.append(("lookup cost, listener (ns)",
-                             "%s sockets, %s cache, 1 wildcard listener, module defaults; %d runs" % (n, cache, len(ratios)),
+                             "%s sockets, %s cache; a SYN to their port: exact miss, then 1 wildcard listener; module defaults; %d runs" % (n, cache, len(ratios)),
                              "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
                              spread(ratios), "<= 1.0"))
         for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
@@ -112,7 +112,10 @@ def main():
                 if cache == "cold":
                     plot.append(("udp %s" % n, med(ratios)))
     for n in sorted(growth, key=int):
-        runs = growth[n]
+        # Fewer than 25 windows (half a second): too short to say.
+        runs = [g for g in growth[n] if int(g.get("bins", 0)) >= 25]
+        if not runs:
+            continue
         ratios = [float(g["min"]) / max(1.0, float(g["median"])) for g in runs]
         rows.append(("growth under load: slowest 20 ms window / median (lookups/s)",
                      "0 to %s sockets entered (and hashed in the ehash) from an empty table at the defaults, "
