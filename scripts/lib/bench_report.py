@@ -26,10 +26,6 @@ def spread(xs):
     return "%.3g-%.3g" % (min(xs), max(xs)) if xs else "-"
 
 
-def s_ehash(setup):
-    return setup["ehash_buckets"] if setup else 0
-
-
 def main():
     raw, md, png = sys.argv[1:4]
     kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
@@ -128,13 +124,12 @@ def main():
     for n in sorted(memory, key=int):
         m = memory[n]
         per = float(m["table_bytes"]) / int(n)
-        kern = int(m["tcp_sock_bytes"]) + float(s_ehash(setups.get(n))) * \
-            int(m["ehash_bucket_bytes"]) / int(n)
+        kern = int(m["tcp_sock_bytes"]) + int(m["ehash_bucket_bytes"])
         rows.append(("memory per connection (bytes)",
-                     "%s established sockets, the group table at its defaults (entries and buckets) "
-                     "against the kernel's own per socket (tcp_sock + its share of the ehash); "
+                     "%s established sockets, the group table at its defaults (entries, buckets, index) "
+                     "against the kernel's own per socket (a tcp_sock of %s bytes and one %s-byte ehash bucket); "
                      "an idle table takes %s bytes, two per namespace (TCP, UDP)"
-                     % (n, m["idle_table_bytes"]),
+                     % (n, m["tcp_sock_bytes"], m["ehash_bucket_bytes"], m["idle_table_bytes"]),
                      "%.0f" % per, "%.0f" % kern, per / kern, "-", "-"))
 
     loop = collections.defaultdict(dict)
