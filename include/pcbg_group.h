@@ -75,11 +75,12 @@ struct pcbg_entry {
 };
 
 /*
- * A hash bucket of a group, one cache line: the chain hash and socket of
- * up to PCBG_SLOTS connected sockets inline, so that a hit reads the
- * bucket and the socket and nothing in between (the kernel's ehash chains
- * run through the sockets themselves, which a module cannot extend).
- * Sockets beyond PCBG_SLOTS go on the overflow chain.
+ * A hash bucket, one cache line: the chain hash and socket of up to
+ * PCBG_SLOTS sockets inline, so that a hit reads the bucket and the
+ * socket and nothing in between (the kernel's ehash and lhash2 chains run
+ * through the sockets themselves, which a module cannot extend), and a
+ * lookup reads only the sockets of its own chain hash. Sockets beyond
+ * PCBG_SLOTS go on the overflow chain.
  */
 #define PCBG_SLOTS	4
 
@@ -93,17 +94,13 @@ struct pcbg_bucket {
  * One generation of a group's hash table. A resize fills a new one beside
  * it, links each entry in by its other node, publishes it and frees the
  * old one a grace period later, so a reader walks a table that nothing
- * moves under it. Connected sockets: buckets with slots; wildcard
- * sockets: plain chains.
+ * moves under it.
  */
 struct pcbg_htab {
 	unsigned int mask;		/* buckets - 1 */
 	u16 gen;			/* entries linked here have tg[nid] == gen */
 	u8 nid;
-	union {
-		struct pcbg_bucket *b;
-		struct hlist_head *h;
-	};
+	struct pcbg_bucket *b;
 	struct pcbg_htab *retired;	/* a resize's list of tables to free */
 };
 
@@ -120,7 +117,6 @@ struct pcbg_group {
 	struct list_head all;		/* every entry of the table */
 	unsigned int min;		/* buckets it never shrinks below */
 	u16 gen;
-	bool slots;			/* buckets with slots (connected) */
 } ____cacheline_aligned_in_smp;
 
 /* The socket index (socket -> entry, for writers only), in stripes. */
@@ -192,16 +188,66 @@ static inline struct pcbg_htab *pcbg_group_tab(struct pcbg_group *g)
 }
 
 /*
- * The wildcard chains a lookup reads, as the kernel's lhash2 and UDP
- * hash2 lookups do: sockets bound to the packet's address and port, then
- * to the wildcard address and the port (NULL when it is the same chain),
- * then those without a port yet (nid 0).
+ * The wildcard buckets a lookup reads, as the kernel's lhash2 and UDP
+ * hash2 lookups do: the sockets bound to the packet's address and port
+ * (key_addr), then to the wildcard address and the port (key_any; its
+ * bucket is NULL when it is the same one), then those without a port yet
+ * (the unbound list, nid 0).
  */
 struct pcbg_wild_view {
 	struct pcbg_htab *tab;
-	struct hlist_head *addr;
-	struct hlist_head *any;
+	struct pcbg_bucket *addr;
+	struct pcbg_bucket *any;
+	u32 key_addr, key_any;
 };
+
+/*
+ * The sockets of one bucket whose chain hash is k1 or k2, slots first,
+ * then the overflow chain, under rcu_read_lock(): only those sockets are
+ * read, as the kernel reads only its own chain's.
+ */
+struct pcbg_cursor {
+	struct pcbg_bucket *b;
+	struct pcbg_entry *e;
+	u32 k1, k2;
+	u8 nid, slot;
+};
+
+static inline void pcbg_cursor_init(struct pcbg_cursor *c,
+				    struct pcbg_bucket *b, unsigned int nid,
+				    u32 k1, u32 k2)
+{
+	c->b = b;
+	c->e = NULL;
+	c->k1 = k1;
+	c->k2 = k2;
+	c->nid = nid;
+	c->slot = 0;
+}
+
+static inline struct sock *pcbg_cursor_next(struct pcbg_cursor *c)
+{
+	while (c->slot < PCBG_SLOTS) {
+		unsigned int i = c->slot++;
+		u32 key = READ_ONCE(c->b->key[i]);
+		struct sock *sk;
+
+		if (key != c->k1 && key != c->k2)
+			continue;
+		sk = rcu_dereference(c->b->sk[i]);
+		if (sk)
+			return sk;
+	}
+	if (c->slot == PCBG_SLOTS) {
+		c->slot++;
+		c->e = pcbg_chain_first(&c->b->more, c->nid);
+	} else if (c->e) {
+		c->e = pcbg_chain_next(c->e, c->nid);
+	}
+	while (c->e && c->e->key != c->k1 && c->e->key != c->k2)
+		c->e = pcbg_chain_next(c->e, c->nid);
+	return c->e ? c->e->sk : NULL;
+}
 
 void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
 		    struct pcbg_wild_view *v);

@@ -187,7 +187,7 @@ static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
 
 	if (count > load * size)
 		want = roundup_pow_of_two(count);
-	else if (size > min && count < size / PCBG_SHRINK_LOAD)
+	else if (size > min && count * PCBG_SHRINK_LOAD < size)
 		want = roundup_pow_of_two(max(2 * count, 1U));
 	return clamp(want, min, PCBG_MAX_BUCKETS);
 }
@@ -197,10 +197,9 @@ static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
  * pages where it can be, as the kernel's own ehash is
  * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
  */
-static struct pcbg_htab *pcbg_htab_alloc(unsigned int n, bool slots)
+static struct pcbg_htab *pcbg_htab_alloc(unsigned int n)
 {
-	size_t each = slots ? sizeof(struct pcbg_bucket) :
-			      sizeof(struct hlist_head);
+	size_t each = sizeof(struct pcbg_bucket);
 	struct pcbg_htab *tab;
 	void *a;
 
@@ -229,20 +228,19 @@ static void pcbg_htab_free(struct pcbg_htab *tab)
 	}
 }
 
-static size_t pcbg_htab_bytes(const struct pcbg_htab *tab, bool slots)
+static size_t pcbg_htab_bytes(const struct pcbg_htab *tab)
 {
 	return sizeof(*tab) + (size_t)(tab->mask + 1) *
-	       (slots ? sizeof(struct pcbg_bucket) : sizeof(struct hlist_head));
+	       sizeof(struct pcbg_bucket);
 }
 
-static int pcbg_group_init(struct pcbg_group *g, unsigned int min, bool slots)
+static int pcbg_group_init(struct pcbg_group *g, unsigned int min)
 {
-	struct pcbg_htab *tab = pcbg_htab_alloc(min, slots);
+	struct pcbg_htab *tab = pcbg_htab_alloc(min);
 
 	spin_lock_init(&g->lock);
 	INIT_LIST_HEAD(&g->all);
 	g->min = min;
-	g->slots = slots;
 	if (!tab)
 		return -ENOMEM;
 	tab->gen = g->gen = 1;
@@ -280,7 +278,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	/* Before anything can fail: pcbg_table_free() takes their locks. */
 	for (i = 0; i < PCBG_ISTRIPES; i++)
 		spin_lock_init(&t->index[i].lock);
-	if (pcbg_group_init(&t->wild, PCBG_MIN_WILD, false))
+	if (pcbg_group_init(&t->wild, PCBG_MIN_WILD))
 		goto fail;
 	/* One allocation for all stripes at first: fewer ways to fail. */
 	t->index_min = pcbg_kvcalloc(PCBG_ISTRIPES * min_index,
@@ -295,7 +293,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	if (!t->groups)
 		goto fail;
 	for (i = 0; i < ngroups; i++)
-		if (pcbg_group_init(&t->groups[i], min_buckets, true))
+		if (pcbg_group_init(&t->groups[i], min_buckets))
 			goto fail;
 	return t;
 fail:
@@ -345,7 +343,7 @@ static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
 		      struct pcbg_entry *e)
 {
 	hlist_del(&e->inode);
-	if (--is->count < (is->mask + 1) / PCBG_SHRINK_LOAD &&
+	if (--is->count * PCBG_SHRINK_LOAD < is->mask + 1 &&
 	    is->mask + 1 > t->min_chains)
 		pcbg_resize_soon(t);
 }
@@ -394,8 +392,10 @@ void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
 	u32 any = t->any_key ^ port;
 
 	v->tab = rcu_dereference(t->wild.tab);
-	v->addr = &v->tab->h[key & v->tab->mask];
-	v->any = &v->tab->h[any & v->tab->mask];
+	v->key_addr = key;
+	v->key_any = any;
+	v->addr = &v->tab->b[key & v->tab->mask];
+	v->any = &v->tab->b[any & v->tab->mask];
 	if (v->any == v->addr)
 		v->any = NULL;
 }
@@ -424,18 +424,13 @@ static bool pcbg_tab_linked(const struct pcbg_htab *tab,
 	return e->tg[tab->nid] == tab->gen;
 }
 
-static void pcbg_tab_link(struct pcbg_htab *tab, struct pcbg_entry *e,
-			  bool slots)
+static void pcbg_tab_link(struct pcbg_htab *tab, struct pcbg_entry *e)
 {
 	unsigned int n = tab->nid, i;
 	struct pcbg_bucket *b;
 
 	e->tg[n] = tab->gen;
 	e->slot[n] = -1;
-	if (!slots) {
-		hlist_add_head_rcu(&e->node[n], &tab->h[e->key & tab->mask]);
-		return;
-	}
 	b = &tab->b[e->key & tab->mask];
 	for (i = 0; i < PCBG_SLOTS; i++) {
 		if (!rcu_access_pointer(b->sk[i])) {
@@ -523,11 +518,11 @@ static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 		goto out;
 	}
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
-	if (g->slots)
+	if (e->kind == PCBG_EXACT)
 		pcbg_mark_dup(t, tab, e);
-	pcbg_tab_link(tab, e, g->slots);
+	pcbg_tab_link(tab, e);
 	if (g->next)
-		pcbg_tab_link(g->next, e, g->slots);
+		pcbg_tab_link(g->next, e);
 	list_add(&e->all, &g->all);
 	g->count++;
 	pcbg_group_check(t, g, tab);
@@ -566,7 +561,7 @@ static struct pcbg_htab *pcbg_group_resize(struct pcbg_table *t,
 					   struct pcbg_group *g,
 					   unsigned int size, int id)
 {
-	struct pcbg_htab *old, *new = pcbg_htab_alloc(size, g->slots);
+	struct pcbg_htab *old, *new = pcbg_htab_alloc(size);
 	struct list_head cursor;
 	unsigned int n, count;
 
@@ -588,7 +583,7 @@ static struct pcbg_htab *pcbg_group_resize(struct pcbg_table *t,
 							  all);
 
 			if (!pcbg_tab_linked(new, e))
-				pcbg_tab_link(new, e, g->slots);
+				pcbg_tab_link(new, e);
 			list_move(&cursor, &e->all);
 		}
 		if (cursor.next == &g->all)
@@ -999,13 +994,10 @@ unsigned int pcbg_group_longest(struct pcbg_group *g)
 	struct pcbg_entry *e;
 
 	for (i = 0; i <= tab->mask; i++) {
-		struct hlist_head *more = g->slots ? &tab->b[i].more :
-						     &tab->h[i];
-
 		n = 0;
-		for (j = 0; g->slots && j < PCBG_SLOTS; j++)
+		for (j = 0; j < PCBG_SLOTS; j++)
 			n += !!rcu_access_pointer(tab->b[i].sk[j]);
-		pcbg_chain_each(e, more, tab->nid)
+		pcbg_chain_each(e, &tab->b[i].more, tab->nid)
 			n++;
 		longest = max(longest, n);
 	}
@@ -1020,8 +1012,8 @@ size_t pcbg_table_bytes(struct pcbg_table *t)
 
 	rcu_read_lock();
 	for (i = 0; i < t->ngroups; i++)
-		n += pcbg_htab_bytes(rcu_dereference(t->groups[i].tab), true);
-	n += pcbg_htab_bytes(rcu_dereference(t->wild.tab), false);
+		n += pcbg_htab_bytes(rcu_dereference(t->groups[i].tab));
+	n += pcbg_htab_bytes(rcu_dereference(t->wild.tab));
 	rcu_read_unlock();
 	for (i = 0; i < PCBG_ISTRIPES; i++)
 		n += (READ_ONCE(t->index[i].mask) + 1) *

@@ -400,13 +400,15 @@ static void pcbg_mcast_rx_dst_reset(struct sk_buff *skb,
 	tp.lport = l4.dport;
 	pcbg_wild_view(t, &tp, &v);
 	for (i = 0; i < 2; i++) {
-		struct hlist_head *head = i ? v.any : v.addr;
-		struct pcbg_entry *e;
+		struct pcbg_bucket *b = i ? v.any : v.addr;
+		struct pcbg_cursor cur;
+		struct sock *sk;
 
-		if (!head)
+		if (!b)
 			continue;
-		pcbg_chain_each(e, head, v.tab->nid)
-			pcbg_mcast_rx_dst_drop(e->sk, ntohs(l4.dport));
+		pcbg_cursor_init(&cur, b, v.tab->nid, v.key_addr, v.key_any);
+		while ((sk = pcbg_cursor_next(&cur)))
+			pcbg_mcast_rx_dst_drop(sk, ntohs(l4.dport));
 	}
 }
 

@@ -265,22 +265,30 @@ static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
-/* One walk sorts a chain's wildcard sockets into the two classes. */
-static void pcbg_class_walk(struct pcbg_table *t, struct hlist_head *head,
-			    unsigned int nid, const struct pcbg_tuple *tp,
+static void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
+			  const struct pcbg_tuple *tp, struct pcbg_class *c)
+{
+	int class = pcbg_class_of(sk, tp), score;
+
+	if (class < 0)
+		return;
+	score = pcbg_score(t, sk, tp);
+	if (score > PCBG_NO_SCORE)
+		pcbg_class_add(t, &c[class], sk, score);
+}
+
+/* One walk sorts a bucket's wildcard sockets into the two classes. */
+static void pcbg_class_walk(struct pcbg_table *t,
+			    const struct pcbg_wild_view *v,
+			    struct pcbg_bucket *b, const struct pcbg_tuple *tp,
 			    struct pcbg_class *c)
 {
-	struct pcbg_entry *e;
+	struct pcbg_cursor cur;
+	struct sock *sk;
 
-	pcbg_chain_each(e, head, nid) {
-		int class = pcbg_class_of(e->sk, tp), score;
-
-		if (class < 0)
-			continue;
-		score = pcbg_score(t, e->sk, tp);
-		if (score > PCBG_NO_SCORE)
-			pcbg_class_add(t, &c[class], e->sk, score);
-	}
+	pcbg_cursor_init(&cur, b, v->tab->nid, v->key_addr, v->key_any);
+	while ((sk = pcbg_cursor_next(&cur)))
+		pcbg_class_sk(t, sk, tp, c);
 }
 
 /**
@@ -305,11 +313,15 @@ struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 again:
 	memset(c, 0, sizeof(c));
 	pcbg_wild_view(t, tp, &v);
-	pcbg_class_walk(t, v.addr, v.tab->nid, tp, c);
+	pcbg_class_walk(t, &v, v.addr, tp, c);
 	if (v.any)
-		pcbg_class_walk(t, v.any, v.tab->nid, tp, c);
-	if (!hlist_empty(&t->unbound))
-		pcbg_class_walk(t, &t->unbound, 0, tp, c);
+		pcbg_class_walk(t, &v, v.any, tp, c);
+	if (!hlist_empty(&t->unbound)) {
+		struct pcbg_entry *e;
+
+		pcbg_chain_each(e, &t->unbound, 0)
+			pcbg_class_sk(t, e->sk, tp, c);
+	}
 	k = c[0].n ? &c[0] : &c[1];
 	if (!k->n) {
 		if (pcbg_wild_view_stale(t, &v))
@@ -341,20 +353,22 @@ again:
 bool pcbg_udp_exact_certain(struct pcbg_table *t, const struct pcbg_tuple *tp)
 {
 	struct pcbg_wild_view v;
-	struct pcbg_entry *e;
+	struct pcbg_cursor cur;
+	struct sock *sk;
 
 	if (!atomic_read(&t->port_reuse[pcbg_port_slot(tp->lport)]))
 		return true;
 	/* Class 0 only: the sockets bound to the packet's address. */
 again:
 	pcbg_wild_view(t, tp, &v);
-	pcbg_chain_each(e, v.addr, v.tab->nid) {
+	pcbg_cursor_init(&cur, v.addr, v.tab->nid, v.key_addr, v.key_addr);
+	while ((sk = pcbg_cursor_next(&cur))) {
 		struct sock_reuseport *reuse;
 
-		if (!e->reuse || pcbg_class_of(e->sk, tp) ||
-		    pcbg_score(t, e->sk, tp) <= PCBG_NO_SCORE)
+		if (!sk->sk_reuseport || pcbg_class_of(sk, tp) ||
+		    pcbg_score(t, sk, tp) <= PCBG_NO_SCORE)
 			continue;
-		reuse = pcbg_returning(t, e->sk);
+		reuse = pcbg_returning(t, sk);
 		if (reuse && !reuse->has_conns)
 			return false;
 	}
