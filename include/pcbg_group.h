@@ -9,12 +9,24 @@
 
 #include <linux/cache.h>
 #include <linux/in6.h>
+#include <linux/jhash.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 
 #include "pcbg_rss.h"
+
+/*
+ * A local that the code fills before any read: spared the zeroing of
+ * CONFIG_INIT_STACK_ALL_ZERO (Debian's), a string store per lookup.
+ */
+#if __has_attribute(__uninitialized__)
+#define __pcbg_noinit	__attribute__((__uninitialized__))
+#else
+#define __pcbg_noinit
+#endif
 
 /* What a socket is in a table. */
 enum pcbg_kind {
@@ -249,10 +261,62 @@ static inline struct sock *pcbg_cursor_next(struct pcbg_cursor *c)
 	return c->e ? c->e->sk : NULL;
 }
 
-void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
-		    struct pcbg_wild_view *v);
-bool pcbg_wild_view_stale(struct pcbg_table *t,
-			  const struct pcbg_wild_view *v);
+/*
+ * Wildcard sockets are hashed by local address and port, as the kernel's
+ * lhash2 and UDP hash2 are (ipv4_portaddr_hash(): the address hashed, the
+ * port mixed in after, so the wildcard address's hash is computed once);
+ * the wildcard address of either family and a v4-mapped address hash as
+ * IPv4 (ipv6_portaddr_hash()), so that one chain holds every socket an
+ * IPv4 or IPv6 packet may meet for them.
+ */
+static inline u32 pcbg_addr_key4(const struct pcbg_table *t, __be32 addr, u16 port)
+{
+	if (!addr)
+		return t->any_key ^ port;	/* precomputed: every lookup */
+	return jhash_1word((__force u32)addr, t->secret) ^ port;
+}
+
+static inline u32 pcbg_addr_key6(const struct pcbg_table *t,
+			  const struct in6_addr *addr, u16 port)
+{
+	if (ipv6_addr_any(addr))
+		return pcbg_addr_key4(t, 0, port);
+	if (ipv6_addr_v4mapped(addr))
+		return pcbg_addr_key4(t, addr->s6_addr32[3], port);
+	return jhash2((const u32 *)addr, 4, t->secret) ^ port;
+}
+
+static inline void pcbg_wild_view(struct pcbg_table *t,
+				  const struct pcbg_tuple *tp,
+				  struct pcbg_wild_view *v)
+{
+	u16 port = ntohs(tp->lport);
+	u32 key = tp->family == AF_INET ?
+		  pcbg_addr_key4(t, tp->laddr4, port) :
+		  pcbg_addr_key6(t, &tp->laddr6, port);
+	u32 any = t->any_key ^ port;
+
+	v->tab = rcu_dereference(t->wild.tab);
+	v->key_addr = key;
+	v->key_any = any;
+	v->addr = &v->tab->b[key & v->tab->mask];
+	v->any = &v->tab->b[any & v->tab->mask];
+	if (v->any == v->addr)
+		v->any = NULL;
+}
+
+/*
+ * A lookup that found nothing in @v re-reads the tables if a resize has
+ * published new ones since: nothing is lost in the old, but a socket added
+ * after the switch is only in the new.
+ */
+static inline bool pcbg_wild_view_stale(struct pcbg_table *t,
+					const struct pcbg_wild_view *v)
+{
+	smp_rmb();	/* the walk before the re-read */
+	return rcu_access_pointer(t->wild.tab) != v->tab;
+}
+
 
 /* Told of every resize (netns.c; the tests and benchmark count them). */
 void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
@@ -306,8 +370,31 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       const struct pcbg_rss *rss,
 			       const struct pcbg_tuple *tp, u32 hash,
 			       enum pcbg_hit *hit);
-bool pcbg_dev_match(const struct pcbg_table *t, int bound,
-		    const struct pcbg_tuple *tp);
+
+/*
+ * The bound-device rule of the protocol's own lookup (inet_bound_dev_eq()):
+ * TCP and UDP read different l3mdev_accept sysctls, only for an unbound
+ * socket and a packet from a VRF.
+ */
+static inline bool pcbg_dev_match(const struct pcbg_table *t, int bound,
+				  const struct pcbg_tuple *tp)
+{
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	struct net *net = t->net;
+#endif
+
+	if (bound)
+		return bound == tp->dif || bound == tp->sdif;
+	if (!tp->sdif)
+		return true;
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	return t->protocol == IPPROTO_TCP ?
+	       READ_ONCE(net->ipv4.sysctl_tcp_l3mdev_accept) :
+	       READ_ONCE(net->ipv4.sysctl_udp_l3mdev_accept);
+#else
+	return true;
+#endif
+}
 
 /* wild.c: wildcard answers, exactly as the kernel would pick */
 struct sock *pcbg_lookup_wild(struct pcbg_table *t,

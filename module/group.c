@@ -348,31 +348,6 @@ static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
 		pcbg_resize_soon(t);
 }
 
-/*
- * Wildcard sockets are hashed by local address and port, as the kernel's
- * lhash2 and UDP hash2 are (ipv4_portaddr_hash(): the address hashed, the
- * port mixed in after, so the wildcard address's hash is computed once);
- * the wildcard address of either family and a v4-mapped address hash as
- * IPv4 (ipv6_portaddr_hash()), so that one chain holds every socket an
- * IPv4 or IPv6 packet may meet for them.
- */
-static u32 pcbg_addr_key4(const struct pcbg_table *t, __be32 addr, u16 port)
-{
-	if (!addr)
-		return t->any_key ^ port;	/* precomputed: every lookup */
-	return jhash_1word((__force u32)addr, t->secret) ^ port;
-}
-
-static u32 pcbg_addr_key6(const struct pcbg_table *t,
-			  const struct in6_addr *addr, u16 port)
-{
-	if (ipv6_addr_any(addr))
-		return pcbg_addr_key4(t, 0, port);
-	if (ipv6_addr_v4mapped(addr))
-		return pcbg_addr_key4(t, addr->s6_addr32[3], port);
-	return jhash2((const u32 *)addr, 4, t->secret) ^ port;
-}
-
 static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk)
 {
 #if IS_ENABLED(CONFIG_IPV6)
@@ -380,36 +355,6 @@ static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk)
 		return pcbg_addr_key6(t, &sk->sk_v6_rcv_saddr, sk->sk_num);
 #endif
 	return pcbg_addr_key4(t, sk->sk_rcv_saddr, sk->sk_num);
-}
-
-void pcbg_wild_view(struct pcbg_table *t, const struct pcbg_tuple *tp,
-		    struct pcbg_wild_view *v)
-{
-	u16 port = ntohs(tp->lport);
-	u32 key = tp->family == AF_INET ?
-		  pcbg_addr_key4(t, tp->laddr4, port) :
-		  pcbg_addr_key6(t, &tp->laddr6, port);
-	u32 any = t->any_key ^ port;
-
-	v->tab = rcu_dereference(t->wild.tab);
-	v->key_addr = key;
-	v->key_any = any;
-	v->addr = &v->tab->b[key & v->tab->mask];
-	v->any = &v->tab->b[any & v->tab->mask];
-	if (v->any == v->addr)
-		v->any = NULL;
-}
-
-/*
- * A lookup that found nothing in @v re-reads the tables if a resize has
- * published new ones since: nothing is lost in the old, but a socket added
- * after the switch is only in the new.
- */
-bool pcbg_wild_view_stale(struct pcbg_table *t,
-			  const struct pcbg_wild_view *v)
-{
-	smp_rmb();	/* the walk before the re-read */
-	return rcu_access_pointer(t->wild.tab) != v->tab;
 }
 
 static struct pcbg_group *pcbg_entry_group(struct pcbg_table *t,
@@ -1048,31 +993,6 @@ static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
 	    state == TCP_LISTEN)
 		return false;
 	return !sk_unhashed(sk);
-}
-
-/*
- * The bound-device rule of the protocol's own lookup (inet_bound_dev_eq()):
- * TCP and UDP read different l3mdev_accept sysctls, only for an unbound
- * socket and a packet from a VRF.
- */
-bool pcbg_dev_match(const struct pcbg_table *t, int bound,
-		    const struct pcbg_tuple *tp)
-{
-#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
-	struct net *net = t->net;
-#endif
-
-	if (bound)
-		return bound == tp->dif || bound == tp->sdif;
-	if (!tp->sdif)
-		return true;
-#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
-	return t->protocol == IPPROTO_TCP ?
-	       READ_ONCE(net->ipv4.sysctl_tcp_l3mdev_accept) :
-	       READ_ONCE(net->ipv4.sysctl_udp_l3mdev_accept);
-#else
-	return true;
-#endif
 }
 
 /* The socket is connected and matches the tuple exactly (inet_match()). */

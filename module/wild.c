@@ -25,6 +25,9 @@
  *  - anything else (a BPF selector, a group with connected members, a
  *    reuseport socket beside others) is left to the stack.
  *
+ * The walk is inlined whole: a lookup makes no call until it has its
+ * candidates.
+ *
  * The scores below are the kernel's compute_score() functions of
  * net/ipv4/inet_hashtables.c, net/ipv6/inet6_hashtables.c,
  * net/ipv4/udp.c and net/ipv6/udp.c, line by line.
@@ -41,8 +44,8 @@
 /* No match; a UDP/IPv6 socket's score starts at 0, others at 1. */
 #define PCBG_NO_SCORE	(-1)
 
-static bool pcbg_port_is(const struct pcbg_table *t, const struct sock *sk,
-			 u16 hnum)
+static __always_inline
+bool pcbg_port_is(const struct pcbg_table *t, const struct sock *sk, u16 hnum)
 {
 	if (t->protocol == IPPROTO_TCP)
 		return sk->sk_num == hnum && sk->sk_state == TCP_LISTEN;
@@ -54,7 +57,8 @@ static bool pcbg_port_is(const struct pcbg_table *t, const struct sock *sk,
  * wildcard address; -1, neither. The kernel reads them in two lookups;
  * one walk here sorts every socket into its class.
  */
-static int pcbg_class_of(const struct sock *sk, const struct pcbg_tuple *tp)
+static __always_inline
+int pcbg_class_of(const struct sock *sk, const struct pcbg_tuple *tp)
 {
 	if (tp->family == AF_INET) {
 		if (sk->sk_rcv_saddr == tp->laddr4)
@@ -71,8 +75,9 @@ static int pcbg_class_of(const struct sock *sk, const struct pcbg_tuple *tp)
 }
 
 /* compute_score() of the IPv4 lookups, within the socket's class. */
-static int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
-		       const struct pcbg_tuple *tp)
+static __always_inline
+int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
+		const struct pcbg_tuple *tp)
 {
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
@@ -108,8 +113,9 @@ static int pcbg_score4(const struct pcbg_table *t, struct sock *sk,
 
 #if IS_ENABLED(CONFIG_IPV6)
 /* compute_score() of the IPv6 lookups, within the socket's class. */
-static int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
-		       const struct pcbg_tuple *tp)
+static __always_inline
+int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
+		const struct pcbg_tuple *tp)
 {
 	int bound = READ_ONCE(sk->sk_bound_dev_if);
 	int score;
@@ -143,8 +149,9 @@ static int pcbg_score6(const struct pcbg_table *t, struct sock *sk,
 }
 #endif
 
-static int pcbg_score(const struct pcbg_table *t, struct sock *sk,
-		      const struct pcbg_tuple *tp)
+static __always_inline
+int pcbg_score(const struct pcbg_table *t, struct sock *sk,
+	       const struct pcbg_tuple *tp)
 {
 	if (tp->family == AF_INET)
 		return pcbg_score4(t, sk, tp);
@@ -243,8 +250,9 @@ struct pcbg_class {
 	int n;
 };
 
-static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
-			   struct sock *sk, int score)
+static __always_inline
+void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
+		    struct sock *sk, int score)
 {
 	struct sock_reuseport *reuse = sk->sk_reuseport ?
 				       pcbg_returning(t, sk) : NULL;
@@ -265,7 +273,7 @@ static void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
-static void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
+static __always_inline void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
 			  const struct pcbg_tuple *tp, struct pcbg_class *c)
 {
 	int class = pcbg_class_of(sk, tp), score;
@@ -278,12 +286,12 @@ static void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
 }
 
 /* One walk sorts a bucket's wildcard sockets into the two classes. */
-static void pcbg_class_walk(struct pcbg_table *t,
+static __always_inline void pcbg_class_walk(struct pcbg_table *t,
 			    const struct pcbg_wild_view *v,
 			    struct pcbg_bucket *b, const struct pcbg_tuple *tp,
 			    struct pcbg_class *c)
 {
-	struct pcbg_cursor cur;
+	struct pcbg_cursor cur __pcbg_noinit;
 	struct sock *sk;
 
 	pcbg_cursor_init(&cur, b, v->tab->nid, v->key_addr, v->key_any);
@@ -306,12 +314,18 @@ static void pcbg_class_walk(struct pcbg_table *t,
 struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 			      const struct pcbg_tuple *tp, enum pcbg_hit *hit)
 {
-	struct pcbg_class c[2], *k;
-	struct pcbg_wild_view v;
+	struct pcbg_class c[2] __pcbg_noinit, *k;
+	struct pcbg_wild_view v __pcbg_noinit;
 	struct sock *sk;
 
 again:
-	memset(c, 0, sizeof(c));
+	/* What pcbg_class_add() reads first (no memset: a string op in TCG). */
+	for (k = c; k < c + 2; k++) {
+		k->best = NULL;
+		k->reuse = NULL;
+		k->other = false;
+		k->n = 0;
+	}
 	pcbg_wild_view(t, tp, &v);
 	pcbg_class_walk(t, &v, v.addr, tp, c);
 	if (v.any)
@@ -352,8 +366,8 @@ again:
  */
 bool pcbg_udp_exact_certain(struct pcbg_table *t, const struct pcbg_tuple *tp)
 {
-	struct pcbg_wild_view v;
-	struct pcbg_cursor cur;
+	struct pcbg_wild_view v __pcbg_noinit;
+	struct pcbg_cursor cur __pcbg_noinit;
 	struct sock *sk;
 
 	if (!atomic_read(&t->port_reuse[pcbg_port_slot(tp->lport)]))
