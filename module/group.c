@@ -348,13 +348,14 @@ static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
 		pcbg_resize_soon(t);
 }
 
-static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk)
+static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk,
+			 u16 port)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6)
-		return pcbg_addr_key6(t, &sk->sk_v6_rcv_saddr, sk->sk_num);
+		return pcbg_addr_key6(t, &sk->sk_v6_rcv_saddr, port);
 #endif
-	return pcbg_addr_key4(t, sk->sk_rcv_saddr, sk->sk_num);
+	return pcbg_addr_key4(t, sk->sk_rcv_saddr, port);
 }
 
 static struct pcbg_group *pcbg_entry_group(struct pcbg_table *t,
@@ -680,28 +681,35 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_istripe *is,
  * key: a placement by the old key is then always seen and moved by the
  * rehash.
  */
+struct pcbg_spot {
+	u32 key;
+	u16 group;
+	u16 port;	/* read once: the key, the chain and the counts agree */
+};
+
 static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
-		       enum pcbg_kind kind, u32 *key, u16 *group)
+		       enum pcbg_kind kind, struct pcbg_spot *p)
 {
 	struct pcbg_tuple tp;
 	const struct pcbg_rss *rss;
 
+	p->port = READ_ONCE(sk->sk_num);
+	p->group = 0;
 	if (kind == PCBG_WILD) {
-		*key = pcbg_wild_key(t, sk);
-		*group = 0;
+		p->key = pcbg_wild_key(t, sk, p->port);
 		return;
 	}
 	pcbg_sk_tuple(sk, &tp);
-	*key = pcbg_tuple_key(t, &tp);
+	p->key = pcbg_tuple_key(t, &tp);
 	rcu_read_lock();
 	rss = pcbg_rss_get();
-	*group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
+	p->group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
 	rcu_read_unlock();
 }
 
 static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 					 struct sock *sk, enum pcbg_kind kind,
-					 u32 key, u16 group, bool reuse)
+					 const struct pcbg_spot *p, bool reuse)
 {
 	struct pcbg_entry *e = pcbg_entry_alloc(sk);
 
@@ -709,12 +717,12 @@ static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 		return NULL;
 	memset(e, 0, sizeof(*e));
 	e->sk = sk;
-	e->key = key;
-	e->lport = sk->sk_num;
-	e->group = group;
+	e->key = p->key;
+	e->lport = p->port;
+	e->group = p->group;
 	e->kind = kind;
 	e->reuse = reuse;
-	e->unbound = kind == PCBG_WILD && !sk->sk_num;
+	e->unbound = kind == PCBG_WILD && !p->port;
 	e->gen = READ_ONCE(t->gen);
 	sock_hold(sk);
 	return e;
@@ -727,11 +735,11 @@ static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 {
 	struct pcbg_entry *old, *e = NULL;
+	struct pcbg_spot spot = {};
 	struct pcbg_istripe *is;
-	u32 key = 0, h;
-	u16 group = 0;
 	bool reuse;
 	int err = 0;
+	u32 h;
 
 	/* Fixed once hashed: the group is attached when the port is taken. */
 	reuse = kind == PCBG_WILD && sk->sk_reuseport &&
@@ -739,16 +747,16 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	is = pcbg_stripe(t, sk, &h);
 	spin_lock_bh(&is->lock);
 	if (kind != PCBG_NONE)
-		pcbg_place(t, sk, kind, &key, &group);
+		pcbg_place(t, sk, kind, &spot);
 	old = pcbg_ifind(is, h, sk);
-	if (old && old->kind == kind && old->key == key &&
-	    old->group == group && old->reuse == reuse &&
-	    old->lport == sk->sk_num) {
+	if (old && old->kind == kind && old->key == spot.key &&
+	    old->group == spot.group && old->reuse == reuse &&
+	    old->lport == spot.port) {
 		old->gen = READ_ONCE(t->gen);	/* seen by a resync walk */
 		goto out;
 	}
 	if (kind != PCBG_NONE) {
-		e = pcbg_entry_new(t, sk, kind, key, group, reuse);
+		e = pcbg_entry_new(t, sk, kind, &spot, reuse);
 		if (!e) {
 			err = -ENOMEM;
 			goto out;	/* stays as it was: lookups fall back */
@@ -812,22 +820,20 @@ static unsigned int pcbg_move(struct pcbg_table *t, struct pcbg_istripe *is,
 			      struct pcbg_entry *e)
 {
 	struct pcbg_entry *ne;
-	u32 key;
-	u16 group;
+	struct pcbg_spot spot;
 
 	if (e->kind != PCBG_EXACT)
 		return 0;
-	pcbg_place(t, e->sk, PCBG_EXACT, &key, &group);
-	if (group == e->group)
+	pcbg_place(t, e->sk, PCBG_EXACT, &spot);
+	if (spot.group == e->group)
 		return 0;
 	/* A new entry: readers may be walking the old one. */
-	ne = pcbg_entry_new(t, e->sk, PCBG_EXACT, e->key, group, false);
+	ne = pcbg_entry_new(t, e->sk, PCBG_EXACT, &spot, false);
 	if (!ne) {
 		/* Exact misses go to the stack meanwhile. */
 		atomic_inc(&t->fail_gen);
 		return 1;
 	}
-	ne->lport = e->lport;
 	ne->gen = e->gen;
 	pcbg_link(t, ne);
 	pcbg_iadd(t, is, hash_ptr(ne->sk, 32), ne);

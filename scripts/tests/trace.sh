@@ -7,16 +7,21 @@ setup_and_load "insmod soft_hash=1" soft_hash=1
 check "tracepoint listed" grep -q '^pcbgroup:lookup$' /sys/kernel/tracing/available_events
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 
+# bt_start PROGRAM: bpftrace in the background (pid in $bt, output in
+# /tmp/bt.out), waited for until it has attached.
+bt_start() {
+	bpftrace -e "$1" >/tmp/bt.out 2>&1 &
+	bt=$!
+	for _ in $(seq 600); do
+		grep -q Attaching /tmp/bt.out && break
+		sleep 0.1
+	done
+	check "bpftrace attached" grep -q Attaching /tmp/bt.out
+	sleep 1
+}
+
 # The README's one-liner, ended by the test after the traffic.
-bpftrace -e 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }' \
-	>/tmp/bt.out 2>&1 &
-bt=$!
-for _ in $(seq 600); do
-	grep -q Attaching /tmp/bt.out && break
-	sleep 0.1
-done
-check "bpftrace attached" grep -q Attaching /tmp/bt.out
-sleep 1
+bt_start 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }'
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic while tracing" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
 kill -INT $bt
@@ -33,16 +38,8 @@ check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)
 # the namespaces count.
 check "resize tracepoint listed" grep -q '^pcbgroup:resize$' /sys/kernel/tracing/available_events
 before=$(( $(stat $NS_S resize) + $(stat $NS_C resize) ))
-bpftrace -e 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
-    args->protocol, args->group, args->from, args->to, args->count); }' \
-	>/tmp/bt.out 2>&1 &
-bt=$!
-for _ in $(seq 600); do
-	grep -q Attaching /tmp/bt.out && break
-	sleep 0.1
-done
-check "bpftrace attached to resize" grep -q Attaching /tmp/bt.out
-sleep 1
+bt_start 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
+    args->protocol, args->group, args->from, args->to, args->count); }'
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 200 --rounds 1)
 expect_eq "200 connections while tracing resizes" "sent=200 ok=200 lost=0 misdelivered=0" "$out"
 sleep 2		# a resize runs from a work item; closes shrink again
