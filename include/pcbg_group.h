@@ -100,7 +100,18 @@ struct pcbg_bucket {
 	u32 key[PCBG_SLOTS];
 	struct sock __rcu *sk[PCBG_SLOTS];
 	struct hlist_head more;
+	u8 used;	/* bit i: slot i holds a socket (read only those) */
 } ____cacheline_aligned_in_smp;
+
+/*
+ * The slots a reader looks at. Acquire: a bit is set after its slot's key
+ * and socket are written (pcbg_tab_link()); a slot whose bit was cleared
+ * meanwhile may still be read, and its socket is checked like any other.
+ */
+static inline unsigned int pcbg_slots_used(struct pcbg_bucket *b)
+{
+	return smp_load_acquire(&b->used);	/* see above */
+}
 
 /*
  * One generation of a group's hash table. A resize fills a new one beside
@@ -222,7 +233,8 @@ struct pcbg_cursor {
 	struct pcbg_bucket *b;
 	struct pcbg_entry *e;
 	u32 k1, k2;
-	u8 nid, slot;
+	u8 nid, used;
+	bool chain;
 };
 
 static inline void pcbg_cursor_init(struct pcbg_cursor *c,
@@ -234,24 +246,26 @@ static inline void pcbg_cursor_init(struct pcbg_cursor *c,
 	c->k1 = k1;
 	c->k2 = k2;
 	c->nid = nid;
-	c->slot = 0;
+	c->used = pcbg_slots_used(b);
+	c->chain = false;
 }
 
 static inline struct sock *pcbg_cursor_next(struct pcbg_cursor *c)
 {
-	while (c->slot < PCBG_SLOTS) {
-		unsigned int i = c->slot++;
+	while (c->used) {
+		unsigned int i = __ffs(c->used);
 		u32 key = READ_ONCE(c->b->key[i]);
 		struct sock *sk;
 
+		c->used &= c->used - 1;
 		if (key != c->k1 && key != c->k2)
 			continue;
 		sk = rcu_dereference(c->b->sk[i]);
 		if (sk)
 			return sk;
 	}
-	if (c->slot == PCBG_SLOTS) {
-		c->slot++;
+	if (!c->chain) {
+		c->chain = true;
 		c->e = pcbg_chain_first(&c->b->more, c->nid);
 	} else if (c->e) {
 		c->e = pcbg_chain_next(c->e, c->nid);

@@ -379,10 +379,12 @@ static void pcbg_tab_link(struct pcbg_htab *tab, struct pcbg_entry *e)
 	e->slot[n] = -1;
 	b = &tab->b[e->key & tab->mask];
 	for (i = 0; i < PCBG_SLOTS; i++) {
-		if (!rcu_access_pointer(b->sk[i])) {
+		if (!(b->used & BIT(i))) {
 			e->slot[n] = i;
 			WRITE_ONCE(b->key[i], e->key);
 			rcu_assign_pointer(b->sk[i], e->sk);
+			/* Paired with pcbg_slots_used(). */
+			smp_store_release(&b->used, b->used | BIT(i));
 			return;
 		}
 	}
@@ -393,11 +395,14 @@ static void pcbg_tab_unlink(struct pcbg_htab *tab, struct pcbg_entry *e)
 {
 	unsigned int n = tab->nid;
 
-	if (e->slot[n] >= 0)
-		RCU_INIT_POINTER(tab->b[e->key & tab->mask].sk[e->slot[n]],
-				 NULL);
-	else
+	if (e->slot[n] >= 0) {
+		struct pcbg_bucket *b = &tab->b[e->key & tab->mask];
+
+		WRITE_ONCE(b->used, b->used & ~BIT(e->slot[n]));
+		RCU_INIT_POINTER(b->sk[e->slot[n]], NULL);
+	} else {
 		hlist_del_rcu(&e->node[n]);
+	}
 	e->tg[n] = 0;
 }
 
@@ -439,8 +444,10 @@ static void pcbg_mark_dup(struct pcbg_table *t, struct pcbg_htab *tab,
 	int i;
 
 	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (!(b->used & BIT(i)))
+			continue;
 		sk = rcu_dereference_protected(b->sk[i], 1);
-		if (sk && b->key[i] == e->key && pcbg_same_tuple(sk, e->sk))
+		if (b->key[i] == e->key && pcbg_same_tuple(sk, e->sk))
 			goto dup;
 	}
 	pcbg_chain_each(o, &b->more, tab->nid)
@@ -941,13 +948,11 @@ void pcbg_table_free(struct pcbg_table *t)
 unsigned int pcbg_group_longest(struct pcbg_group *g)
 {
 	struct pcbg_htab *tab = rcu_dereference(g->tab);
-	unsigned int i, j, n, longest = 0;
+	unsigned int i, n, longest = 0;
 	struct pcbg_entry *e;
 
 	for (i = 0; i <= tab->mask; i++) {
-		n = 0;
-		for (j = 0; j < PCBG_SLOTS; j++)
-			n += !!rcu_access_pointer(tab->b[i].sk[j]);
+		n = hweight8(READ_ONCE(tab->b[i].used));
 		pcbg_chain_each(e, &tab->b[i].more, tab->nid)
 			n++;
 		longest = max(longest, n);
@@ -1062,6 +1067,10 @@ again:
 	*hit = PCBG_MISS;
 	tab = rcu_dereference(g->tab);
 	b = &tab->b[key & tab->mask];
+	/*
+	 * Every slot's key, without the used bits: a hit is mostly in the
+	 * first, and a freed slot's socket is NULL.
+	 */
 	for (i = 0; i < PCBG_SLOTS; i++) {
 		if (READ_ONCE(b->key[i]) != key)
 			continue;
