@@ -193,45 +193,39 @@ static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
 }
 
 /*
- * Zeroed: empty slots, empty chains. A large array is mapped with huge
- * pages where it can be, as the kernel's own ehash is
- * (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB miss.
+ * One allocation: the header on the first cache line, the buckets after
+ * it (fewer ways to fail). Zeroed: empty slots, empty chains. A large
+ * table is mapped with huge pages where it can be, as the kernel's own
+ * ehash is (inet_pernet_hashinfo_alloc): a lookup then costs no extra TLB
+ * miss.
  */
 static struct pcbg_htab *pcbg_htab_alloc(unsigned int n)
 {
-	size_t each = sizeof(struct pcbg_bucket);
+	size_t size = array_size(n + 1, sizeof(struct pcbg_bucket));
 	struct pcbg_htab *tab;
-	void *a;
 
-	tab = pcbg_fail() ? NULL : kzalloc(sizeof(*tab), PCBG_GFP);
+	BUILD_BUG_ON(sizeof(*tab) > sizeof(struct pcbg_bucket));
+	if (pcbg_fail())
+		return NULL;
+	if (size >= PMD_SIZE)
+		tab = vmalloc_huge(size, PCBG_GFP | __GFP_ZERO);
+	else
+		tab = kvzalloc(size, PCBG_GFP);
 	if (!tab)
 		return NULL;
-	if (array_size(n, each) >= PMD_SIZE)
-		a = pcbg_fail() ? NULL :
-		    vmalloc_huge(array_size(n, each), PCBG_GFP | __GFP_ZERO);
-	else
-		a = pcbg_kvcalloc(n, each);
-	if (!a) {
-		kfree(tab);
-		return NULL;
-	}
 	tab->mask = n - 1;
-	tab->b = a;
+	tab->b = (struct pcbg_bucket *)tab + 1;
 	return tab;
 }
 
 static void pcbg_htab_free(struct pcbg_htab *tab)
 {
-	if (tab) {
-		kvfree(tab->b);
-		kfree(tab);
-	}
+	kvfree(tab);
 }
 
 static size_t pcbg_htab_bytes(const struct pcbg_htab *tab)
 {
-	return sizeof(*tab) + (size_t)(tab->mask + 1) *
-	       sizeof(struct pcbg_bucket);
+	return (size_t)(tab->mask + 2) * sizeof(struct pcbg_bucket);
 }
 
 static int pcbg_group_init(struct pcbg_group *g, unsigned int min)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scale at the defaults: SCALE_CONNS TCP connections (default 20000; make
+# Scale at the defaults: SCALE_CONNS TCP connections (default 10000; make
 # soak: 100000) opened, each with one echoed message, held at once and then
 # closed, between two namespaces. First with the module unloaded, then
 # loaded at its defaults with verify on and software Toeplitz (every packet
@@ -9,7 +9,7 @@
 # short, shrunk back to their minimum after, and left no entry behind.
 . scripts/tests/lib.sh
 
-N=${SCALE_CONNS:-20000}
+N=${SCALE_CONNS:-10000}
 PORTS=7000,7001,7002,7003
 SCALE="python3 scripts/lib/scale.py"
 

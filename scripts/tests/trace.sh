@@ -35,21 +35,24 @@ check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)
 
 # The README's resize one-liner: 200 connections grow the groups (4
 # buckets each at first) on both sides; bpftrace must see every resize
-# the namespaces count.
-check "resize tracepoint listed" grep -q '^pcbgroup:resize$' /sys/kernel/tracing/available_events
-before=$(( $(stat $NS_S resize) + $(stat $NS_C resize) ))
-bt_start 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
-    args->protocol, args->group, args->from, args->to, args->count); }'
-out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 200 --rounds 1)
-expect_eq "200 connections while tracing resizes" "sent=200 ok=200 lost=0 misdelivered=0" "$out"
-sleep 2		# a resize runs from a work item; closes shrink again
-counted=$(( $(stat $NS_S resize) + $(stat $NS_C resize) - before ))
-kill -INT $bt
-wait $bt
-sed 's/^/# /' /tmp/bt.out | head -20
-seen=$(grep -c 'buckets' /tmp/bt.out)
-check "bpftrace saw resizes ($seen)" test "$seen" -gt 0
-expect_eq "bpftrace saw every resize the namespaces counted" "$counted" "$seen"
+# the namespaces count. Once (namespaces made after the load): the
+# tracepoint does not depend on the order.
+if [ "${PCBG_NS_ORDER:-before}" = after ]; then
+	check "resize tracepoint listed" grep -q '^pcbgroup:resize$' /sys/kernel/tracing/available_events
+	before=$(( $(stat $NS_S resize) + $(stat $NS_C resize) ))
+	bt_start 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
+	    args->protocol, args->group, args->from, args->to, args->count); }'
+	out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 200 --rounds 1)
+	expect_eq "200 connections while tracing resizes" "sent=200 ok=200 lost=0 misdelivered=0" "$out"
+	sleep 2		# a resize runs from a work item; closes shrink again
+	counted=$(( $(stat $NS_S resize) + $(stat $NS_C resize) - before ))
+	kill -INT $bt
+	wait $bt
+	sed 's/^/# /' /tmp/bt.out | head -20
+	seen=$(grep -c 'buckets' /tmp/bt.out)
+	check "bpftrace saw resizes ($seen)" test "$seen" -gt 0
+	expect_eq "bpftrace saw every resize the namespaces counted" "$counted" "$seen"
+fi
 server_stop
 ns_teardown
 check "rmmod" rmmod pcbgroup
