@@ -34,6 +34,7 @@ enum pcbg_stat {
 	PCBG_STAT_RESYNC,	/* walks over the namespace's sockets */
 	PCBG_STAT_STALE,	/* entries a resync found gone from the kernel */
 	PCBG_STAT_RESIZE,	/* group or wildcard tables grown or shrunk */
+	PCBG_STAT_VERIFY_RACE,	/* verify: the socket moved to TIME_WAIT between */
 	PCBG_STAT_MAX,
 };
 

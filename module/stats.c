@@ -24,6 +24,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_RESYNC]	= "resync",
 	[PCBG_STAT_STALE]	= "stale",
 	[PCBG_STAT_RESIZE]	= "resize",
+	[PCBG_STAT_VERIFY_RACE]	= "verify_race",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };

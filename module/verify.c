@@ -106,6 +106,18 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		same = native == sk;
 	}
 	PCBG_INC(pn, VERIFIED);
+	/*
+	 * Not a wrong answer but two lookups at two instants: the groups
+	 * found a socket in FIN_WAIT2 or CLOSING that, before the kernel
+	 * looked, handed over to its TIME_WAIT socket and closed. The
+	 * kernel's own early demux has the same window. Counted apart; the
+	 * packet goes to the stack all the same.
+	 */
+	if (!same && nstate == TCP_TIME_WAIT && sk_unhashed(sk) &&
+	    READ_ONCE(sk->sk_state) == TCP_CLOSE) {
+		PCBG_INC(pn, VERIFY_RACE);
+		return false;
+	}
 	if (!same) {
 		PCBG_INC(pn, MISMATCH);
 		net_info_ratelimited("verify: %s %s port %u<-%u: groups %p state %d hashed %d, kernel %p state %d\n",

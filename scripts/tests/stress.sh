@@ -44,13 +44,14 @@ client 1 churn1 churn --addr 2001:db8::1 --addr 192.0.2.1
 
 # Mismatches and lookups of both ends, summed over the reloads (each
 # insmod starts the counters again).
-mism=0 looked=0 verified=0
+mism=0 looked=0 verified=0 raced=0
 tally() {
 	local m l v
 	# Through /proc/PID/net of a process in each namespace: no exec.
 	set -- $(cat /proc/{$SERVER_PID,${pids[0]}}/net/pcbgroup/stats 2>/dev/null |
-		awk '{s[$1] += $2} END {print s["mismatch"]+0, s["lookups"]+0, s["verified"]+0}')
+		awk '{s[$1] += $2} END {print s["mismatch"]+0, s["lookups"]+0, s["verified"]+0, s["verify_race"]+0}')
 	mism=$((mism + $1)) looked=$((looked + $2)) verified=$((verified + $3))
+	raced=$((raced + $4))
 }
 
 sleep 2
@@ -122,7 +123,8 @@ check "the writers saw only ENOENT, ENODEV or EBUSY" \
 expect_eq "0 mismatches in $verified verified answers" 0 "$mism"
 check "lookups were verified ($verified of $looked)" test "$verified" -gt 1000
 echo "# stress figures: ${secs}s + $done_reloads reloads; messages=$msgs lost=$lost" \
-	"misdelivered=$bad; lookups=$looked verified=$verified mismatches=$mism;" \
+	"misdelivered=$bad; lookups=$looked verified=$verified mismatches=$mism" \
+	"raced=$raced;" \
 	"key=$key map=$map flips=$flip netns=$netns race=$race"
 server_stop
 ns_teardown
