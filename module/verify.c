@@ -108,13 +108,13 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 	PCBG_INC(pn, VERIFIED);
 	/*
 	 * Not a wrong answer but two lookups at two instants: the groups
-	 * found a socket in FIN_WAIT2 or CLOSING that, before the kernel
-	 * looked, handed over to its TIME_WAIT socket and closed. The
+	 * found a connection's socket that, before the kernel looked,
+	 * handed its place in the ehash over to its TIME_WAIT socket
+	 * (inet_twsk_hashdance(); its state goes to CLOSE only after). The
 	 * kernel's own early demux has the same window. Counted apart; the
 	 * packet goes to the stack all the same.
 	 */
-	if (!same && nstate == TCP_TIME_WAIT && sk_unhashed(sk) &&
-	    READ_ONCE(sk->sk_state) == TCP_CLOSE) {
+	if (!same && nstate == TCP_TIME_WAIT && sk_unhashed(sk)) {
 		PCBG_INC(pn, VERIFY_RACE);
 		return false;
 	}
