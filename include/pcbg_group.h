@@ -81,10 +81,15 @@ struct pcbg_entry {
 	u8 kind;
 	u8 dup:1;			/* exact: another entry has its tuple */
 	u8 reuse:1;			/* wildcard: in a reuseport group */
-	u8 unbound:1;			/* wildcard without a port yet */
 	u8 gen;				/* resync generation last seen in */
 	struct rcu_head rcu;
 };
+
+/* A wildcard socket without a port yet (listen() before bind()). */
+static inline bool pcbg_entry_unbound(const struct pcbg_entry *e)
+{
+	return e->kind == PCBG_WILD && !e->lport;
+}
 
 /*
  * A hash bucket, one cache line: the chain hash and socket of up to
@@ -320,15 +325,15 @@ static inline void pcbg_wild_view(struct pcbg_table *t,
 }
 
 /*
- * A lookup that found nothing in @v re-reads the tables if a resize has
- * published new ones since: nothing is lost in the old, but a socket added
- * after the switch is only in the new.
+ * A lookup that found nothing in @tab looks again if a resize has
+ * published a new table for @g since: nothing is lost in the old, but a
+ * socket added after the switch is only in the new.
  */
-static inline bool pcbg_wild_view_stale(struct pcbg_table *t,
-					const struct pcbg_wild_view *v)
+static inline bool pcbg_group_stale(struct pcbg_group *g,
+				    const struct pcbg_htab *tab)
 {
 	smp_rmb();	/* the walk before the re-read */
-	return rcu_access_pointer(t->wild.tab) != v->tab;
+	return rcu_access_pointer(g->tab) != tab;
 }
 
 

@@ -173,6 +173,7 @@ static void *pcbg_kvcalloc(size_t n, size_t size)
  * grow twice as loaded.
  */
 #define PCBG_GROW_LOAD		2
+#define PCBG_INDEX_LOAD		(2 * PCBG_GROW_LOAD)
 #define PCBG_SHRINK_LOAD	8
 #define PCBG_MIN_BUCKETS	4	/* per connection group */
 #define PCBG_MIN_WILD		16
@@ -325,21 +326,34 @@ static struct pcbg_entry *pcbg_ifind(struct pcbg_istripe *is, u32 h,
 	return NULL;
 }
 
+/* The size a stripe of the index wants for its count. */
+static unsigned int pcbg_stripe_size(const struct pcbg_table *t,
+				     const struct pcbg_istripe *is)
+{
+	return pcbg_size_for(READ_ONCE(is->count), is->mask + 1,
+			     t->min_chains, PCBG_INDEX_LOAD);
+}
+
+static void pcbg_stripe_check(struct pcbg_table *t, struct pcbg_istripe *is)
+{
+	if (pcbg_stripe_size(t, is) != is->mask + 1)
+		pcbg_resize_soon(t);
+}
+
 static void pcbg_iadd(struct pcbg_table *t, struct pcbg_istripe *is, u32 h,
 		      struct pcbg_entry *e)
 {
 	hlist_add_head(&e->inode, pcbg_ichain(is, h));
-	if (++is->count > 2 * PCBG_GROW_LOAD * (is->mask + 1))
-		pcbg_resize_soon(t);
+	is->count++;
+	pcbg_stripe_check(t, is);
 }
 
 static void pcbg_idel(struct pcbg_table *t, struct pcbg_istripe *is,
 		      struct pcbg_entry *e)
 {
 	hlist_del(&e->inode);
-	if (--is->count * PCBG_SHRINK_LOAD < is->mask + 1 &&
-	    is->mask + 1 > t->min_chains)
-		pcbg_resize_soon(t);
+	is->count--;
+	pcbg_stripe_check(t, is);
 }
 
 static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk,
@@ -460,7 +474,7 @@ static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 	struct pcbg_htab *tab;
 
 	spin_lock(&g->lock);
-	if (e->unbound) {
+	if (pcbg_entry_unbound(e)) {
 		hlist_add_head_rcu(&e->node[0], &t->unbound);
 		goto out;
 	}
@@ -483,7 +497,7 @@ static void pcbg_group_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 	struct pcbg_htab *tab;
 
 	spin_lock(&g->lock);
-	if (e->unbound) {
+	if (pcbg_entry_unbound(e)) {
 		hlist_del_rcu(&e->node[0]);
 		goto out;
 	}
@@ -564,8 +578,7 @@ static void pcbg_stripe_resize(struct pcbg_table *t, struct pcbg_istripe *is)
 	struct pcbg_entry *e;
 	struct hlist_node *tmp;
 
-	size = pcbg_size_for(READ_ONCE(is->count), is->mask + 1,
-			     t->min_chains, 2 * PCBG_GROW_LOAD);
+	size = pcbg_stripe_size(t, is);
 	if (size == is->mask + 1)
 		return;
 	chains = pcbg_kvcalloc(size, sizeof(*chains));
@@ -723,7 +736,6 @@ static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 	e->group = p->group;
 	e->kind = kind;
 	e->reuse = reuse;
-	e->unbound = kind == PCBG_WILD && !p->port;
 	e->gen = READ_ONCE(t->gen);
 	sock_hold(sk);
 	return e;
@@ -1086,12 +1098,7 @@ again:
 		if (!all)
 			goto out;
 	}
-	/*
-	 * Nothing is lost in a table a resize replaced, but a socket added
-	 * after the switch is only in the new one: look there too.
-	 */
-	smp_rmb();	/* the walk before the re-read */
-	if (!found && rcu_access_pointer(g->tab) != tab)
+	if (!found && pcbg_group_stale(g, tab))
 		goto again;
 out:
 	if (found)

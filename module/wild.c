@@ -273,8 +273,9 @@ void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
-static __always_inline void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
-			  const struct pcbg_tuple *tp, struct pcbg_class *c)
+static __always_inline
+void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
+		   const struct pcbg_tuple *tp, struct pcbg_class *c)
 {
 	int class = pcbg_class_of(sk, tp), score;
 
@@ -286,10 +287,10 @@ static __always_inline void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
 }
 
 /* One walk sorts a bucket's wildcard sockets into the two classes. */
-static __always_inline void pcbg_class_walk(struct pcbg_table *t,
-			    const struct pcbg_wild_view *v,
-			    struct pcbg_bucket *b, const struct pcbg_tuple *tp,
-			    struct pcbg_class *c)
+static __always_inline
+void pcbg_class_walk(struct pcbg_table *t, const struct pcbg_wild_view *v,
+		     struct pcbg_bucket *b, const struct pcbg_tuple *tp,
+		     struct pcbg_class *c)
 {
 	struct pcbg_cursor cur __pcbg_noinit;
 	struct sock *sk;
@@ -338,7 +339,7 @@ again:
 	}
 	k = c[0].n ? &c[0] : &c[1];
 	if (!k->n) {
-		if (pcbg_wild_view_stale(t, &v))
+		if (pcbg_group_stale(&t->wild, v.tab))
 			goto again;
 		*hit = PCBG_MISS;
 		return NULL;
@@ -386,7 +387,7 @@ again:
 		if (reuse && !reuse->has_conns)
 			return false;
 	}
-	if (pcbg_wild_view_stale(t, &v))
+	if (pcbg_group_stale(&t->wild, v.tab))
 		goto again;
 	return true;
 }
