@@ -9,6 +9,7 @@
 #include "../module/rss.c"
 #include "../module/group.c"
 #include "../module/wild.c"
+#include "../module/prison_check.c"
 
 struct pcbg_rss __rcu *pcbg_rss_live;
 

@@ -165,6 +165,7 @@ struct pcbg_table {
 	u8 protocol;			/* IPPROTO_TCP or IPPROTO_UDP */
 	bool dead;			/* being freed: no more resizes */
 	bool fixed;			/* never resized (tests) */
+	bool jailed;			/* prisons restrict addresses */
 	unsigned int ngroups;		/* = RSS buckets, a power of two */
 	unsigned int min_chains;	/* per index stripe */
 	u32 secret;

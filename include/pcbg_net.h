@@ -13,6 +13,7 @@
 #include <net/netns/generic.h>
 
 #include "pcbg_group.h"
+#include "pcbg_prison.h"
 
 enum pcbg_proto {
 	PCBG_TCP,
@@ -35,6 +36,7 @@ enum pcbg_stat {
 	PCBG_STAT_STALE,	/* entries a resync found gone from the kernel */
 	PCBG_STAT_RESIZE,	/* group or wildcard tables grown or shrunk */
 	PCBG_STAT_VERIFY_RACE,	/* verify: the socket moved to TIME_WAIT between */
+	PCBG_STAT_VERIFY_PRISON, /* verify: differs by a prison rule, as it must */
 	PCBG_STAT_MAX,
 };
 
@@ -67,6 +69,7 @@ struct pcbg_net {
 	unsigned long udp_missed;	/* missed UDP probes its last resync saw */
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
+	struct pcbg_jails jails;	/* prisons (prison.c) */
 };
 
 /* Where the stack would look the socket up (steer.c). */
@@ -104,11 +107,13 @@ void pcbg_netns_exit(void);
 void pcbg_netns_set_ready(bool ready);
 void pcbg_groups_rss_changed(void);
 void pcbg_netns_walked(void);
+void pcbg_tables_jailed(struct pcbg_net *pn, bool on);
 
 /* stats.c: /proc/net/pcbgroup/ */
 int pcbg_proc_init_net(struct pcbg_net *pn);
 void pcbg_proc_exit_net(struct pcbg_net *pn);
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
+int pcbg_sockets_proc_init(struct pcbg_net *pn);
 
 /* steer.c: the netfilter hooks */
 int pcbg_steer_init_net(struct net *net);
@@ -138,6 +143,9 @@ static inline bool pcbg_udp_reliable(struct pcbg_net *pn)
 /* verify.c: the kernel's own lookups, the reference */
 struct sock *pcbg_native_established(struct net *net,
 				     const struct pcbg_tuple *tp);
+struct sock *pcbg_native_listener(struct net *net,
+				  const struct pcbg_tuple *tp);
+struct sock *pcbg_native_udp(struct net *net, const struct pcbg_tuple *tp);
 bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		 const struct pcbg_tuple *tp, struct sock *sk);
 

@@ -109,6 +109,29 @@ TRACE_EVENT(resize,
 		  __entry->from, __entry->to, __entry->count)
 );
 
+/*
+ * A prisoner's call refused: @check is "bind", "connect", "send" or
+ * "freebind"; @err the error returned to it.
+ */
+TRACE_EVENT(prison_deny,
+	TP_PROTO(const struct net *net, u32 prison, const char *check, int err),
+	TP_ARGS(net, prison, check, err),
+	TP_STRUCT__entry(
+		__field(__u32, netns)
+		__field(__u32, prison)
+		__string(check, check)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->netns = net->ns.inum;
+		__entry->prison = prison;
+		__assign_str(check, check);
+		__entry->err = err;
+	),
+	TP_printk("netns=%u prison=%u check=%s err=%d", __entry->netns,
+		  __entry->prison, __get_str(check), __entry->err)
+);
+
 #endif /* _PCBG_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -10,6 +10,7 @@
 #include "pcbg_group.h"
 #include "pcbg_rss.h"
 #include "pcbg_net.h"
+#include "pcbg_prison.h"
 #include "pcbgroup.h"
 
 static int __init pcbg_init(void)
@@ -30,11 +31,22 @@ static int __init pcbg_init(void)
 	pcbg_track_walk();		/* sockets that were already there */
 	pcbg_netns_walked();
 	pcbg_netns_set_ready(true);
+	err = pcbg_prison_sock_init();	/* prisoners' sockets */
+	if (err)
+		goto fail_track;
+	err = pcbg_prison_nl_init();	/* then prisons can be made */
+	if (err)
+		goto fail_prison;
 	rcu_read_lock();
 	pr_info("loaded: %u buckets\n", pcbg_rss_buckets(pcbg_rss_get()));
 	rcu_read_unlock();
 	return 0;
 
+fail_prison:
+	pcbg_prison_sock_exit();
+fail_track:
+	pcbg_netns_set_ready(false);
+	pcbg_track_exit();
 fail_netns:
 	pcbg_netns_exit();
 fail_cache:
@@ -46,6 +58,8 @@ fail_fault:
 
 static void __exit pcbg_exit(void)
 {
+	pcbg_prison_nl_exit();
+	pcbg_prison_sock_exit();	/* no prisoner socket is left */
 	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
 	pcbg_netns_exit();

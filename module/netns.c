@@ -313,6 +313,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	int i, err = -ENOMEM;
 
 	pn->net = net;
+	pcbg_jails_init(&pn->jails);
 	pn->enable = READ_ONCE(enable);
 	pn->verify = READ_ONCE(verify);
 	pn->soft_hash = READ_ONCE(soft_hash);
@@ -369,6 +370,7 @@ static void __net_exit pcbg_net_exit(struct net *net)
 {
 	struct pcbg_net *pn = pcbg_net(net);
 
+	pcbg_jails_exit(pn);
 	pcbg_steer_exit_net(net);
 	pcbg_proc_exit_net(pn);
 	pcbg_sysctl_exit_net(pn);
@@ -459,6 +461,20 @@ static void pcbg_rehash(struct pcbg_net *pn)
 		PCBG_ADD(pn, INSERT_FAIL, pcbg_table_rehash(t));
 		if (!pcbg_table_complete(t))
 			schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+	}
+}
+
+/* Whether the wildcard lookups apply the prison rules (prison.c). */
+void pcbg_tables_jailed(struct pcbg_net *pn, bool on)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
+								 true);
+
+		if (t)
+			WRITE_ONCE(t->jailed, on);
 	}
 }
 

@@ -25,6 +25,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_STALE]	= "stale",
 	[PCBG_STAT_RESIZE]	= "resize",
 	[PCBG_STAT_VERIFY_RACE]	= "verify_race",
+	[PCBG_STAT_VERIFY_PRISON] = "verify_prison",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };
@@ -135,7 +136,8 @@ int pcbg_proc_init_net(struct pcbg_net *pn)
 	if (!proc_create_net_single("stats", 0444, pn->proc, pcbg_stats_show,
 				    NULL) ||
 	    !proc_create_net_single("groups", 0444, pn->proc, pcbg_groups_show,
-				    NULL)) {
+				    NULL) ||
+	    pcbg_sockets_proc_init(pn)) {
 		pcbg_proc_exit_net(pn);
 		return -ENOMEM;
 	}

@@ -35,8 +35,8 @@ struct sock *pcbg_native_established(struct net *net,
 }
 
 /* The listener the stack would pick, under RCU, without a reference. */
-static struct sock *pcbg_native_listener(struct net *net,
-					 const struct pcbg_tuple *tp)
+struct sock *pcbg_native_listener(struct net *net,
+				  const struct pcbg_tuple *tp)
 {
 	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
 
@@ -54,8 +54,7 @@ static struct sock *pcbg_native_listener(struct net *net,
 #endif
 }
 
-static struct sock *pcbg_native_udp(struct net *net,
-				    const struct pcbg_tuple *tp)
+struct sock *pcbg_native_udp(struct net *net, const struct pcbg_tuple *tp)
 {
 	if (tp->family == AF_INET)
 		return __udp4_lib_lookup(net, tp->faddr4, tp->fport, tp->laddr4,
@@ -117,6 +116,17 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 	if (!same && nstate == TCP_TIME_WAIT && sk_unhashed(sk)) {
 		PCBG_INC(pn, VERIFY_RACE);
 		return false;
+	}
+	/*
+	 * The groups skip a prisoner's wildcard socket for other addresses
+	 * and prefer a prisoner's at equal score: where a prisoner's socket
+	 * is either answer, the kernel's differs by design.
+	 */
+	if (!same && READ_ONCE(pn->jails.restricted) &&
+	    (pcbg_sk_prison(sk) || (native && sk_fullsock(native) &&
+				    pcbg_sk_prison(native)))) {
+		PCBG_INC(pn, VERIFY_PRISON);
+		return true;
 	}
 	if (!same) {
 		PCBG_INC(pn, MISMATCH);

@@ -40,6 +40,7 @@
 #include <net/udp.h>
 
 #include "pcbg_group.h"
+#include "pcbg_prison.h"
 
 /* No match; a UDP/IPv6 socket's score starts at 0, others at 1. */
 #define PCBG_NO_SCORE	(-1)
@@ -273,31 +274,62 @@ void pcbg_class_add(const struct pcbg_table *t, struct pcbg_class *c,
 	}
 }
 
+/*
+ * FreeBSD's jail rules in the wildcard lookup: a prisoner's wildcard
+ * socket takes only packets to its prison's addresses (-1: skip it), and
+ * a prisoner's socket wins at equal score (1).
+ */
+static int pcbg_wild_jail(struct sock *sk, const struct pcbg_tuple *tp,
+			  int class)
+{
+	const struct pcbg_prison_addrs *pa;
+	struct pcbg_prison *pr = pcbg_sk_prison(sk);
+	int err;
+
+	if (!pr)
+		return 0;
+	if (class != 1)
+		return 1;	/* bound to one of its addresses */
+	pa = pcbg_prison_addrs(pr);
+	err = tp->family == AF_INET ? pcbg_prison_check4(pa, tp->laddr4) :
+				      pcbg_prison_check6(pa, &tp->laddr6);
+	return err ? -1 : 1;
+}
+
 static __always_inline
 void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
-		   const struct pcbg_tuple *tp, struct pcbg_class *c)
+		   const struct pcbg_tuple *tp, struct pcbg_class *c,
+		   bool jailed)
 {
 	int class = pcbg_class_of(sk, tp), score;
 
 	if (class < 0)
 		return;
 	score = pcbg_score(t, sk, tp);
-	if (score > PCBG_NO_SCORE)
-		pcbg_class_add(t, &c[class], sk, score);
+	if (score <= PCBG_NO_SCORE)
+		return;
+	if (unlikely(jailed)) {
+		int jail = pcbg_wild_jail(sk, tp, class);
+
+		if (jail < 0)
+			return;
+		score = score * 2 + jail;
+	}
+	pcbg_class_add(t, &c[class], sk, score);
 }
 
 /* One walk sorts a bucket's wildcard sockets into the two classes. */
 static __always_inline
 void pcbg_class_walk(struct pcbg_table *t, const struct pcbg_wild_view *v,
 		     struct pcbg_bucket *b, const struct pcbg_tuple *tp,
-		     struct pcbg_class *c)
+		     struct pcbg_class *c, bool jailed)
 {
 	struct pcbg_cursor cur __pcbg_noinit;
 	struct sock *sk;
 
 	pcbg_cursor_init(&cur, b, v->tab->nid, v->key_addr, v->key_any);
 	while ((sk = pcbg_cursor_next(&cur)))
-		pcbg_class_sk(t, sk, tp, c);
+		pcbg_class_sk(t, sk, tp, c, jailed);
 }
 
 /**
@@ -317,6 +349,7 @@ struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 {
 	struct pcbg_class c[2] __pcbg_noinit, *k;
 	struct pcbg_wild_view v __pcbg_noinit;
+	bool jailed = READ_ONCE(t->jailed);
 	struct sock *sk;
 
 again:
@@ -328,14 +361,14 @@ again:
 		k->n = 0;
 	}
 	pcbg_wild_view(t, tp, &v);
-	pcbg_class_walk(t, &v, v.addr, tp, c);
+	pcbg_class_walk(t, &v, v.addr, tp, c, jailed);
 	if (v.any)
-		pcbg_class_walk(t, &v, v.any, tp, c);
+		pcbg_class_walk(t, &v, v.any, tp, c, jailed);
 	if (!hlist_empty(&t->unbound)) {
 		struct pcbg_entry *e;
 
 		pcbg_chain_each(e, &t->unbound, 0)
-			pcbg_class_sk(t, e->sk, tp, c);
+			pcbg_class_sk(t, e->sk, tp, c, jailed);
 	}
 	k = c[0].n ? &c[0] : &c[1];
 	if (!k->n) {
@@ -347,6 +380,10 @@ again:
 	if (k->reuse) {
 		sk = k->other ? NULL :
 		     pcbg_reuse_pick(t, k->rsk, k->reuse, tp, k == &c[1]);
+		/* The group's pick knows no prison: one it excludes, not. */
+		if (sk && jailed &&
+		    pcbg_wild_jail(sk, tp, pcbg_class_of(sk, tp)) < 0)
+			sk = NULL;
 		*hit = sk ? PCBG_HIT_BUCKET : PCBG_ASIDE;
 		return sk;
 	}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prisons: FreeBSD jails' address confinement for the sockets of a cgroup
+ * v2 (in_jail.c). A prison belongs to one network namespace and confines
+ * the sockets created there by the processes of its cgroup, for their
+ * whole life (the cgroup is the socket's credential: sk_cgrp_data).
+ */
+#ifndef _PCBG_PRISON_H
+#define _PCBG_PRISON_H
+
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+#include <linux/refcount.h>
+#include <linux/rcupdate.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <net/sock.h>
+
+#define PCBG_PRISON_NAME_MAX	64	/* with the NUL */
+#define PCBG_PRISON_ADDRS_MAX	64	/* per family */
+#define PCBG_PRISONS_MAX	4096	/* per namespace */
+#define PCBG_PRISON_HBITS	6	/* the by-cgroup hash */
+
+/* A prison's addresses; the first of each family is its primary. */
+struct pcbg_prison_addrs {
+	unsigned int n4;
+	unsigned int n6;
+	struct rcu_head rcu;
+	__be32 a4[PCBG_PRISON_ADDRS_MAX];
+	struct in6_addr a6[PCBG_PRISON_ADDRS_MAX];
+};
+
+/* prison_check_ip4/6(), prison_local_ip4/6(), prison_remote_ip4/6(). */
+int pcbg_prison_check4(const struct pcbg_prison_addrs *pa, __be32 a);
+int pcbg_prison_check6(const struct pcbg_prison_addrs *pa,
+		       const struct in6_addr *a);
+int pcbg_prison_local4(const struct pcbg_prison_addrs *pa, __be32 *a);
+int pcbg_prison_remote4(const struct pcbg_prison_addrs *pa, __be32 *a);
+int pcbg_prison_local6(const struct pcbg_prison_addrs *pa,
+		       struct in6_addr *a, bool v6only);
+int pcbg_prison_remote6(const struct pcbg_prison_addrs *pa,
+			struct in6_addr *a);
+int pcbg_prison_addrs_valid(const struct pcbg_prison_addrs *pa);
+size_t pcbg_list_estimate(size_t n);
+
+/*
+ * A prisoner socket's operations: the kernel's, each wrapped. sock->ops
+ * points here, so a socket's prison is found from the socket alone and a
+ * socket that is not a prisoner pays nothing.
+ */
+struct pcbg_pops {
+	struct proto_ops ops;		/* the base's copy, so not const */
+	const struct proto_ops *base;
+	struct pcbg_prison *pr;
+};
+
+#define PCBG_PRISON_BASES	8	/* inet, inet6 x stream, dgram, raw... */
+
+struct pcbg_prison {
+	refcount_t ref;			/* the registry's and each socket's */
+	u32 id;
+	bool vnet;			/* own namespace: not IP-restricted */
+	bool dead;			/* destroyed; its sockets still hold it */
+	char name[PCBG_PRISON_NAME_MAX];
+	struct net *net;
+	struct cgroup *cgrp;
+	u64 cgid;
+	struct pcbg_prison_addrs __rcu *addrs;
+	struct hlist_node hnode;	/* the namespace's by-cgroup hash */
+	struct list_head list;		/* the namespace's prisons, by id */
+	spinlock_t lock;		/* fills pops[] */
+	struct pcbg_pops pops[PCBG_PRISON_BASES];
+	struct rcu_head rcu;
+};
+
+/* A namespace's prisons (in struct pcbg_net). */
+struct pcbg_jails {
+	struct mutex lock;		/* writers */
+	struct list_head list;
+	struct hlist_head hash[1 << PCBG_PRISON_HBITS];
+	struct idr ids;
+	unsigned int n;			/* read locklessly: any prison? */
+	unsigned int restricted;	/* IP-restricted prisons */
+	bool hooks;			/* netfilter hooks registered */
+	atomic_t denied;		/* checks that refused */
+	atomic_t dropped;		/* packets the hooks dropped */
+};
+
+struct pcbg_net;
+
+/* prison.c */
+void pcbg_jails_init(struct pcbg_jails *j);
+void pcbg_jails_exit(struct pcbg_net *pn);
+struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
+					  struct cgroup *cg);
+struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn);
+struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk);
+void pcbg_prison_put(struct pcbg_prison *pr);
+struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
+				     const char *name);
+int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
+		    int cgroup_fd, bool vnet, struct pcbg_prison_addrs *pa,
+		    struct pcbg_prison **out);
+int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
+		       struct pcbg_prison_addrs *pa, int vnet);
+int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr);
+void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
+			int err);
+
+/* prison_sock.c: the operations of a prisoner's socket */
+int pcbg_prison_sock_init(void);
+unsigned long pcbg_prison_unconfined(void);
+void pcbg_prison_sock_exit(void);
+
+/*
+ * The prison of an IP-restricted prisoner's socket, or NULL. Under
+ * rcu_read_lock(): a socket's struct socket and a prison are both freed
+ * after a grace period.
+ */
+static inline struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
+{
+	const struct socket *sock = READ_ONCE(sk->sk_socket);
+	const struct proto_ops *ops;
+
+	if (!sock)
+		return NULL;
+	ops = READ_ONCE(sock->ops);
+	if (!ops || ops->owner != THIS_MODULE)
+		return NULL;
+	return container_of(ops, struct pcbg_pops, ops)->pr;
+}
+
+static inline const struct pcbg_prison_addrs *
+pcbg_prison_addrs(const struct pcbg_prison *pr)
+{
+	return rcu_dereference(pr->addrs);
+}
+
+/* prison_nf.c: packets in and out */
+int pcbg_prison_hooks_set(struct pcbg_net *pn, bool on);
+
+/* prison_nl.c: the generic netlink family */
+int pcbg_prison_nl_init(void);
+void pcbg_prison_nl_exit(void);
+
+#endif /* _PCBG_PRISON_H */

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Prison objects and a namespace's registry of them: created, changed and
+ * destroyed through generic netlink (prison_nl.c), found by cgroup when a
+ * socket is created (prison_sock.c) or /proc is read.
+ *
+ * A prison is freed when its last socket is: like a dying FreeBSD jail, a
+ * destroyed prison still confines the sockets made while it lived. It can
+ * only be destroyed once its cgroup has no process left, so no socket is
+ * made in the cgroup after it is gone.
+ */
+#include <linux/cgroup.h>
+#include <linux/hash.h>
+#include <linux/slab.h>
+#include <net/sock.h>
+
+#include "pcbg_net.h"
+#include "pcbg_prison.h"
+#include "pcbg_trace.h"
+
+void pcbg_jails_init(struct pcbg_jails *j)
+{
+	unsigned int i;
+
+	mutex_init(&j->lock);
+	INIT_LIST_HEAD(&j->list);
+	for (i = 0; i < ARRAY_SIZE(j->hash); i++)
+		INIT_HLIST_HEAD(&j->hash[i]);
+	idr_init(&j->ids);
+	atomic_set(&j->denied, 0);
+	atomic_set(&j->dropped, 0);
+}
+
+static void pcbg_prison_free_rcu(struct rcu_head *head)
+{
+	struct pcbg_prison *pr = container_of(head, struct pcbg_prison, rcu);
+
+	kfree(rcu_dereference_protected(pr->addrs, true));
+	kfree(pr);
+}
+
+/* The last reference: the registry's, or a socket's on release. */
+void pcbg_prison_put(struct pcbg_prison *pr)
+{
+	if (!refcount_dec_and_test(&pr->ref))
+		return;
+	cgroup_put(pr->cgrp);
+	call_rcu(&pr->rcu, pcbg_prison_free_rcu);
+}
+
+static struct hlist_head *pcbg_prison_bucket(struct pcbg_jails *j, u64 cgid)
+{
+	return &j->hash[hash_64(cgid, PCBG_PRISON_HBITS)];
+}
+
+/**
+ * pcbg_prison_of_cgroup - the prison of a cgroup or of its nearest ancestor
+ * @pn: the namespace whose prisons are searched
+ * @cg: the cgroup (a socket's, or a reader's)
+ *
+ * Under rcu_read_lock(); the prison is not referenced.
+ */
+struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
+					  struct cgroup *cg)
+{
+	struct pcbg_jails *j = &pn->jails;
+	struct pcbg_prison *pr;
+
+	if (!READ_ONCE(j->n))
+		return NULL;
+	for (; cg; cg = cgroup_parent(cg)) {
+		u64 id = cgroup_id(cg);
+
+		hlist_for_each_entry_rcu(pr, pcbg_prison_bucket(j, id), hnode)
+			if (pr->cgid == id)
+				return pr;
+	}
+	return NULL;
+}
+
+/* The prison the calling task is in, in @pn (under rcu_read_lock()). */
+struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
+{
+	if (!READ_ONCE(pn->jails.n))
+		return NULL;
+	return pcbg_prison_of_cgroup(pn, task_dfl_cgroup(current));
+}
+
+/*
+ * The prison of the cgroup a socket was created in, FreeBSD's
+ * inp_cred: what decides who may see it (under rcu_read_lock()).
+ */
+struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
+{
+	struct pcbg_net *pn = pcbg_net(sock_net(sk));
+
+	if (!READ_ONCE(pn->jails.n))
+		return NULL;
+	return pcbg_prison_of_cgroup(pn, sock_cgroup_ptr((struct sock_cgroup_data *)
+							&sk->sk_cgrp_data));
+}
+
+/* A prison by id, or if @id is 0 by name (under the registry's mutex). */
+struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
+				     const char *name)
+{
+	struct pcbg_prison *pr;
+
+	lockdep_assert_held(&pn->jails.lock);
+	if (id)
+		return idr_find(&pn->jails.ids, id);
+	list_for_each_entry(pr, &pn->jails.list, list)
+		if (name && !strcmp(pr->name, name))
+			return pr;
+	return NULL;
+}
+
+static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
+			     int delta)
+{
+	struct pcbg_jails *j = &pn->jails;
+	unsigned int restricted = j->restricted;
+
+	WRITE_ONCE(j->n, j->n + delta);
+	if (!pr->vnet)
+		restricted += delta;
+	WRITE_ONCE(j->restricted, restricted);
+	pcbg_tables_jailed(pn, restricted > 0);
+	if (!restricted)
+		pcbg_prison_hooks_set(pn, false);
+}
+
+/* Packets are checked while some prison restricts addresses. */
+static int pcbg_jails_hooks(struct pcbg_net *pn, bool vnet)
+{
+	return vnet ? 0 : pcbg_prison_hooks_set(pn, true);
+}
+
+int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
+		    int cgroup_fd, bool vnet, struct pcbg_prison_addrs *pa,
+		    struct pcbg_prison **out)
+{
+	struct pcbg_jails *j = &pn->jails;
+	struct pcbg_prison *pr, *other;
+	struct cgroup *cg;
+	int err;
+
+	err = pcbg_prison_addrs_valid(pa);
+	if (err)
+		return err;
+	cg = cgroup_get_from_fd(cgroup_fd);
+	if (IS_ERR(cg))
+		return PTR_ERR(cg);
+	/* Sockets its processes already have were not made in prison. */
+	if (cgroup_is_populated(cg)) {
+		err = -EBUSY;
+		goto fail_cg;
+	}
+	pr = kzalloc(sizeof(*pr), GFP_KERNEL_ACCOUNT);
+	if (!pr) {
+		err = -ENOMEM;
+		goto fail_cg;
+	}
+	refcount_set(&pr->ref, 1);
+	strscpy(pr->name, name, sizeof(pr->name));
+	pr->vnet = vnet;
+	pr->net = pn->net;
+	pr->cgrp = cg;
+	pr->cgid = cgroup_id(cg);
+	spin_lock_init(&pr->lock);
+	RCU_INIT_POINTER(pr->addrs, pa);
+
+	mutex_lock(&j->lock);
+	err = -ENOSPC;
+	if (j->n >= PCBG_PRISONS_MAX)
+		goto fail_unlock;
+	err = -EEXIST;
+	if (pcbg_prison_find(pn, 0, name))
+		goto fail_unlock;
+	hlist_for_each_entry(other, pcbg_prison_bucket(j, pr->cgid), hnode)
+		if (other->cgid == pr->cgid)
+			goto fail_unlock;
+	err = idr_alloc_u32(&j->ids, pr, &id, id ? id : INT_MAX,
+			    GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto fail_unlock;
+	err = pcbg_jails_hooks(pn, vnet);
+	if (err) {
+		idr_remove(&j->ids, id);
+		goto fail_unlock;
+	}
+	pr->id = id;
+	list_add_tail(&pr->list, &j->list);
+	hlist_add_head_rcu(&pr->hnode, pcbg_prison_bucket(j, pr->cgid));
+	pcbg_jails_count(pn, pr, 1);
+	mutex_unlock(&j->lock);
+	*out = pr;
+	return 0;
+
+fail_unlock:
+	mutex_unlock(&j->lock);
+	kfree(pr);
+fail_cg:
+	cgroup_put(cg);
+	return err;
+}
+
+/* New addresses (NULL: unchanged) and vnet flag (-1: unchanged). */
+int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
+		       struct pcbg_prison_addrs *pa, int vnet)
+{
+	struct pcbg_prison_addrs *old;
+	int err;
+
+	lockdep_assert_held(&pn->jails.lock);
+	if (pa) {
+		err = pcbg_prison_addrs_valid(pa);
+		if (err)
+			return err;
+	}
+	/* Sockets are wrapped, or not, when made: only while empty. */
+	if (vnet >= 0 && vnet != pr->vnet) {
+		if (refcount_read(&pr->ref) > 1 || cgroup_is_populated(pr->cgrp))
+			return -EBUSY;
+		err = pcbg_jails_hooks(pn, vnet);
+		if (err)
+			return err;
+		pcbg_jails_count(pn, pr, -1);
+		pr->vnet = vnet;
+		pcbg_jails_count(pn, pr, 1);
+	}
+	if (pa) {
+		old = rcu_replace_pointer(pr->addrs, pa,
+					  lockdep_is_held(&pn->jails.lock));
+		kfree_rcu(old, rcu);
+	}
+	return 0;
+}
+
+static void pcbg_prison_unlink(struct pcbg_net *pn, struct pcbg_prison *pr)
+{
+	idr_remove(&pn->jails.ids, pr->id);
+	list_del(&pr->list);
+	hlist_del_rcu(&pr->hnode);
+	pcbg_jails_count(pn, pr, -1);
+	WRITE_ONCE(pr->dead, true);
+	pcbg_prison_put(pr);
+}
+
+int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr)
+{
+	lockdep_assert_held(&pn->jails.lock);
+	if (cgroup_is_populated(pr->cgrp))
+		return -EBUSY;	/* jail -r: empty it first (cgroup.kill) */
+	pcbg_prison_unlink(pn, pr);
+	return 0;
+}
+
+/* The namespace is going: no socket of it is left to hold a prison. */
+void pcbg_jails_exit(struct pcbg_net *pn)
+{
+	struct pcbg_prison *pr, *tmp;
+
+	mutex_lock(&pn->jails.lock);
+	list_for_each_entry_safe(pr, tmp, &pn->jails.list, list)
+		pcbg_prison_unlink(pn, pr);
+	mutex_unlock(&pn->jails.lock);
+	idr_destroy(&pn->jails.ids);
+}
+
+void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
+			int err)
+{
+	atomic_inc(&pcbg_net(pr->net)->jails.denied);
+	trace_prison_deny(pr->net, pr->id, check, err);
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The prison checks on packets, registered in a namespace while one of its
+ * prisons restricts addresses:
+ *
+ * - LOCAL_OUT: a packet of a prisoner's socket (or of a request socket of
+ *   its listener: the SYN-ACK) must have one of the prison's addresses as
+ *   source. The calls are checked before (prison_sock.c); this catches
+ *   what they cannot see, such as a header rewritten by another thread
+ *   after the check, and is dropped (the sender sees -EPERM).
+ * - LOCAL_IN: the groups skip a prisoner's wildcard socket for packets to
+ *   other addresses (wild.c), but a packet they leave to the stack
+ *   (loopback, no hash) would reach it through the kernel's own lookup.
+ *   Such a packet is dropped here instead. Runs after the steering hook
+ *   of the same priority (registered later), so a steered packet passes.
+ */
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/tcp.h>
+#include <net/udp.h>
+
+#include "pcbg_net.h"
+#include "pcbg_prison.h"
+
+static bool pcbg_out_allowed(struct sk_buff *skb, int family)
+{
+	const struct pcbg_prison_addrs *pa;
+	struct pcbg_prison *pr;
+	struct sock *sk = skb->sk;
+
+	if (!sk)
+		return true;
+	sk = sk_to_full_sk(sk);		/* a SYN-ACK: its listener */
+	if (!sk || !sk_fullsock(sk))
+		return true;		/* TIME_WAIT: addresses fixed */
+	pr = pcbg_sk_prison(sk);
+	if (!pr)
+		return true;
+	pa = pcbg_prison_addrs(pr);
+	if (family == AF_INET)
+		return !pcbg_prison_check4(pa, ip_hdr(skb)->saddr);
+	return !pcbg_prison_check6(pa, &ipv6_hdr(skb)->saddr);
+}
+
+static unsigned int pcbg_prison_out(void *priv, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	if (pcbg_out_allowed(skb, state->pf))
+		return NF_ACCEPT;
+	atomic_inc(&pcbg_net(state->net)->jails.dropped);
+	return NF_DROP;
+}
+
+/* Whether the kernel's pick, @sk, is a prisoner's wildcard not for @tp. */
+static bool pcbg_in_excluded(struct sock *sk, const struct pcbg_tuple *tp)
+{
+	const struct pcbg_prison_addrs *pa;
+	struct pcbg_prison *pr;
+
+	if (!sk || !sk_fullsock(sk))
+		return false;
+	pr = pcbg_sk_prison(sk);
+	if (!pr)
+		return false;
+	pa = pcbg_prison_addrs(pr);
+	if (tp->family == AF_INET)
+		return !sk->sk_rcv_saddr &&
+		       pcbg_prison_check4(pa, tp->laddr4);
+	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
+	       pcbg_prison_check6(pa, &tp->laddr6);
+}
+
+static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	struct pcbg_tuple tp = {};
+	struct sock *sk = NULL;
+	unsigned int thoff;
+	u8 protocol;
+	bool excluded;
+	__be16 ports[2];
+	u8 flags = 0;
+
+	if (skb->sk || skb->pkt_type != PACKET_HOST)
+		return NF_ACCEPT;	/* steered, or to every socket */
+	tp.family = state->pf;
+	if (tp.family == AF_INET) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (ip_is_fragment(iph))
+			return NF_ACCEPT;
+		protocol = iph->protocol;
+		thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+		tp.faddr4 = iph->saddr;
+		tp.laddr4 = iph->daddr;
+		tp.dif = inet_iif(skb);
+		tp.sdif = inet_sdif(skb);
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		protocol = ip6h->nexthdr;	/* extension headers: as is */
+		thoff = skb_network_offset(skb) + sizeof(*ip6h);
+		tp.faddr6 = ip6h->saddr;
+		tp.laddr6 = ip6h->daddr;
+		tp.dif = inet6_iif(skb);
+		tp.sdif = inet6_sdif(skb);
+	}
+	if ((protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) ||
+	    skb_copy_bits(skb, thoff, ports, sizeof(ports)))
+		return NF_ACCEPT;
+	tp.fport = ports[0];
+	tp.lport = ports[1];
+	if (protocol == IPPROTO_TCP) {
+		if (skb_copy_bits(skb, thoff + 13, &flags, 1) ||
+		    (flags & (TCPHDR_SYN | TCPHDR_ACK)) != TCPHDR_SYN)
+			return NF_ACCEPT;	/* a connection owns it */
+		sk = pcbg_native_established(state->net, &tp);
+		if (sk) {
+			sock_gen_put(sk);
+			return NF_ACCEPT;
+		}
+		sk = pcbg_native_listener(state->net, &tp);
+	} else {
+		sk = pcbg_native_udp(state->net, &tp);
+	}
+	excluded = pcbg_in_excluded(sk, &tp);
+	if (!excluded)
+		return NF_ACCEPT;
+	atomic_inc(&pcbg_net(state->net)->jails.dropped);
+	return NF_DROP;
+}
+
+static const struct nf_hook_ops pcbg_prison_nf_ops[] = {
+	{
+		.hook		= pcbg_prison_out,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP_PRI_LAST,
+	},
+	{
+		.hook		= pcbg_prison_in,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_LAST,
+	},
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		.hook		= pcbg_prison_out,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_LAST,
+	},
+	{
+		.hook		= pcbg_prison_in,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_LAST,
+	},
+#endif
+};
+
+/* Under the namespace's prison mutex. */
+int pcbg_prison_hooks_set(struct pcbg_net *pn, bool on)
+{
+	int err = 0;
+
+	if (on == pn->jails.hooks)
+		return 0;
+	if (on)
+		err = nf_register_net_hooks(pn->net, pcbg_prison_nf_ops,
+					    ARRAY_SIZE(pcbg_prison_nf_ops));
+	else
+		nf_unregister_net_hooks(pn->net, pcbg_prison_nf_ops,
+					ARRAY_SIZE(pcbg_prison_nf_ops));
+	if (!err)
+		pn->jails.hooks = on;
+	return err;
+}

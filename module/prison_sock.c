@@ -1,0 +1,722 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The prison checks on a prisoner's own calls: bind, connect, listen,
+ * sendmsg and setsockopt (FreeBSD's in_pcbbind_setup(), in_pcbconnect(),
+ * in_pcbladdr() and rip_output() call prison_*_ip4/6 there).
+ *
+ * No LSM can be loaded from a module, and a function-entry hook on
+ * inet_bind() and the rest would tax every socket of the host. Instead a
+ * socket created by a prisoner gets its prison's copy of the kernel's
+ * proto_ops, each call wrapped (sock->ops, as kTLS does): other sockets
+ * run the kernel's operations untouched. The copy is put in place by a
+ * kprobe on sock_alloc_file(), which every socket(2) and accept(2) passes
+ * before the socket has a file descriptor. Each such socket holds a
+ * reference on its prison and, through ops->owner, on this module.
+ */
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/uio.h>
+#include <net/inet_hashtables.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/addrconf.h>
+#include <net/l3mdev.h>
+#include <net/route.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "pcbg_net.h"
+#include "pcbg_prison.h"
+
+static struct pcbg_pops *pcbg_pops_of(const struct socket *sock)
+{
+	return container_of(sock->ops, struct pcbg_pops, ops);
+}
+
+static bool pcbg_is_tcp(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP;
+}
+
+/* Whether @a is an address of this host, where bind() would look. */
+static bool pcbg_local4(struct sock *sk, __be32 a)
+{
+	struct net *net = sock_net(sk);
+	u32 tb_id = l3mdev_fib_table_by_index(net, sk->sk_bound_dev_if) ? :
+		    RT_TABLE_LOCAL;
+
+	return inet_addr_type_table(net, a, tb_id) == RTN_LOCAL;
+}
+
+static bool pcbg_local6(struct sock *sk, const struct in6_addr *a)
+{
+	if (ipv6_addr_v4mapped(a))
+		return pcbg_local4(sk, a->s6_addr32[3]);
+	return ipv6_chk_addr(sock_net(sk), a, NULL, 0);
+}
+
+/*
+ * FreeBSD in_pcbladdr() in a jail: the source routing picks if it is the
+ * prison's, else the primary address.
+ */
+static __be32 pcbg_src4(const struct pcbg_prison_addrs *pa, struct sock *sk,
+			__be32 daddr)
+{
+	struct flowi4 fl4 = {
+		.daddr = daddr,
+		.flowi4_oif = sk->sk_bound_dev_if,
+		.flowi4_proto = sk->sk_protocol,
+	};
+	struct rtable *rt;
+
+	if (pa->n4 == 1)
+		return pa->a4[0];
+	rt = ip_route_output_key(sock_net(sk), &fl4);
+	if (!IS_ERR(rt)) {
+		ip_rt_put(rt);
+		if (!pcbg_prison_check4(pa, fl4.saddr))
+			return fl4.saddr;
+	}
+	return pa->a4[0];
+}
+
+static struct in6_addr pcbg_src6(const struct pcbg_prison_addrs *pa,
+				 struct sock *sk, const struct in6_addr *daddr)
+{
+	struct flowi6 fl6 = {
+		.daddr = *daddr,
+		.flowi6_oif = sk->sk_bound_dev_if,
+		.flowi6_proto = sk->sk_protocol,
+	};
+	struct dst_entry *dst;
+	struct in6_addr s;
+
+	if (pa->n6 == 1)
+		return pa->a6[0];
+	dst = ip6_route_output(sock_net(sk), sk, &fl6);
+	if (!dst->error && !ipv6_dev_get_saddr(sock_net(sk), dst->dev, daddr,
+					      0, &s) &&
+	    !pcbg_prison_check6(pa, &s)) {
+		dst_release(dst);
+		return s;
+	}
+	dst_release(dst);
+	return pa->a6[0];
+}
+
+/* The address of a bind(), checked and substituted in place. */
+static int pcbg_bind_addr(struct pcbg_prison *pr, struct sock *sk,
+			  struct sockaddr *sa, int len)
+{
+	const struct pcbg_prison_addrs *pa;
+	int err = 0;
+
+	rcu_read_lock();
+	pa = pcbg_prison_addrs(pr);
+	if (sk->sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+		/* What inet_bind() refuses itself is left to it. */
+		if (len < sizeof(*sin) || (sin->sin_family != AF_INET &&
+					   sin->sin_family != AF_UNSPEC))
+			goto out;
+		err = pcbg_prison_local4(pa, &sin->sin_addr.s_addr);
+		if (!err && sin->sin_addr.s_addr &&
+		    !pcbg_local4(sk, sin->sin_addr.s_addr))
+			err = -EADDRNOTAVAIL;	/* nonlocal bind */
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+
+		if (len < SIN6_LEN_RFC2133 || sin6->sin6_family != AF_INET6)
+			goto out;
+		err = pcbg_prison_local6(pa, &sin6->sin6_addr,
+					 sk->sk_ipv6only);
+		if (!err && !ipv6_addr_any(&sin6->sin6_addr) &&
+		    !(ipv6_addr_v4mapped(&sin6->sin6_addr) &&
+		      !sin6->sin6_addr.s6_addr32[3]) &&
+		    !pcbg_local6(sk, &sin6->sin6_addr))
+			err = -EADDRNOTAVAIL;
+	}
+out:
+	rcu_read_unlock();
+	if (err)
+		pcbg_prison_denied(pr, "bind", err);
+	return err;
+}
+
+static int pcbg_p_bind(struct socket *sock, struct sockaddr *sa, int len)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct sockaddr_storage ss;
+	int err;
+
+	if (len < 0 || len > sizeof(ss))
+		return p->base->bind(sock, sa, len);
+	memcpy(&ss, sa, len);
+	err = pcbg_bind_addr(p->pr, sock->sk, (struct sockaddr *)&ss, len);
+	if (err)
+		return err;
+	return p->base->bind(sock, (struct sockaddr *)&ss, len);
+}
+
+/*
+ * Give a socket without a local address the one it connects from, as
+ * connect() would, but a prison's (socket locked). TCP rehashes its bind
+ * bucket as tcp_v4_connect() does; a datagram socket's connect takes its
+ * source from inet_saddr or np->saddr.
+ */
+static int pcbg_set_src4(struct sock *sk, __be32 src)
+{
+	struct inet_sock *inet = inet_sk(sk);
+
+	if (inet->inet_rcv_saddr)
+		return 0;
+	if (pcbg_is_tcp(sk))
+		return sk->sk_state == TCP_CLOSE ?
+		       inet_bhash2_update_saddr(sk, &src, AF_INET) : 0;
+	if (!inet->inet_saddr)
+		inet->inet_saddr = src;
+	return 0;
+}
+
+static int pcbg_set_src6(struct sock *sk, const struct in6_addr *src)
+{
+	struct ipv6_pinfo *np = inet6_sk(sk);
+
+	if (!ipv6_addr_any(&sk->sk_v6_rcv_saddr))
+		return 0;
+	if (pcbg_is_tcp(sk))
+		return sk->sk_state == TCP_CLOSE ?
+		       inet_bhash2_update_saddr(sk, (void *)src, AF_INET6) : 0;
+	if (np && ipv6_addr_any(&np->saddr))
+		np->saddr = *src;
+	return 0;
+}
+
+/*
+ * A destination: loopback rewritten (prison_remote_ip4/6), and the source
+ * it will be reached from, if the socket has none yet. @set_src: connect()
+ * keeps it in the socket; sendmsg() asks for it per datagram.
+ */
+struct pcbg_dst {
+	int family;		/* of the source: AF_INET for v4-mapped */
+	bool need_src;
+	__be32 src4;
+	struct in6_addr src6;
+};
+
+static int pcbg_dst_prep(struct pcbg_prison *pr, struct sock *sk,
+			 struct sockaddr *sa, int len, struct pcbg_dst *d)
+{
+	const struct pcbg_prison_addrs *pa;
+	int err = 0;
+
+	d->family = 0;
+	d->need_src = false;
+	rcu_read_lock();
+	pa = pcbg_prison_addrs(pr);
+	if (sk->sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+		if (len < sizeof(*sin) || sin->sin_family != AF_INET)
+			goto out;
+		err = pcbg_prison_remote4(pa, &sin->sin_addr.s_addr);
+		if (err)
+			goto out;
+		d->family = AF_INET;
+		d->need_src = !inet_sk(sk)->inet_rcv_saddr &&
+			      !inet_sk(sk)->inet_saddr;
+		if (d->need_src)
+			d->src4 = pcbg_src4(pa, sk, sin->sin_addr.s_addr);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+		struct in6_addr *a = &sin6->sin6_addr;
+
+		if (len < SIN6_LEN_RFC2133 || sin6->sin6_family != AF_INET6)
+			goto out;
+		err = pcbg_prison_remote6(pa, a);
+		if (err)
+			goto out;
+		if (ipv6_addr_v4mapped(a)) {
+			d->family = AF_INET;
+			d->need_src = ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
+				      !inet_sk(sk)->inet_saddr;
+			if (d->need_src) {
+				if (!pa->n4)
+					err = -EAFNOSUPPORT;
+				else
+					d->src4 = pcbg_src4(pa, sk,
+							    a->s6_addr32[3]);
+			}
+		} else {
+			d->family = AF_INET6;
+			d->need_src = ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
+				      (!inet6_sk(sk) ||
+				       ipv6_addr_any(&inet6_sk(sk)->saddr));
+			if (d->need_src)
+				d->src6 = pcbg_src6(pa, sk, a);
+		}
+	}
+out:
+	rcu_read_unlock();
+	return err;
+}
+
+static int pcbg_p_connect(struct socket *sock, struct sockaddr *sa, int len,
+			  int flags)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct sock *sk = sock->sk;
+	struct sockaddr_storage ss;
+	struct pcbg_dst d;
+	int err;
+
+	if (len < 0 || len > sizeof(ss))
+		return p->base->connect(sock, sa, len, flags);
+	memcpy(&ss, sa, len);
+	err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)&ss, len, &d);
+	if (!err && d.need_src) {
+		lock_sock(sk);
+		if (d.family == AF_INET)
+			err = pcbg_set_src4(sk, d.src4);
+		else
+			err = pcbg_set_src6(sk, &d.src6);
+		release_sock(sk);
+	}
+	if (err) {
+		pcbg_prison_denied(p->pr, "connect", err);
+		return err;
+	}
+	return p->base->connect(sock, (struct sockaddr *)&ss, len, flags);
+}
+
+/* listen() without bind() binds the wildcard: the prison's, if it has one. */
+static int pcbg_p_listen(struct socket *sock, int backlog)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct sock *sk = sock->sk;
+	int err;
+
+	if (!inet_sk(sk)->inet_num && pcbg_is_tcp(sk)) {
+		struct sockaddr_storage ss = { .ss_family = sk->sk_family };
+		int len = sk->sk_family == AF_INET ?
+			  sizeof(struct sockaddr_in) :
+			  sizeof(struct sockaddr_in6);
+
+		err = pcbg_p_bind(sock, (struct sockaddr *)&ss, len);
+		if (err)
+			return err;
+	}
+	return p->base->listen(sock, backlog);
+}
+
+/* accept(2) took the new socket's reference in sock_alloc_file(). */
+static int pcbg_p_accept(struct socket *sock, struct socket *newsock,
+			 int flags, bool kern)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+
+	if (kern)	/* kernel_accept(): no file, no probe */
+		refcount_inc(&p->pr->ref);
+	return p->base->accept(sock, newsock, flags, kern);
+}
+
+static int pcbg_p_release(struct socket *sock)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct pcbg_prison *pr = p->pr;
+	int err;
+
+	err = p->base->release(sock);
+	pcbg_prison_put(pr);
+	return err;
+}
+
+/*
+ * The source addresses a datagram's control messages ask for
+ * (IP_PKTINFO, IPV6_PKTINFO): each must be the prison's. The kernel copied
+ * the control messages into its own buffer (____sys_sendmsg()), so one
+ * that leaves the source to the kernel gets the prison's in place.
+ */
+static int pcbg_cmsg_src(const struct pcbg_prison_addrs *pa,
+			 struct msghdr *msg, const struct pcbg_dst *d,
+			 bool *set)
+{
+	struct cmsghdr *cmsg;
+	int err;
+
+	*set = false;
+	if (msg->msg_control_is_user || !msg->msg_controllen)
+		return 0;
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			break;
+		if (cmsg->cmsg_level == SOL_IP && cmsg->cmsg_type == IP_PKTINFO &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo *pi = CMSG_DATA(cmsg);
+
+			if (!pi->ipi_spec_dst.s_addr && d->need_src &&
+			    d->family == AF_INET) {
+				pi->ipi_spec_dst.s_addr = d->src4;
+				*set = true;
+			}
+			err = pcbg_prison_check4(pa, pi->ipi_spec_dst.s_addr);
+			if (err && pi->ipi_spec_dst.s_addr)
+				return err;
+		} else if (cmsg->cmsg_level == SOL_IPV6 &&
+			   cmsg->cmsg_type == IPV6_PKTINFO &&
+			   cmsg->cmsg_len ==
+			   CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo *pi = CMSG_DATA(cmsg);
+
+			if (ipv6_addr_any(&pi->ipi6_addr) && d->need_src) {
+				if (d->family == AF_INET)
+					ipv6_addr_set_v4mapped(d->src4,
+							       &pi->ipi6_addr);
+				else
+					pi->ipi6_addr = d->src6;
+				*set = true;
+			}
+			err = pcbg_prison_check6(pa, &pi->ipi6_addr);
+			if (err && !ipv6_addr_any(&pi->ipi6_addr))
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* IP_HDRINCL: the source the prisoner wrote in its own header. */
+static int pcbg_hdrincl_src(const struct pcbg_prison_addrs *pa,
+			    struct sock *sk, struct msghdr *msg, size_t len)
+{
+	struct iov_iter it = msg->msg_iter;
+
+	if (sk->sk_family == AF_INET) {
+		struct iphdr iph;
+
+		if (len < sizeof(iph) ||
+		    copy_from_iter(&iph, sizeof(iph), &it) != sizeof(iph))
+			return 0;	/* raw_send_hdrinc() refuses it */
+		return pcbg_prison_check4(pa, iph.saddr);
+	}
+	{
+		struct ipv6hdr ip6h;
+
+		if (len < sizeof(ip6h) ||
+		    copy_from_iter(&ip6h, sizeof(ip6h), &it) != sizeof(ip6h))
+			return 0;
+		return pcbg_prison_check6(pa, &ip6h.saddr);
+	}
+}
+
+/* A control message that gives the datagram the prison's source. */
+union pcbg_cmsg_buf {
+	struct cmsghdr hdr;
+	u8 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+static size_t pcbg_cmsg_build(union pcbg_cmsg_buf *b, struct sock *sk,
+			      const struct pcbg_dst *d)
+{
+	struct cmsghdr *c = &b->hdr;
+
+	memset(b, 0, sizeof(*b));
+	if (sk->sk_family == AF_INET) {
+		struct in_pktinfo *pi = CMSG_DATA(c);
+
+		c->cmsg_level = SOL_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi->ipi_ifindex = sk->sk_bound_dev_if;
+		pi->ipi_spec_dst.s_addr = d->src4;
+		return CMSG_SPACE(sizeof(*pi));
+	}
+	{
+		struct in6_pktinfo *pi = CMSG_DATA(c);
+
+		c->cmsg_level = SOL_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(*pi));
+		if (d->family == AF_INET)
+			ipv6_addr_set_v4mapped(d->src4, &pi->ipi6_addr);
+		else
+			pi->ipi6_addr = d->src6;
+		return CMSG_SPACE(sizeof(*pi));
+	}
+}
+
+/*
+ * A datagram (UDP, raw, ping) from a socket without a local address gets
+ * the source in_pcbladdr() would give it in a jail; a source asked for
+ * (IP_PKTINFO, IP_HDRINCL) must be the prison's; a loopback destination
+ * is rewritten. The netfilter check on LOCAL_OUT (prison_nf.c) stands
+ * behind all of this.
+ */
+static int pcbg_dgram_send(struct pcbg_pops *p, struct socket *sock,
+			   struct msghdr *msg, size_t len)
+{
+	const struct pcbg_prison_addrs *pa;
+	struct sock *sk = sock->sk;
+	void *name = msg->msg_name, *control = msg->msg_control;
+	size_t controllen = msg->msg_controllen;
+	bool is_user = msg->msg_control_is_user, set = false;
+	struct sockaddr_storage ss;
+	union pcbg_cmsg_buf one;
+	struct pcbg_dst d = {};
+	void *buf = NULL;
+	int err;
+
+	if (name) {
+		if (msg->msg_namelen < 0 || msg->msg_namelen > sizeof(ss))
+			return p->base->sendmsg(sock, msg, len);
+		memcpy(&ss, name, msg->msg_namelen);
+		err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)&ss,
+				    msg->msg_namelen, &d);
+		if (err)
+			goto denied;
+		msg->msg_name = &ss;
+	}
+	rcu_read_lock();
+	pa = pcbg_prison_addrs(p->pr);
+	if (inet_sk(sk)->hdrincl) {
+		err = pcbg_hdrincl_src(pa, sk, msg, len);
+		d.need_src = false;
+	} else {
+		err = pcbg_cmsg_src(pa, msg, &d, &set);
+	}
+	rcu_read_unlock();
+	if (err)
+		goto denied;
+	if (d.need_src && !set) {
+		size_t add = pcbg_cmsg_build(&one, sk, &d);
+
+		/* sendmsg(2) and io_uring copy control messages first. */
+		if (controllen && is_user) {
+			err = -EINVAL;
+			goto restore;
+		}
+		if (!controllen) {
+			msg->msg_control = &one;
+			msg->msg_controllen = add;
+		} else {
+			size_t at = CMSG_ALIGN(controllen);
+
+			buf = kzalloc(at + add, GFP_KERNEL);
+			if (!buf) {
+				err = -ENOBUFS;
+				goto restore;
+			}
+			memcpy(buf, control, controllen);
+			memcpy(buf + at, &one, add);
+			msg->msg_control = buf;
+			msg->msg_controllen = at + add;
+		}
+		msg->msg_control_is_user = false;
+	}
+	err = p->base->sendmsg(sock, msg, len);
+restore:
+	kfree(buf);
+	msg->msg_name = name;
+	msg->msg_control = control;
+	msg->msg_controllen = controllen;
+	msg->msg_control_is_user = is_user;
+	return err;
+
+denied:
+	msg->msg_name = name;
+	pcbg_prison_denied(p->pr, "send", err);
+	return err;
+}
+
+static int pcbg_p_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct sock *sk = sock->sk;
+
+	if (sk->sk_type != SOCK_STREAM)
+		return pcbg_dgram_send(p, sock, msg, len);
+	/* TCP Fast Open: sendto() connects. */
+	if (msg->msg_name && (msg->msg_flags & MSG_FASTOPEN) &&
+	    sk->sk_state == TCP_CLOSE) {
+		struct sockaddr_storage ss;
+		void *name = msg->msg_name;
+		struct pcbg_dst d;
+		int err;
+
+		if (msg->msg_namelen < 0 || msg->msg_namelen > sizeof(ss))
+			return p->base->sendmsg(sock, msg, len);
+		memcpy(&ss, name, msg->msg_namelen);
+		err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)&ss,
+				    msg->msg_namelen, &d);
+		if (!err && d.need_src) {
+			lock_sock(sk);
+			err = d.family == AF_INET ? pcbg_set_src4(sk, d.src4) :
+						    pcbg_set_src6(sk, &d.src6);
+			release_sock(sk);
+		}
+		if (err) {
+			pcbg_prison_denied(p->pr, "connect", err);
+			return err;
+		}
+		msg->msg_name = &ss;
+		err = p->base->sendmsg(sock, msg, len);
+		msg->msg_name = name;
+		return err;
+	}
+	return p->base->sendmsg(sock, msg, len);
+}
+
+static void pcbg_pops_unwrap(struct socket *sock, struct pcbg_pops *p);
+
+/*
+ * Binding to an address the host does not have is refused to a prisoner
+ * (FreeBSD IP_BINDANY needs a privilege jails lack). A ULP (kTLS) copies
+ * the socket's operations to build its own: it gets the kernel's, and the
+ * socket, connected by then, leaves the wrapper.
+ */
+static int pcbg_p_setsockopt(struct socket *sock, int level, int optname,
+			     sockptr_t optval, unsigned int optlen)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	int err;
+
+	if ((level == SOL_IP && (optname == IP_FREEBIND ||
+				 optname == IP_TRANSPARENT)) ||
+	    (level == SOL_IPV6 && (optname == IPV6_FREEBIND ||
+				   optname == IPV6_TRANSPARENT))) {
+		pcbg_prison_denied(p->pr, "freebind", -EPERM);
+		return -EPERM;
+	}
+	if (level != SOL_TCP || optname != TCP_ULP)
+		return p->base->setsockopt(sock, level, optname, optval,
+					   optlen);
+	WRITE_ONCE(sock->ops, p->base);
+	err = p->base->setsockopt(sock, level, optname, optval, optlen);
+	if (READ_ONCE(sock->ops) == p->base)
+		WRITE_ONCE(sock->ops, &p->ops);
+	else
+		pcbg_pops_unwrap(sock, p);
+	return err;
+}
+
+static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
+				       const struct proto_ops *base)
+{
+	struct pcbg_pops *p = NULL;
+	unsigned int i;
+
+	for (i = 0; i < PCBG_PRISON_BASES; i++) {
+		/* Pairs with the release below: a base seen, its ops filled. */
+		const struct proto_ops *b = smp_load_acquire(&pr->pops[i].base);
+
+		if (b == base)
+			return &pr->pops[i];
+		if (!b)
+			break;
+	}
+	spin_lock(&pr->lock);
+	for (i = 0; i < PCBG_PRISON_BASES; i++) {
+		if (pr->pops[i].base == base) {
+			p = &pr->pops[i];
+			break;
+		}
+		if (pr->pops[i].base)
+			continue;
+		p = &pr->pops[i];
+		p->ops = *base;
+		p->ops.owner = THIS_MODULE;
+		p->ops.release = pcbg_p_release;
+		p->ops.bind = pcbg_p_bind;
+		p->ops.connect = pcbg_p_connect;
+		p->ops.listen = pcbg_p_listen;
+		p->ops.accept = pcbg_p_accept;
+		p->ops.setsockopt = pcbg_p_setsockopt;
+		p->ops.sendmsg = pcbg_p_sendmsg;
+		p->pr = pr;
+		smp_store_release(&p->base, base);	/* ops filled first */
+		break;
+	}
+	spin_unlock(&pr->lock);
+	return p;
+}
+
+/*
+ * The socket's operations changed under it (a ULP): it stops being a
+ * prisoner's, and gives back what it held. Its owner is now theirs.
+ */
+static void pcbg_pops_unwrap(struct socket *sock, struct pcbg_pops *p)
+{
+	__module_get(READ_ONCE(sock->ops)->owner);
+	pcbg_prison_put(p->pr);
+	module_put(THIS_MODULE);
+}
+
+static atomic_t pcbg_unconfined = ATOMIC_INIT(0);
+
+static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+	const struct proto_ops *ops = READ_ONCE(sock->ops);
+	struct pcbg_prison *pr;
+	struct pcbg_pops *p;
+	struct pcbg_net *pn;
+	struct sock *sk;
+
+	if (!ops)
+		return 0;
+	if (ops->owner == THIS_MODULE) {	/* accept(2)'s new socket */
+		refcount_inc(&pcbg_pops_of(sock)->pr->ref);
+		return 0;
+	}
+	sk = sock->sk;
+	if (!sk || (ops->family != PF_INET && ops->family != PF_INET6))
+		return 0;
+	pn = pcbg_net(sock_net(sk));
+	if (!READ_ONCE(pn->jails.restricted))
+		return 0;
+	rcu_read_lock();
+	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(&sk->sk_cgrp_data));
+	if (!pr || pr->vnet || !refcount_inc_not_zero(&pr->ref))
+		goto out;
+	p = pcbg_pops_get(pr, ops);
+	if (!p) {
+		pcbg_prison_put(pr);
+		atomic_inc(&pcbg_unconfined);
+		pr_warn_ratelimited("prison %s: no room for the operations of %ps: socket not confined\n",
+				    pr->name, ops);
+		goto out;
+	}
+	__module_get(THIS_MODULE);
+	module_put(ops->owner);
+	WRITE_ONCE(sock->ops, &p->ops);
+out:
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kprobe pcbg_kp_alloc_file = {
+	.symbol_name = "sock_alloc_file",
+	.pre_handler = pcbg_alloc_file_pre,
+};
+
+int pcbg_prison_sock_init(void)
+{
+	int err = register_kprobe(&pcbg_kp_alloc_file);
+
+	if (err)
+		pr_err("cannot probe sock_alloc_file: %d\n", err);
+	return err;
+}
+
+void pcbg_prison_sock_exit(void)
+{
+	unregister_kprobe(&pcbg_kp_alloc_file);
+}
+
+/* Prisoner sockets left with the kernel's operations: kprobe misses too. */
+unsigned long pcbg_prison_unconfined(void)
+{
+	return atomic_read(&pcbg_unconfined) +
+	       READ_ONCE(pcbg_kp_alloc_file.nmissed);
+}

@@ -1,0 +1,175 @@
+#!/bin/bash
+# Prisons: the escape table (every attempt of a prisoner to use an address
+# that is not its prison's, with the error it must get), the packets seen
+# at the other end (the source each must arrive from, none of the refused
+# ones), the allowed cases on every prison address with the module
+# unloaded (no prison) and loaded (in prison), the receive side (a
+# prisoner's wildcard listener answers only its addresses, through the
+# groups and through the kernel's own lookup), visibility, and 1000
+# prisons made and destroyed under traffic.
+. scripts/tests/lib.sh
+
+JAIL=scripts/pcbgjail
+ESC="python3 scripts/lib/prison_escape.py"
+CG=/sys/fs/cgroup
+
+# The host's extra addresses on the server side; .14 is a prison's only.
+add_addrs() {
+	local a
+	for a in 192.0.2.11 192.0.2.12 192.0.2.13 192.0.2.21; do
+		ip -n $NS_S addr add $a/24 dev veth0 || return 1
+	done
+	for a in 2001:db8::11 2001:db8::12 2001:db8::13; do
+		ip -n $NS_S addr add $a/64 dev veth0 nodad || return 1
+	done
+	ip netns exec $NS_S sysctl -qw net.ipv4.ip_nonlocal_bind=1
+}
+
+# in_ns_s [prison] CMD...: run in the server namespace, in a prison or not.
+in_s() {
+	local p=$1
+	shift
+	if [ "$p" = - ]; then
+		ip netns exec $NS_S "$@"
+	else
+		ip netns exec $NS_S $JAIL exec "$p" -- "$@"
+	fi
+}
+
+# allowed WHO: serving and connecting on every address of prison M.
+allowed() {
+	local who=$1 a port=9200 out
+	for a in 192.0.2.11 192.0.2.12 2001:db8::11 2001:db8::12; do
+		port=$((port + 1))
+		rm -f /tmp/p.ready
+		in_s "$who" $ESC serve --addr $a --port $port --ready /tmp/p.ready >/dev/null &
+		for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+		check "$2: a client reaches a server on $a" \
+			ip netns exec $NS_C $ESC connect --addr $a --port $port
+		wait
+		port=$((port + 1))
+		rm -f /tmp/p.ready
+		ip netns exec $NS_C $ESC serve --addr "$(peer_of $a)" --port $port --ready /tmp/p.ready >/dev/null &
+		for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+		out=$(in_s "$who" $ESC connect --addr "$(peer_of $a)" --port $port --bind $a)
+		expect_eq "$2: connecting out from $a" "connected from $a" "$out"
+		wait
+	done
+}
+peer_of() { case $1 in *:*) echo 2001:db8::2 ;; *) echo 192.0.2.2 ;; esac; }
+
+# The same allowed cases with the module unloaded: the reference.
+unload
+ns_setup
+check "addresses" add_addrs
+allowed - "unloaded, no prison"
+ns_teardown
+
+setup_and_load "insmod"
+check "addresses" add_addrs
+mkdir -p $CG/pcbgroup
+out=$(in_s - $JAIL create M ip4.addr=192.0.2.11,192.0.2.12,192.0.2.14 ip6.addr=2001:db8::11,2001:db8::12)
+check "create prison M ($out)" test -n "$out"
+check "create prison S" in_s - $JAIL create S jid=77 ip4.addr=192.0.2.21 ip6.addr=
+check "create prison E (no address)" in_s - $JAIL create E
+echo "# $(in_s - $JAIL list | tr '\n' ';')"
+
+# Bad definitions: refused with a reason, nothing made.
+for bad in "M ip4.addr=192.0.2.30" "9 ip4.addr=192.0.2.31" "X ip4.addr=224.0.0.1" \
+	"X ip4.addr=192.0.2.31,192.0.2.31" "X jid=77" "bad/name"; do
+	err=$(in_s - $JAIL create $bad 2>&1) && not_ok "create $bad accepted" ||
+		ok "create $bad refused: $err"
+done
+expect_eq "still three prisons" 3 "$(in_s - $JAIL list | tail -n +2 | wc -l)"
+err=$(in_s - $JAIL create Y cgroup=$CG 2>&1) && not_ok "a prison on a populated cgroup" ||
+	ok "a prison on a cgroup with processes refused: $err"
+err=$(ip netns exec $NS_S setpriv --reuid 65534 --regid 65534 --clear-groups \
+	$JAIL destroy S 2>&1) && not_ok "an unprivileged user destroyed a prison" ||
+	ok "an unprivileged user cannot destroy a prison: $err"
+
+# The escape table, with the packets watched from the client side.
+rm -f /tmp/obs.*
+ip netns exec $NS_C $ESC observe --log /tmp/obs.log --ready /tmp/obs.ready --stop /tmp/obs.stop &
+obs=$!
+for _ in $(seq 50); do [ -f /tmp/obs.ready ] && break; sleep 0.1; done
+check "an unjailed socket may bind the nonlocal 192.0.2.14 (the sysctl is on)" \
+	in_s - python3 -c 'import socket; socket.socket().bind(("192.0.2.14", 0))'
+: >/tmp/esc.all
+for p in M S E; do
+	in_s $p $ESC attempts --prison $p --expect /tmp/esc.$p
+	cat /tmp/esc.$p >>/tmp/esc.all
+done
+# A prisoner changing prisons, its own or others, as root.
+for c in "set M ip4.addr=192.0.2.1" "destroy M" "destroy S" "create Z ip4.addr=192.0.2.1"; do
+	err=$(in_s M $JAIL $c 2>&1) && not_ok "a prisoner ran '$c'" ||
+		ok "a prisoner cannot '$c': $err"
+done
+expect_eq "a prisoner lists only its own prison" "M" \
+	"$(in_s M $JAIL list | awk 'NR > 1 {print $2}' | tr '\n' ' ' | sed 's/ $//')"
+# ping -S: a non-primary address works, the host's does not.
+check "ping -S with a non-primary prison address" in_s M ping -c 1 -W 2 -S 192.0.2.12 192.0.2.2
+err=$(in_s M ping -c 1 -W 2 -S 192.0.2.1 192.0.2.2 2>&1) && not_ok "ping -S with the host's address" ||
+	ok "ping -S with the host's address refused: $(echo "$err" | head -1)"
+sleep 1
+touch /tmp/obs.stop
+wait $obs
+ip netns exec $NS_C $ESC verify --log /tmp/obs.log --expect /tmp/esc.all
+
+# Receive: M's wildcard listener takes its addresses only, from the
+# client side (the groups) and from the host itself (the kernel's lookup).
+rm -f /tmp/p.ready
+in_s M $ESC serve --addr 0.0.0.0 --port 9300 --count 3 --timeout 20 --ready /tmp/p.ready >/tmp/p.out &
+srv=$!
+for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
+check "M's wildcard listener answers 192.0.2.11" ip netns exec $NS_C $ESC connect --addr 192.0.2.11 --port 9300
+check "M's wildcard listener answers 192.0.2.12" ip netns exec $NS_C $ESC connect --addr 192.0.2.12 --port 9300
+check "nor 192.0.2.13 from the client side" \
+	bash -c "! ip netns exec $NS_C $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
+check "nor 192.0.2.13 from the host itself (loopback)" \
+	bash -c "! ip netns exec $NS_S $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
+check "nor 192.0.2.1 from the host itself" \
+	bash -c "! ip netns exec $NS_S $ESC connect --addr 192.0.2.1 --port 9300 --timeout 2"
+check "M's wildcard listener answers 192.0.2.11 from the host" ip netns exec $NS_S $ESC connect --addr 192.0.2.11 --port 9300
+wait $srv
+expect_eq "the listener served exactly the three allowed" "served=3" "$(cat /tmp/p.out)"
+expect_eq "verify: no mismatch" 0 "$(stat $NS_S mismatch)"
+echo "# verify: $(stat $NS_S verified) verified, $(stat $NS_S verify_prison) differ by a prison rule"
+
+# Visibility: the prisoner's listing holds its sockets only.
+server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
+rm -f /tmp/p.ready
+in_s M $ESC serve --addr 192.0.2.11 --port 9400 --timeout 10 --ready /tmp/p.ready >/dev/null &
+srv=$!
+for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+mid=$(in_s - $JAIL show M | sed 's/.*jid=\([0-9]*\).*/\1/')
+host=$(in_s - cat /proc/net/pcbgroup/sockets)
+mine=$(in_s M cat /proc/net/pcbgroup/sockets)
+echo "# host's listing: $(echo "$host" | tail -n +2 | wc -l) sockets; M's: $(echo "$mine" | tail -n +2 | wc -l)"
+echo "$host" | head -5 | sed 's/^/# /'
+check "the host sees its own server and M's listener" \
+	bash -c "echo '$host' | grep -q '192.0.2.1:7000' && echo '$host' | grep -q '192.0.2.11:9400'"
+check "M sees its listener" bash -c "echo '$mine' | grep -q '192.0.2.11:9400'"
+check "M sees no socket of another prison or of the host" \
+	bash -c "echo '$mine' | awk 'NR > 1 && \$NF != $mid {bad=1} END {exit bad}'"
+ip netns exec $NS_C $ESC connect --addr 192.0.2.11 --port 9400 >/dev/null
+wait $srv
+server_stop
+
+# 1000 prisons made and destroyed under traffic; a socket outlives its
+# destroyed prison and stays confined.
+server_start $NS_C --addr 192.0.2.2 --tcp 7000 --udp 7001
+ip netns exec $NS_S $TRAFFIC tcp-client --addr 192.0.2.2 --conns 4 --rounds 400 >/tmp/bg.out 2>&1 &
+bg=$!
+out=$(ip netns exec $NS_S python3 scripts/lib/prison_churn.py --count 1000 --peer 192.0.2.2 --port 7000)
+echo "# churn: $out"
+check "1000 prisons made and destroyed, each used ($out)" \
+	bash -c "echo '$out' | grep -q 'cycles=1000 failed=0'"
+check "a socket of a destroyed prison stays confined" bash -c "echo '$out' | grep -q 'dead_confined=1'"
+check "background traffic unharmed" wait $bg
+server_stop
+for p in M S E; do check "destroy $p" in_s - $JAIL destroy $p; done
+expect_eq "no prison left" 1 "$(in_s - $JAIL list | wc -l)"
+ns_teardown
+check "rmmod (no prisoner socket holds the module)" rmmod pcbgroup
+exit $T_FAILED
