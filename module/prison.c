@@ -143,6 +143,7 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	struct pcbg_jails *j = &pn->jails;
 	struct pcbg_prison *pr, *other;
 	struct cgroup *cg;
+	u32 max;
 	int err;
 
 	err = pcbg_prison_addrs_valid(pa);
@@ -180,8 +181,11 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	hlist_for_each_entry(other, pcbg_prison_bucket(j, pr->cgid), hnode)
 		if (other->cgid == pr->cgid)
 			goto fail_unlock;
-	err = idr_alloc_u32(&j->ids, pr, &id, id ? id : INT_MAX,
-			    GFP_KERNEL_ACCOUNT);
+	/* Ids from 1, like jids; one asked for is that one or none. */
+	max = id ? id : INT_MAX;
+	if (!id)
+		id = 1;
+	err = idr_alloc_u32(&j->ids, pr, &id, max, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto fail_unlock;
 	err = pcbg_jails_hooks(pn, vnet);

@@ -361,9 +361,12 @@ static int pcbg_cmsg_src(const struct pcbg_prison_addrs *pa,
 				pi->ipi_spec_dst.s_addr = d->src4;
 				*set = true;
 			}
+			if (!pi->ipi_spec_dst.s_addr)
+				continue;
 			err = pcbg_prison_check4(pa, pi->ipi_spec_dst.s_addr);
-			if (err && pi->ipi_spec_dst.s_addr)
+			if (err)
 				return err;
+			*set = true;
 		} else if (cmsg->cmsg_level == SOL_IPV6 &&
 			   cmsg->cmsg_type == IPV6_PKTINFO &&
 			   cmsg->cmsg_len ==
@@ -378,17 +381,24 @@ static int pcbg_cmsg_src(const struct pcbg_prison_addrs *pa,
 					pi->ipi6_addr = d->src6;
 				*set = true;
 			}
+			if (ipv6_addr_any(&pi->ipi6_addr))
+				continue;
 			err = pcbg_prison_check6(pa, &pi->ipi6_addr);
-			if (err && !ipv6_addr_any(&pi->ipi6_addr))
+			if (err)
 				return err;
+			*set = true;
 		}
 	}
 	return 0;
 }
 
-/* IP_HDRINCL: the source the prisoner wrote in its own header. */
-static int pcbg_hdrincl_src(const struct pcbg_prison_addrs *pa,
-			    struct sock *sk, struct msghdr *msg, size_t len)
+/*
+ * IP_HDRINCL, IPV6_HDRINCL: the source the prisoner wrote in its own
+ * header, read before the check (it may fault: no RCU held). Another
+ * thread may change it after: the LOCAL_OUT check stands behind.
+ */
+static bool pcbg_hdrincl_src(struct sock *sk, struct msghdr *msg, size_t len,
+			     struct in6_addr *src)
 {
 	struct iov_iter it = msg->msg_iter;
 
@@ -397,16 +407,18 @@ static int pcbg_hdrincl_src(const struct pcbg_prison_addrs *pa,
 
 		if (len < sizeof(iph) ||
 		    copy_from_iter(&iph, sizeof(iph), &it) != sizeof(iph))
-			return 0;	/* raw_send_hdrinc() refuses it */
-		return pcbg_prison_check4(pa, iph.saddr);
+			return false;	/* raw_send_hdrinc() refuses it */
+		ipv6_addr_set_v4mapped(iph.saddr, src);
+		return true;
 	}
 	{
 		struct ipv6hdr ip6h;
 
 		if (len < sizeof(ip6h) ||
 		    copy_from_iter(&ip6h, sizeof(ip6h), &it) != sizeof(ip6h))
-			return 0;
-		return pcbg_prison_check6(pa, &ip6h.saddr);
+			return false;
+		*src = ip6h.saddr;
+		return true;
 	}
 }
 
@@ -461,7 +473,9 @@ static int pcbg_dgram_send(struct pcbg_pops *p, struct socket *sock,
 	void *name = msg->msg_name, *control = msg->msg_control;
 	size_t controllen = msg->msg_controllen;
 	bool is_user = msg->msg_control_is_user, set = false;
+	bool hdrincl = inet_sk(sk)->hdrincl;
 	struct sockaddr_storage ss;
+	struct in6_addr hsrc;
 	union pcbg_cmsg_buf one;
 	struct pcbg_dst d = {};
 	void *buf = NULL;
@@ -477,10 +491,14 @@ static int pcbg_dgram_send(struct pcbg_pops *p, struct socket *sock,
 			goto denied;
 		msg->msg_name = &ss;
 	}
+	if (hdrincl && !pcbg_hdrincl_src(sk, msg, len, &hsrc))
+		hdrincl = false;	/* too short: the kernel refuses it */
 	rcu_read_lock();
 	pa = pcbg_prison_addrs(p->pr);
-	if (inet_sk(sk)->hdrincl) {
-		err = pcbg_hdrincl_src(pa, sk, msg, len);
+	if (hdrincl) {
+		err = pcbg_prison_check6(pa, &hsrc);
+		d.need_src = false;
+	} else if (inet_sk(sk)->hdrincl) {
 		d.need_src = false;
 	} else {
 		err = pcbg_cmsg_src(pa, msg, &d, &set);

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 import struct
+import subprocess
 
 NETLINK_GENERIC = 16
 NETLINK_EXT_ACK = 11
@@ -23,6 +24,24 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 CMD_NEW, CMD_SET, CMD_DEL, CMD_GET = 1, 2, 3, 4
 (A_ID, A_NAME, A_CGROUP_FD, A_CGROUP_ID, A_CGROUP_PATH, A_VNET, A_ADDRS,
  A_ADDR4, A_ADDR6, A_SOCKETS) = range(1, 11)
+
+
+CGROOT = "/sys/fs/cgroup"
+
+
+def cgroup_root():
+    """The cgroup v2 hierarchy, mounted where it should be. "ip netns exec"
+    mounts a sysfs of the namespace over /sys, which hides it: mount it
+    again there (that mount namespace is the command's own)."""
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, where, kind = line.split()[:3]
+            if kind == "cgroup2" and where == CGROOT:
+                return CGROOT
+    # Unprivileged, it fails; what needs it then fails with its own error.
+    subprocess.run(["mount", "-t", "cgroup2", "cgroup2", CGROOT],
+                   stderr=subprocess.DEVNULL, check=False)
+    return CGROOT
 
 
 class NetlinkError(OSError):

@@ -17,7 +17,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import pcbg_genl  # noqa: E402
 
-ROOT = "/sys/fs/cgroup/pcbgroup"
 ADDR = "192.0.2.11"
 
 
@@ -56,12 +55,13 @@ def main():
     p.add_argument("--peer", default="192.0.2.2")
     p.add_argument("--port", type=int, default=7000)
     a = p.parse_args()
-    os.makedirs(ROOT, exist_ok=True)
+    root = os.path.join(pcbg_genl.cgroup_root(), "pcbgroup")
+    os.makedirs(root, exist_ok=True)
     ps = pcbg_genl.Prisons()
     failed = 0
     dead_confined = None
     for i in range(a.count):
-        cg = os.path.join(ROOT, "churn%d" % i)
+        cg = os.path.join(root, "churn%d" % i)
         os.mkdir(cg)
         pr = ps.create("churn%d" % i, cg, [ADDR] + (["2001:db8::11"] if i % 2 else []))
         handoff = i % 100 == 0

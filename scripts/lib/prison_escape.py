@@ -76,14 +76,14 @@ def setopt(fam, lvl, opt):
 
 
 class Sender:
-    def __init__(self, peer4, peer6, expect):
-        self.peer4, self.peer6 = peer4, peer6
+    def __init__(self, peer4, peer6, expect, prefix):
+        self.peer4, self.peer6, self.prefix = peer4, peer6, prefix
         self.out = open(expect, "w")
         self.n = 0
 
     def tag(self, want):
         self.n += 1
-        t = "t%03d" % self.n
+        t = "%s%03d" % (self.prefix, self.n)  # 4 bytes, unique per prison
         self.out.write("%s %s\n" % (t, want))
         self.out.flush()
         return t
@@ -162,7 +162,7 @@ def proc_lines():
 
 def attempts(a):
     P4, P6 = a.peer4, a.peer6
-    tx = Sender(P4, P6, a.expect)
+    tx = Sender(P4, P6, a.expect, a.prison[0])
     INET, INET6 = socket.AF_INET, socket.AF_INET6
     TCP, UDP = socket.SOCK_STREAM, socket.SOCK_DGRAM
     if a.prison == "M":
@@ -266,6 +266,7 @@ def observe(a):
     log = open(a.log, "w")
     open(a.ready, "w").close()
     conns = []
+    peers = {}
     while not os.path.exists(a.stop):
         r, _, _ = select.select(socks + conns, [], [], 0.2)
         for s in r:
@@ -275,12 +276,14 @@ def observe(a):
             elif s in conns:
                 data = s.recv(64)
                 if data:
-                    log.write("%s %s\n" % (data[:4].decode(errors="replace"), s.peer))
+                    log.write("%s %s\n" % (data[:4].decode(errors="replace"), peers.pop(s)))
+                else:
+                    peers.pop(s, None)
                 conns.remove(s)
                 s.close()
             elif s.type == socket.SOCK_STREAM:
                 c, addr = s.accept()
-                c.peer = addr[0]
+                peers[c] = addr[0]
                 conns.append(c)
             else:
                 data, addr = s.recvfrom(2048)

@@ -106,35 +106,47 @@ for c in "set M ip4.addr=192.0.2.1" "destroy M" "destroy S" "create Z ip4.addr=1
 done
 expect_eq "a prisoner lists only its own prison" "M" \
 	"$(in_s M $JAIL list | awk 'NR > 1 {print $2}' | tr '\n' ' ' | sed 's/ $//')"
-# ping -S: a non-primary address works, the host's does not.
-check "ping -S with a non-primary prison address" in_s M ping -c 1 -W 2 -S 192.0.2.12 192.0.2.2
-err=$(in_s M ping -c 1 -W 2 -S 192.0.2.1 192.0.2.2 2>&1) && not_ok "ping -S with the host's address" ||
-	ok "ping -S with the host's address refused: $(echo "$err" | head -1)"
+# ping with a source address (FreeBSD's ping -S, iputils' -I): a
+# non-primary prison address works, the host's does not.
+check "ping -I with a non-primary prison address" in_s M ping -c 1 -W 2 -I 192.0.2.12 192.0.2.2
+err=$(in_s M ping -c 1 -W 2 -I 192.0.2.1 192.0.2.2 2>&1) && not_ok "ping -I with the host's address" ||
+	ok "ping -I with the host's address refused: $(echo "$err" | head -1)"
 sleep 1
 touch /tmp/obs.stop
 wait $obs
 ip netns exec $NS_C $ESC verify --log /tmp/obs.log --expect /tmp/esc.all
 
-# Receive: M's wildcard listener takes its addresses only, from the
-# client side (the groups) and from the host itself (the kernel's lookup).
-rm -f /tmp/p.ready
-in_s M $ESC serve --addr 0.0.0.0 --port 9300 --count 3 --timeout 20 --ready /tmp/p.ready >/tmp/p.out &
-srv=$!
-for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+# Receive: M's dual-stack wildcard listener takes its addresses only, from the
+# client side and from the host itself (loopback: the kernel's lookup),
+# with packets left to the kernel (no hash) and looked up in the groups
+# (soft_hash: the module's wildcard lookup skips the prisoner).
+receive() {
+	local how=$1
+	rm -f /tmp/p.ready
+	in_s M $ESC serve --addr :: --port 9300 --count 4 --timeout 30 --ready /tmp/p.ready >/tmp/p.out &
+	local srv=$!
+	for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+	check "$how: M's wildcard listener answers 192.0.2.11" ip netns exec $NS_C $ESC connect --addr 192.0.2.11 --port 9300
+	check "$how: and 192.0.2.12" ip netns exec $NS_C $ESC connect --addr 192.0.2.12 --port 9300
+	check "$how: not 192.0.2.13 from the client side" \
+		bash -c "! ip netns exec $NS_C $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
+	check "$how: not 192.0.2.13 from the host itself (loopback)" \
+		bash -c "! ip netns exec $NS_S $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
+	check "$how: and 2001:db8::12" ip netns exec $NS_C $ESC connect --addr 2001:db8::12 --port 9300
+	check "$how: not 2001:db8::13 from the client side" \
+		bash -c "! ip netns exec $NS_C $ESC connect --addr 2001:db8::13 --port 9300 --timeout 2"
+	check "$how: 192.0.2.11 from the host itself" ip netns exec $NS_S $ESC connect --addr 192.0.2.11 --port 9300
+	wait $srv
+	expect_eq "$how: the listener served exactly the four allowed" "served=4" "$(cat /tmp/p.out)"
+}
 ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
-check "M's wildcard listener answers 192.0.2.11" ip netns exec $NS_C $ESC connect --addr 192.0.2.11 --port 9300
-check "M's wildcard listener answers 192.0.2.12" ip netns exec $NS_C $ESC connect --addr 192.0.2.12 --port 9300
-check "nor 192.0.2.13 from the client side" \
-	bash -c "! ip netns exec $NS_C $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
-check "nor 192.0.2.13 from the host itself (loopback)" \
-	bash -c "! ip netns exec $NS_S $ESC connect --addr 192.0.2.13 --port 9300 --timeout 2"
-check "nor 192.0.2.1 from the host itself" \
-	bash -c "! ip netns exec $NS_S $ESC connect --addr 192.0.2.1 --port 9300 --timeout 2"
-check "M's wildcard listener answers 192.0.2.11 from the host" ip netns exec $NS_S $ESC connect --addr 192.0.2.11 --port 9300
-wait $srv
-expect_eq "the listener served exactly the three allowed" "served=3" "$(cat /tmp/p.out)"
+receive "no hash"
+ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=1
+ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=1
+receive "groups"
+check "the groups looked the prisoner's packets up" test "$(stat $NS_S hit_wildcard)" -gt 0
 expect_eq "verify: no mismatch" 0 "$(stat $NS_S mismatch)"
-echo "# verify: $(stat $NS_S verified) verified, $(stat $NS_S verify_prison) differ by a prison rule"
+echo "# verify: $(stat $NS_S verified) verified, $(stat $NS_S verify_prison) differ by a prison rule; hit_wildcard $(stat $NS_S hit_wildcard)"
 
 # Visibility: the prisoner's listing holds its sockets only.
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
