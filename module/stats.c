@@ -60,6 +60,10 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 				   pcbg_kind_names[k],
 				   atomic_read(&t->members[k]));
 	}
+	/* Prisons (prison.c); unconfined counts for every namespace. */
+	seq_printf(seq, "prisons %u\nprison_denied %d\nprison_dropped %d\nprison_unconfined %lu\n",
+		   READ_ONCE(pn->jails.n), atomic_read(&pn->jails.denied),
+		   atomic_read(&pn->jails.dropped), pcbg_prison_unconfined());
 	rcu_read_unlock();
 	return 0;
 }

@@ -216,6 +216,30 @@ def main():
                          "%s namespaces, each with a veth, a listener and a connection" % p[1],
                          "%.2f" % with_, "%.2f" % native, with_ / native, "-", "-"))
 
+    pr = {}
+    for line in read(os.path.join(raw, "prison.txt")):
+        p = line.split()
+        if len(p) == 5:
+            pr.setdefault(int(p[3]), {})[p[2]] = float(p[4])
+            cycles = p[1]
+    reps = [v for v in pr.values() if len(v) == 3]
+    if reps:
+        ratios = [v["prisoner"] / v["unjailed"] for v in reps]
+        rows.append(("prison checks: connect+bind+close (per s, higher is better)",
+                     "%s cycles a run over veth, TCP, bind(192.0.2.1:0); prisoner "
+                     "(prison of that one address) / unjailed, module loaded; %d runs"
+                     % (cycles, len(reps)),
+                     "%.1f" % med([v["prisoner"] for v in reps]),
+                     "%.1f" % med([v["unjailed"] for v in reps]),
+                     med(ratios), spread(ratios), "-"))
+        plot.append(("prison cost", med(ratios)))
+        ratios = [v["unjailed"] / v["unloaded"] for v in reps]
+        rows.append(("unjailed socket, module loaded / unloaded (per s)",
+                     "the same cycles: what the socket-creation probe costs everyone",
+                     "%.1f" % med([v["unjailed"] for v in reps]),
+                     "%.1f" % med([v["unloaded"] for v in reps]),
+                     med(ratios), spread(ratios), "-"))
+
     with open(md, "w") as f:
         f.write("# Benchmark results\n\n")
         f.write("Made by `make bench` (scripts/bench); do not edit. Kernel %s in QEMU TCG, "
