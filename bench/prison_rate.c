@@ -64,7 +64,7 @@ static int client(const char *local, const char *peer, int port, int n)
 			return 1;
 		}
 		if (read(s, &b, 1) != 0) {
-			fprintf(stderr, "client: no close\n");
+			fprintf(stderr, "%s: no close\n", __func__);
 			return 1;
 		}
 		close(s);

@@ -186,6 +186,8 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	if (!id)
 		id = 1;
 	err = idr_alloc_u32(&j->ids, pr, &id, max, GFP_KERNEL_ACCOUNT);
+	if (err == -ENOSPC && max == id)
+		err = -EEXIST;		/* the id asked for is taken */
 	if (err)
 		goto fail_unlock;
 	err = pcbg_jails_hooks(pn, vnet);

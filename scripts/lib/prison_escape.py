@@ -223,6 +223,28 @@ def attempts(a):
                 c.close()
         attempt("tcp connect to 127.0.0.1 reaches the primary", "ok", to_loopback, "192.0.2.11 from 192.0.2.11")
         srv.close()
+        # Changing prisons, its own or others, as root with CAP_NET_ADMIN.
+        import pcbg_genl
+        ps = pcbg_genl.Prisons()
+        own = ps.get("M")["id"]
+        attempt("change its own prison's addresses", "EPERM", lambda: ps.change("M", ["192.0.2.1"]))
+        attempt("destroy its own prison", "EPERM", lambda: ps.destroy("M"))
+        attempt("destroy another prison", "EPERM", lambda: ps.destroy("S"))
+        attempt("make a prison", "EPERM", lambda: ps.create("Z", "/sys/fs/cgroup", ["192.0.2.1"]))
+        attempt("list other prisons (sees its own only)", "ok",
+                lambda: [p["name"] for p in ps.list()], ["M"])
+        attempt("look another prison up", "ENOENT", lambda: ps.get("S"))
+        ps.close()
+        hold = sock(INET, TCP)
+        hold.bind(("192.0.2.11", 0))
+        hold.listen(1)
+
+        def listing():
+            cols = [ln.split() for ln in proc_lines()]
+            return (all(c[-1] == str(own) for c in cols) and
+                    any(c[3].startswith("192.0.2.11:") for c in cols))
+        attempt("list the namespace's sockets (sees its prison's only)", "ok", listing, True)
+        hold.close()
     elif a.prison == "S":
         attempt("bind to the wildcard (one address: becomes it)", "ok", lambda: bind_name(INET, TCP, "0.0.0.0"), "192.0.2.21")
         attempt("bind to the host's address", "EADDRNOTAVAIL", lambda: bind_name(INET, UDP, "192.0.2.1"))
@@ -359,6 +381,105 @@ def connect(a):
         c.close()
 
 
+def serve_many(a):
+    """Listen on every address of --addrs at --port; serve --count
+    connections in all (echo), then exit."""
+    socks = []
+    for addr in a.addrs.split(","):
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        s = sock(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, a.port))
+        s.listen(16)
+        socks.append(s)
+    if a.ready:
+        open(a.ready, "w").close()
+    n, end = 0, time.time() + a.timeout
+    while n < a.count and time.time() < end:
+        r, _, _ = select.select(socks, [], [], 0.2)
+        for s in r:
+            c, _ = s.accept()
+            c.settimeout(5)
+            try:
+                c.sendall(c.recv(64))
+            except OSError:
+                pass
+            c.close()
+            n += 1
+    print("served=%d" % n)
+    return 0 if n == a.count else 1
+
+
+def connect_many(a):
+    """--to "[FROM>]TO,...": connect to each TO:--port (from FROM), echo,
+    report ok/not ok with --label; "!TO" must not connect."""
+    for item in a.to.split(","):
+        must_fail = item.startswith("!")
+        item = item.lstrip("!")
+        src, _, dst = item.rpartition(">")
+        fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        c = sock(fam, socket.SOCK_STREAM)
+        c.settimeout(a.timeout)
+        try:
+            if src:
+                c.bind((src, 0))
+            c.connect((dst, a.port))
+            c.sendall(b"ping")
+            got = c.recv(4) == b"ping"
+            local = c.getsockname()[0]
+            res = "connected from %s" % local
+            good = got and not must_fail and (not src or local == src)
+        except OSError as e:
+            res = str(e)
+            good = must_fail
+        finally:
+            c.close()
+        what = "%s%s:%d" % (src + " -> " if src else "", dst, a.port)
+        report(good, "%s: %s %s (%s)" % (a.label, "no connection to" if must_fail else "connect",
+                                         what, res))
+    return 0 if all(results) else 1
+
+
+def definitions(a):
+    """Bad prison definitions through the kernel interface: each refused
+    with its errno and a reason, and nothing made."""
+    import pcbg_genl
+    ps = pcbg_genl.Prisons()
+    before = len(ps.list())
+    cg = a.cgroup
+    cases = [
+        ("a name taken", "EEXIST", dict(name="M", addrs=["192.0.2.30"])),
+        ("a name that is a number", "EINVAL", dict(name="9", addrs=["192.0.2.31"])),
+        ("a name with a slash", "EINVAL", dict(name="bad/name", addrs=[])),
+        ("a multicast address", "EINVAL", dict(name="X", addrs=["224.0.0.1"])),
+        ("an address twice", "EINVAL", dict(name="X", addrs=["192.0.2.31", "192.0.2.31"])),
+        ("a v4-mapped IPv6 address", "EINVAL", dict(name="X", addrs=["::ffff:192.0.2.31"])),
+        ("65 addresses", "EINVAL", dict(name="X", addrs=["10.0.%d.%d" % (i // 200, i % 200 + 1)
+                                                         for i in range(65)])),
+        ("an id taken", "EEXIST", dict(name="X", pid=77, addrs=[])),
+        ("an id out of range", "EINVAL", dict(name="X", pid=2 ** 31, addrs=[])),
+    ]
+    for what, want, kw in cases:
+        def make(kw=kw):
+            return ps.create(kw["name"], cg, kw["addrs"], pid=kw.get("pid"))
+        try:
+            make()
+            report(False, "definition with %s: accepted" % what)
+        except pcbg_genl.NetlinkError as e:
+            got = errno.errorcode.get(e.errno, str(e.errno))
+            report(got == want and bool(e.extack),
+                   "definition with %s: want %s and a reason, got %s (%s)" % (what, want, got, e.extack))
+    try:
+        ps.create("Y", "/sys/fs/cgroup", [])
+        report(False, "a prison on a cgroup with processes: accepted")
+    except pcbg_genl.NetlinkError as e:
+        report(e.errno == errno.EBUSY, "a prison on a cgroup with processes: %s (%s)"
+               % (errno.errorcode.get(e.errno), e.extack))
+    report(len(ps.list()) == before, "nothing made: %d prisons before and after" % before)
+    ps.close()
+    return 0 if all(results) else 1
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode")
@@ -374,9 +495,14 @@ def main():
     p.add_argument("--port", type=int, default=9100)
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--timeout", type=float, default=5)
+    p.add_argument("--addrs")
+    p.add_argument("--to")
+    p.add_argument("--label", default="")
+    p.add_argument("--cgroup")
     a = p.parse_args()
     return {"attempts": attempts, "observe": observe, "verify": verify,
-            "serve": serve, "connect": connect}[a.mode](a)
+            "serve": serve, "connect": connect, "serve-many": serve_many,
+            "connect-many": connect_many, "definitions": definitions}[a.mode](a)
 
 
 if __name__ == "__main__":
