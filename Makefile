@@ -4,6 +4,8 @@
 # make soak       the stress suite with 100 rmmod/insmod cycles (debug kernel)
 # make bench      benchmarks, pcbgroup against the native path
 # make style      checkpatch over the sources
+# make install    pcbgroup.ko into /lib/modules/KERNEL/updates, then depmod
+#                 (or DKMS: see dkms.conf)
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
@@ -13,6 +15,12 @@ all: module
 
 module:
 	$(MAKE) -C $(KDIR) M=$(PWD) W=1 modules
+
+KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease)
+
+install: module
+	install -D -m 644 pcbgroup.ko $(DESTDIR)/lib/modules/$(KRELEASE)/updates/pcbgroup.ko
+	depmod -a $(KRELEASE)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
@@ -29,4 +37,4 @@ bench:
 style:
 	scripts/style
 
-.PHONY: all module clean check soak bench style
+.PHONY: all module install clean check soak bench style

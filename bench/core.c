@@ -16,6 +16,10 @@ struct pcbg_rss __rcu *pcbg_rss_live;
 /* Resizes of the tables the benchmark build, which they count. */
 atomic_t pcbg_resizes_seen = ATOMIC_INIT(0);
 
+void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in)
+{
+}
+
 void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
 		  unsigned int to, unsigned int count)
 {

@@ -110,6 +110,44 @@ TRACE_EVENT(resize,
 );
 
 /*
+ * A socket joined (op 1) or left (op 0) a table: @kind 1 exact, 2
+ * wildcard; @group its connection group, -1 for the wildcard table.
+ */
+TRACE_EVENT(member,
+	TP_PROTO(const struct net *net, u8 protocol, const struct sock *sk,
+		 int kind, int group, bool in),
+	TP_ARGS(net, protocol, sk, kind, group, in),
+	TP_STRUCT__entry(
+		__field(__u32, netns)
+		__field(__u8, protocol)
+		__field(__u8, op)
+		__field(__u8, kind)
+		__field(__u16, family)
+		__field(__u16, lport)
+		__field(__u16, fport)
+		__field(int, group)
+		__field(const void *, sk)
+	),
+	TP_fast_assign(
+		__entry->netns = net->ns.inum;
+		__entry->protocol = protocol;
+		__entry->op = in;
+		__entry->kind = kind;
+		__entry->family = sk->sk_family;
+		__entry->lport = sk->sk_num;
+		__entry->fport = ntohs(sk->sk_dport);
+		__entry->group = group;
+		__entry->sk = sk;
+	),
+	TP_printk("netns=%u proto=%u %s kind=%s group=%d family=%u lport=%u fport=%u sk=%p",
+		  __entry->netns, __entry->protocol,
+		  __entry->op ? "insert" : "remove",
+		  __entry->kind == PCBG_EXACT ? "exact" : "wildcard",
+		  __entry->group, __entry->family, __entry->lport,
+		  __entry->fport, __entry->sk)
+);
+
+/*
  * A prisoner's call refused: @check is "bind", "connect", "send" or
  * "freebind"; @err the error returned to it.
  */

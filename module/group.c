@@ -674,6 +674,7 @@ static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
 	pcbg_count_port(t, e, 1);
 	pcbg_group_link(t, e);
 	atomic_inc(&t->members[e->kind]);
+	pcbg_member(t, e, true);
 }
 
 /* Called under the entry's index stripe lock. */
@@ -681,6 +682,7 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_istripe *is,
 			struct pcbg_entry *e)
 {
 	pcbg_group_unlink(t, e);
+	pcbg_member(t, e, false);
 	if (e->dup)
 		atomic_dec(&t->dups);
 	pcbg_count_port(t, e, -1);

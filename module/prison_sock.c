@@ -263,19 +263,14 @@ out:
 	return err;
 }
 
-static int pcbg_p_connect(struct socket *sock, struct sockaddr *sa, int len,
-			  int flags)
+/* A connect()'s destination rewritten and its source set (in @ss). */
+static int pcbg_connect_prep(struct pcbg_pops *p, struct sock *sk,
+			     struct sockaddr_storage *ss, int len)
 {
-	struct pcbg_pops *p = pcbg_pops_of(sock);
-	struct sock *sk = sock->sk;
-	struct sockaddr_storage ss;
 	struct pcbg_dst d;
 	int err;
 
-	if (len < 0 || len > sizeof(ss))
-		return p->base->connect(sock, sa, len, flags);
-	memcpy(&ss, sa, len);
-	err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)&ss, len, &d);
+	err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)ss, len, &d);
 	if (!err && d.need_src) {
 		lock_sock(sk);
 		if (d.family == AF_INET)
@@ -284,10 +279,24 @@ static int pcbg_p_connect(struct socket *sock, struct sockaddr *sa, int len,
 			err = pcbg_set_src6(sk, &d.src6);
 		release_sock(sk);
 	}
-	if (err) {
+	if (err)
 		pcbg_prison_denied(p->pr, "connect", err);
+	return err;
+}
+
+static int pcbg_p_connect(struct socket *sock, struct sockaddr *sa, int len,
+			  int flags)
+{
+	struct pcbg_pops *p = pcbg_pops_of(sock);
+	struct sockaddr_storage ss;
+	int err;
+
+	if (len < 0 || len > sizeof(ss))
+		return p->base->connect(sock, sa, len, flags);
+	memcpy(&ss, sa, len);
+	err = pcbg_connect_prep(p, sock->sk, &ss, len);
+	if (err)
 		return err;
-	}
 	return p->base->connect(sock, (struct sockaddr *)&ss, len, flags);
 }
 
@@ -559,24 +568,14 @@ static int pcbg_p_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	    sk->sk_state == TCP_CLOSE) {
 		struct sockaddr_storage ss;
 		void *name = msg->msg_name;
-		struct pcbg_dst d;
 		int err;
 
 		if (msg->msg_namelen < 0 || msg->msg_namelen > sizeof(ss))
 			return p->base->sendmsg(sock, msg, len);
 		memcpy(&ss, name, msg->msg_namelen);
-		err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)&ss,
-				    msg->msg_namelen, &d);
-		if (!err && d.need_src) {
-			lock_sock(sk);
-			err = d.family == AF_INET ? pcbg_set_src4(sk, d.src4) :
-						    pcbg_set_src6(sk, &d.src6);
-			release_sock(sk);
-		}
-		if (err) {
-			pcbg_prison_denied(p->pr, "connect", err);
+		err = pcbg_connect_prep(p, sk, &ss, msg->msg_namelen);
+		if (err)
 			return err;
-		}
 		msg->msg_name = &ss;
 		err = p->base->sendmsg(sock, msg, len);
 		msg->msg_name = name;

@@ -40,6 +40,28 @@ struct pcbg_snap {
 	struct pcbg_rec r[];
 };
 
+/* One member, referenced; false when the snapshot is full. */
+static bool pcbg_snap_add(struct pcbg_snap *s, struct pcbg_table *t,
+			  struct pcbg_entry *e, int group, int bucket, int cpu)
+{
+	struct pcbg_rec *r = &s->r[s->n];
+
+	if (s->n == s->room) {
+		s->full = true;
+		return false;
+	}
+	if (!refcount_inc_not_zero(&e->sk->sk_refcnt))
+		return true;
+	r->sk = e->sk;
+	r->protocol = t->protocol;
+	r->kind = e->kind;
+	r->group = group;
+	r->bucket = bucket;
+	r->cpu = cpu;
+	s->n++;
+	return true;
+}
+
 static void pcbg_snap_group(struct pcbg_snap *s, struct pcbg_table *t,
 			    struct pcbg_group *g, int group, int cpu)
 {
@@ -48,42 +70,13 @@ static void pcbg_snap_group(struct pcbg_snap *s, struct pcbg_table *t,
 
 	spin_lock_bh(&g->lock);
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
-	list_for_each_entry(e, &g->all, all) {
-		struct pcbg_rec *r = &s->r[s->n];
-
-		if (s->n == s->room) {
-			s->full = true;
+	list_for_each_entry(e, &g->all, all)
+		if (!pcbg_snap_add(s, t, e, group, e->key & tab->mask, cpu))
 			break;
-		}
-		if (!refcount_inc_not_zero(&e->sk->sk_refcnt))
-			continue;
-		r->sk = e->sk;
-		r->protocol = t->protocol;
-		r->kind = e->kind;
-		r->group = group;
-		r->bucket = e->key & tab->mask;
-		r->cpu = cpu;
-		s->n++;
-	}
-	if (group < 0 && !s->full) {
-		pcbg_chain_each(e, &t->unbound, 0) {
-			struct pcbg_rec *r = &s->r[s->n];
-
-			if (s->n == s->room) {
-				s->full = true;
+	if (group < 0 && !s->full)
+		pcbg_chain_each(e, &t->unbound, 0)
+			if (!pcbg_snap_add(s, t, e, -1, -1, -1))
 				break;
-			}
-			if (!refcount_inc_not_zero(&e->sk->sk_refcnt))
-				continue;
-			r->sk = e->sk;
-			r->protocol = t->protocol;
-			r->kind = e->kind;
-			r->group = -1;
-			r->bucket = -1;
-			r->cpu = -1;
-			s->n++;
-		}
-	}
 	spin_unlock_bh(&g->lock);
 }
 

@@ -81,6 +81,17 @@ void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
 	trace_resize(t->net, t->protocol, group, from, to, count);
 }
 
+/*
+ * A socket joined (@in) or left a table: tracepoint:pcbgroup:member. The
+ * tracepoint's static key keeps this a call and a test when off.
+ */
+void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in)
+{
+	if (trace_member_enabled())
+		trace_member(t->net, t->protocol, e->sk, e->kind,
+			     e->kind == PCBG_WILD ? -1 : e->group, in);
+}
+
 /* One group's columns of a table: members, buckets, longest bucket. */
 static void pcbg_group_cols(struct seq_file *seq, struct pcbg_group *g)
 {

@@ -49,21 +49,15 @@ def child(cg, a, chan):
     os._exit(0 if ok else 1)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--count", type=int, default=1000)
-    p.add_argument("--peer", default="192.0.2.2")
-    p.add_argument("--port", type=int, default=7000)
-    a = p.parse_args()
-    root = os.path.join(pcbg_genl.cgroup_root(), "pcbgroup")
-    os.makedirs(root, exist_ok=True)
+def worker(a, w, count, root, out):
     ps = pcbg_genl.Prisons()
     failed = 0
     dead_confined = None
-    for i in range(a.count):
-        cg = os.path.join(root, "churn%d" % i)
+    for i in range(count):
+        name = "churn%d-%d" % (w, i)
+        cg = os.path.join(root, name)
         os.mkdir(cg)
-        pr = ps.create("churn%d" % i, cg, [ADDR] + (["2001:db8::11"] if i % 2 else []))
+        pr = ps.create(name, cg, [ADDR] + (["2001:db8::11"] if i % 2 else []))
         handoff = i % 100 == 0
         pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) if handoff else None
         pid = os.fork()
@@ -89,7 +83,43 @@ def main():
                     dead_confined = int(e.errno == errno.EADDRNOTAVAIL)
             kept.close()
     ps.close()
-    print("cycles=%d failed=%d dead_confined=%s" % (a.count, failed, dead_confined))
+    os.write(out, b"%d %d\n" % (failed, -1 if dead_confined is None else dead_confined))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--peer", default="192.0.2.2")
+    p.add_argument("--port", type=int, default=7000)
+    a = p.parse_args()
+    root = os.path.join(pcbg_genl.cgroup_root(), "pcbgroup")
+    os.makedirs(root, exist_ok=True)
+    # Several at once: prisons come and go concurrently, as containers do.
+    rd, wr = os.pipe()
+    pids = []
+    for w in range(a.workers):
+        n = a.count // a.workers + (w < a.count % a.workers)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                worker(a, w, n, root, wr)
+                os._exit(0)
+            except Exception as e:  # noqa: BLE001 - reported below
+                print("worker %d: %r" % (w, e), file=sys.stderr)
+                os._exit(1)
+        pids.append(pid)
+    os.close(wr)
+    crashed = sum(os.waitpid(pid, 0)[1] != 0 for pid in pids)
+    failed, confined = crashed * 10 ** 6, []
+    for line in os.fdopen(rd).read().split("\n"):
+        if line:
+            f, d = line.split()
+            failed += int(f)
+            if d != "-1":
+                confined.append(int(d))
+    dead_confined = int(bool(confined) and all(confined))
+    print("cycles=%d failed=%d dead_confined=%d" % (a.count, failed, dead_confined))
     return 0
 
 
