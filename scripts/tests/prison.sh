@@ -140,7 +140,7 @@ receive() {
 		--timeout 1 --to 192.0.2.11,192.0.2.12,2001:db8::12,!192.0.2.13,!2001:db8::13
 	# Loopback: left to the kernel's lookup.
 	ip netns exec $NS_S $ESC connect-many --label "$how, from the host itself" --port 9300 \
-		--timeout 1 --to 192.0.2.11,!192.0.2.13,!192.0.2.1
+		--timeout 1 --to !192.0.2.13,!192.0.2.1,192.0.2.11
 	wait $srv
 	expect_eq "$how: the listener served exactly the four allowed" "served=4" "$(cat /tmp/p.out)"
 }
