@@ -235,7 +235,9 @@ def main():
         plot.append(("prison cost", med(ratios)))
         ratios = [v["unjailed"] / v["unloaded"] for v in reps]
         rows.append(("unjailed socket, module loaded / unloaded (per s)",
-                     "the same cycles: what the socket-creation probe costs everyone",
+                     "the same cycles: the module's whole cost on them (socket tracking, "
+                     "steering, the prison hooks of a namespace with a prison, the "
+                     "socket-creation probe)",
                      "%.1f" % med([v["unjailed"] for v in reps]),
                      "%.1f" % med([v["unloaded"] for v in reps]),
                      med(ratios), spread(ratios), "-"))
