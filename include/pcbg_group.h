@@ -388,6 +388,7 @@ enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);
 struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_tuple *tp, u32 hash,
 			 unsigned int flags, enum pcbg_hit *hit);
+bool pcbg_wild_excluded(struct sock *sk, const struct pcbg_tuple *tp);
 struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       const struct pcbg_rss *rss,
 			       const struct pcbg_tuple *tp, u32 hash,

@@ -81,8 +81,6 @@ struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
 /* The prison the calling task is in, in @pn (under rcu_read_lock()). */
 struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
 {
-	if (!READ_ONCE(pn->jails.n))
-		return NULL;
 	return pcbg_prison_of_cgroup(pn, task_dfl_cgroup(current));
 }
 
@@ -92,12 +90,10 @@ struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
  */
 struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
 {
-	struct pcbg_net *pn = pcbg_net(sock_net(sk));
+	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
 
-	if (!READ_ONCE(pn->jails.n))
-		return NULL;
-	return pcbg_prison_of_cgroup(pn, sock_cgroup_ptr((struct sock_cgroup_data *)
-							&sk->sk_cgrp_data));
+	return pcbg_prison_of_cgroup(pcbg_net(sock_net(sk)),
+				     sock_cgroup_ptr(d));
 }
 
 /* A prison by id, or if @id is 0 by name (under the registry's mutex). */

@@ -55,25 +55,6 @@ static unsigned int pcbg_prison_out(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
-/* Whether the kernel's pick, @sk, is a prisoner's wildcard not for @tp. */
-static bool pcbg_in_excluded(struct sock *sk, const struct pcbg_tuple *tp)
-{
-	const struct pcbg_prison_addrs *pa;
-	struct pcbg_prison *pr;
-
-	if (!sk || !sk_fullsock(sk))
-		return false;
-	pr = pcbg_sk_prison(sk);
-	if (!pr)
-		return false;
-	pa = pcbg_prison_addrs(pr);
-	if (tp->family == AF_INET)
-		return !sk->sk_rcv_saddr &&
-		       pcbg_prison_check4(pa, tp->laddr4);
-	return ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
-	       pcbg_prison_check6(pa, &tp->laddr6);
-}
-
 static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
@@ -81,7 +62,6 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 	struct sock *sk = NULL;
 	unsigned int thoff;
 	u8 protocol;
-	bool excluded;
 	__be16 ports[2];
 	u8 flags = 0;
 
@@ -127,8 +107,8 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 	} else {
 		sk = pcbg_native_udp(state->net, &tp);
 	}
-	excluded = pcbg_in_excluded(sk, &tp);
-	if (!excluded)
+	/* The groups' own rule, on the kernel's pick. */
+	if (!sk || !sk_fullsock(sk) || !pcbg_wild_excluded(sk, &tp))
 		return NF_ACCEPT;
 	atomic_inc(&pcbg_net(state->net)->jails.dropped);
 	return NF_DROP;

@@ -296,6 +296,16 @@ static int pcbg_wild_jail(struct sock *sk, const struct pcbg_tuple *tp,
 	return err ? -1 : 1;
 }
 
+/*
+ * Whether a prison keeps the packet of @tp from @sk: a prisoner's wildcard
+ * socket and a packet to another address (prison_nf.c, for the kernel's
+ * own pick).
+ */
+bool pcbg_wild_excluded(struct sock *sk, const struct pcbg_tuple *tp)
+{
+	return pcbg_wild_jail(sk, tp, pcbg_class_of(sk, tp)) < 0;
+}
+
 static __always_inline
 void pcbg_class_sk(struct pcbg_table *t, struct sock *sk,
 		   const struct pcbg_tuple *tp, struct pcbg_class *c,
