@@ -14,6 +14,7 @@
 
 #include "pcbg_group.h"
 #include "pcbg_prison.h"
+#include "pcbg_raw.h"
 
 enum pcbg_proto {
 	PCBG_TCP,
@@ -37,6 +38,11 @@ enum pcbg_stat {
 	PCBG_STAT_RESIZE,	/* group or wildcard tables grown or shrunk */
 	PCBG_STAT_VERIFY_RACE,	/* verify: the socket moved to TIME_WAIT between */
 	PCBG_STAT_VERIFY_PRISON, /* verify: differs by a prison rule, as it must */
+	PCBG_STAT_RAW_INDEXED,	/* raw packets delivered through the index */
+	PCBG_STAT_RAW_WALKED,	/* ... through the kernel's list */
+	PCBG_STAT_RAW_VERIFIED,	/* verify: index answers compared */
+	PCBG_STAT_RAW_MISMATCH,
+	PCBG_STAT_RAW_RESYNC,	/* raw index rebuilt from the kernel's list */
 	PCBG_STAT_MAX,
 };
 
@@ -70,6 +76,7 @@ struct pcbg_net {
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
 	struct pcbg_jails jails;	/* prisons (prison.c) */
+	struct pcbg_raw raw;		/* raw sockets (raw_demux.c) */
 };
 
 /* Where the stack would look the socket up (steer.c). */
@@ -108,6 +115,8 @@ void pcbg_netns_set_ready(bool ready);
 void pcbg_groups_rss_changed(void);
 void pcbg_netns_walked(void);
 void pcbg_tables_jailed(struct pcbg_net *pn, bool on);
+typedef void (*pcbg_instance_fn)(struct pcbg_net *pn);
+void pcbg_all_instances(pcbg_instance_fn fn);
 
 /* stats.c: /proc/net/pcbgroup/ */
 int pcbg_proc_init_net(struct pcbg_net *pn);

@@ -11,6 +11,7 @@
 #include "../module/group.c"
 #include "../module/wild.c"
 #include "../module/prison_check.c"
+#include "../module/raw_table.c"
 
 struct pcbg_rss __rcu *pcbg_rss_live;
 

@@ -11,6 +11,7 @@
 #include "pcbg_rss.h"
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
+#include "pcbg_raw.h"
 #include "pcbgroup.h"
 
 static int __init pcbg_init(void)
@@ -31,9 +32,12 @@ static int __init pcbg_init(void)
 	pcbg_track_walk();		/* sockets that were already there */
 	pcbg_netns_walked();
 	pcbg_netns_set_ready(true);
-	err = pcbg_prison_sock_init();	/* prisoners' sockets */
+	err = pcbg_raw_demux_init();	/* raw sockets, then their delivery */
 	if (err)
 		goto fail_track;
+	err = pcbg_prison_sock_init();	/* prisoners' sockets */
+	if (err)
+		goto fail_raw;
 	err = pcbg_prison_nl_init();	/* then prisons can be made */
 	if (err)
 		goto fail_prison;
@@ -44,6 +48,8 @@ static int __init pcbg_init(void)
 
 fail_prison:
 	pcbg_prison_sock_exit();
+fail_raw:
+	pcbg_raw_demux_exit();
 fail_track:
 	pcbg_netns_set_ready(false);
 	pcbg_track_exit();
@@ -60,6 +66,7 @@ static void __exit pcbg_exit(void)
 {
 	pcbg_prison_nl_exit();
 	pcbg_prison_sock_exit();	/* no prisoner socket is left */
+	pcbg_raw_demux_exit();
 	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
 	pcbg_netns_exit();

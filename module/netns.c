@@ -128,6 +128,14 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
+	{
+		.procname	= "raw_demux",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= pcbg_raw_sysctl,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 	{ }
 };
 
@@ -144,6 +152,7 @@ static int pcbg_sysctl_init_net(struct pcbg_net *pn)
 	tbl[1].data = &pn->verify;
 	tbl[2].data = &pn->soft_hash;
 	tbl[3].data = &pn->loopback;
+	tbl[4].data = &pn->raw.demux;
 	pn->sysctl = register_net_sysctl(pn->net, "net/pcbgroup", tbl);
 	if (!pn->sysctl) {
 		kfree(tbl);
@@ -261,13 +270,11 @@ static void pcbg_reap(struct work_struct *work)
 		PCBG_ADD(pn, STALE, pcbg_table_reap(t));
 }
 
-typedef void (*pcbg_instance_fn)(struct pcbg_net *pn);
-
 /*
  * @fn on the instance of every namespace, under the mutex that module
  * exit takes before unregistering them, and net_rwsem.
  */
-static void pcbg_all_instances(pcbg_instance_fn fn)
+void pcbg_all_instances(pcbg_instance_fn fn)
 {
 	struct net *net;
 
@@ -339,9 +346,12 @@ static int __net_init pcbg_net_init(struct net *net)
 		}
 		rcu_assign_pointer(pn->tables[i], t);
 	}
-	err = pcbg_sysctl_init_net(pn);
+	err = pcbg_raw_init_net(pn);
 	if (err)
 		goto fail;
+	err = pcbg_sysctl_init_net(pn);
+	if (err)
+		goto fail_raw;
 	err = pcbg_proc_init_net(pn);
 	if (err)
 		goto fail_sysctl;
@@ -355,9 +365,12 @@ fail_proc:
 	pcbg_proc_exit_net(pn);
 fail_sysctl:
 	pcbg_sysctl_exit_net(pn);
+fail_raw:
+	pcbg_raw_exit_net(pn);
 fail:
 	pcbg_unpublish_tables(pn);
 	synchronize_rcu();
+	pcbg_raw_free_net(pn);
 	cancel_delayed_work_sync(&pn->resync);	/* a failed insert's */
 	cancel_delayed_work_sync(&pn->reap);
 	pcbg_free_tables(pn);
@@ -374,6 +387,7 @@ static void __net_exit pcbg_net_exit(struct net *net)
 	pcbg_steer_exit_net(net);
 	pcbg_proc_exit_net(pn);
 	pcbg_sysctl_exit_net(pn);
+	pcbg_raw_exit_net(pn);
 	pcbg_unpublish_tables(pn);
 }
 
@@ -390,6 +404,7 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 		cancel_delayed_work_sync(&pn->resync);
 		cancel_delayed_work_sync(&pn->reap);
 		pcbg_free_tables(pn);
+		pcbg_raw_free_net(pn);
 		free_percpu(pn->stats);
 		atomic_dec(&pcbg_instances);
 	}

@@ -122,6 +122,7 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 		restricted += delta;
 	WRITE_ONCE(j->restricted, restricted);
 	pcbg_tables_jailed(pn, restricted > 0);
+	pcbg_raw_update(pn, true);	/* a prisoner's raw socket too */
 	if (!restricted)
 		pcbg_prison_hooks_set(pn, false);
 }

@@ -26,6 +26,11 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_RESIZE]	= "resize",
 	[PCBG_STAT_VERIFY_RACE]	= "verify_race",
 	[PCBG_STAT_VERIFY_PRISON] = "verify_prison",
+	[PCBG_STAT_RAW_INDEXED]	= "raw_indexed",
+	[PCBG_STAT_RAW_WALKED]	= "raw_walked",
+	[PCBG_STAT_RAW_VERIFIED] = "raw_verified",
+	[PCBG_STAT_RAW_MISMATCH] = "raw_mismatch",
+	[PCBG_STAT_RAW_RESYNC]	= "raw_resync",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };
@@ -64,6 +69,8 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "prisons %u\nprison_denied %d\nprison_dropped %d\nprison_unconfined %lu\n",
 		   READ_ONCE(pn->jails.n), atomic_read(&pn->jails.denied),
 		   atomic_read(&pn->jails.dropped), pcbg_prison_unconfined());
+	seq_printf(seq, "raw_sockets %u\nraw_armed %d\n", READ_ONCE(pn->raw.n),
+		   READ_ONCE(pn->raw.active));
 	rcu_read_unlock();
 	return 0;
 }

@@ -1,0 +1,842 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hashed raw-IP delivery. Linux hands every local packet to
+ * raw_local_deliver() (raw6_local_deliver() for IPv6), which walks every
+ * raw socket of the packet's protocol in the namespace; a GRE
+ * concentrator with 1000 tunnels pays 1000 matches per packet. Here the
+ * raw sockets of a namespace are also kept in an index by address
+ * (raw_table.c), and the two functions are redirected to versions that
+ * look there, then deliver exactly as the kernel does: raw_v4_match() or
+ * raw_v6_match() on each candidate, the ICMP filters, the multicast
+ * source filters, a clone to raw_rcv() or rawv6_rcv() per socket, and the
+ * same return value (whether some socket matched), which decides the
+ * "protocol unreachable" answer.
+ *
+ * The kernel's list stays the reference: sockets are followed with
+ * kprobes on raw_hash_sk() and raw_unhash_sk() and on the functions that
+ * change a raw socket's addresses (bind, connect, disconnect), and the
+ * kernel's list is walked instead of the index whenever the index cannot
+ * be trusted (a probe missed a call, no memory for an entry, more
+ * candidates than a lookup holds) or cannot answer (IPv6 multicast, which
+ * the kernel also matches on group membership). Mobile IPv6 packets
+ * (whose filter is private to the kernel) are left to the kernel.
+ *
+ * A prisoner's raw socket takes only packets to its prison's addresses
+ * (FreeBSD's rip_input()). The redirection is armed only while some
+ * namespace has raw sockets and net.pcbgroup.raw_demux on, or a prison
+ * that restricts addresses: otherwise no packet pays for it.
+ */
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/igmp.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/sysctl.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/raw.h>
+#include <net/rawv6.h>
+
+#include "pcbg_net.h"
+#include "pcbg_raw.h"
+
+static bool raw_demux = true;
+module_param(raw_demux, bool, 0644);
+MODULE_PARM_DESC(raw_demux, "Default of net.pcbgroup.raw_demux for new namespaces: deliver raw IP through the per-namespace hash (default Y)");
+
+/* Not exported; looked up once (pcbg_raw_symbols()). */
+static typeof(raw_rcv) *pcbg_raw_rcv;
+static typeof(rawv6_rcv) *pcbg_rawv6_rcv;
+static typeof(ip_mc_sf_allow) *pcbg_mc_sf_allow;
+
+/* The probes are in place: a new namespace's index is complete. */
+static bool pcbg_raw_live;
+
+static bool pcbg_raw_sock(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_RAW &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       sk->sk_prot->hash == raw_hash_sk;
+}
+
+static void pcbg_raw_key_of(const struct sock *sk, struct pcbg_raw_key *k)
+{
+	u8 proto = inet_sk(sk)->inet_num;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		pcbg_raw_key_set6(k, proto, &sk->sk_v6_rcv_saddr,
+				  &sk->sk_v6_daddr);
+		return;
+	}
+#endif
+	pcbg_raw_key_set4(k, proto, READ_ONCE(sk->sk_rcv_saddr),
+			  READ_ONCE(sk->sk_daddr));
+}
+
+/* The namespace's index, if its instance is up; under rcu_read_lock(). */
+static struct pcbg_raw *pcbg_raw_of(const struct sock *sk)
+{
+	struct pcbg_net *pn = pcbg_net(sock_net(sk));
+
+	return pn && rcu_access_pointer(pn->raw.tab) && !READ_ONCE(pn->raw.dead) ?
+	       &pn->raw : NULL;
+}
+
+static struct pcbg_net *pcbg_raw_pn(struct pcbg_raw *r)
+{
+	return container_of(r, struct pcbg_net, raw);
+}
+
+/* Following the kernel's raw sockets */
+
+static void pcbg_raw_failed(struct pcbg_raw *r)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&r->lock, flags);
+	r->fail_gen++;
+	spin_unlock_irqrestore(&r->lock, flags);
+	schedule_work(&r->sync);
+}
+
+static int pcbg_raw_hash_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct pcbg_raw_key k;
+	struct pcbg_raw *r;
+	unsigned int n;
+
+	rcu_read_lock();
+	r = pcbg_raw_sock(sk) ? pcbg_raw_of(sk) : NULL;
+	if (r) {
+		n = READ_ONCE(r->n);
+		pcbg_raw_key_of(sk, &k);
+		if (pcbg_raw_insert(r, sk, &k))
+			pcbg_raw_failed(r);
+		else if (pcbg_raw_wants_growth(r))
+			schedule_work(&r->sync);
+		if (!n)
+			pcbg_raw_update(pcbg_raw_pn(r), false);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+/* Before the kernel unhashes: no lookup may return it after it is freed. */
+static int pcbg_raw_unhash_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct pcbg_raw *r;
+
+	rcu_read_lock();
+	r = pcbg_raw_sock(sk) ? pcbg_raw_of(sk) : NULL;
+	if (r && pcbg_raw_remove(r, sk) && !READ_ONCE(r->n))
+		pcbg_raw_update(pcbg_raw_pn(r), false);
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kprobe pcbg_raw_kp_hash = {
+	.symbol_name = "raw_hash_sk",
+	.pre_handler = pcbg_raw_hash_pre,
+};
+
+static struct kprobe pcbg_raw_kp_unhash = {
+	.symbol_name = "raw_unhash_sk",
+	.pre_handler = pcbg_raw_unhash_pre,
+};
+
+struct pcbg_raw_krp_data {
+	struct sock *sk;
+};
+
+/* An address change starts: the socket goes in transit until it ends. */
+static int pcbg_raw_change_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct pcbg_raw *r;
+
+	if (!pcbg_raw_sock(sk))
+		return 1;	/* UDP and the rest: no return probe */
+	rcu_read_lock();
+	r = pcbg_raw_of(sk);
+	if (r)
+		pcbg_raw_transit(r, sk);
+	rcu_read_unlock();
+	d->sk = sk;
+	return 0;
+}
+
+static int pcbg_raw_change_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
+	struct pcbg_raw_key k;
+	struct pcbg_raw *r;
+
+	rcu_read_lock();
+	r = pcbg_raw_of(d->sk);
+	if (r) {
+		pcbg_raw_key_of(d->sk, &k);
+		pcbg_raw_settle(r, d->sk, &k);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+#define PCBG_RAW_KRP(fn) {						\
+	.kp.symbol_name = fn,						\
+	.entry_handler = pcbg_raw_change_entry,				\
+	.handler = pcbg_raw_change_ret,					\
+	.data_size = sizeof(struct pcbg_raw_krp_data),			\
+}
+
+/* Everything that sets a raw socket's local or foreign address. */
+static struct kretprobe pcbg_raw_krps[] = {
+	PCBG_RAW_KRP("raw_bind"),
+	PCBG_RAW_KRP("ip4_datagram_connect"),
+	PCBG_RAW_KRP("__udp_disconnect"),	/* raw's .disconnect too */
+#if IS_ENABLED(CONFIG_IPV6)
+	PCBG_RAW_KRP("rawv6_bind"),
+	PCBG_RAW_KRP("ip6_datagram_connect_v6_only"),
+#endif
+};
+
+static struct kretprobe *pcbg_raw_krp_ptrs[ARRAY_SIZE(pcbg_raw_krps)];
+
+/* Calls the probes above missed: the index may be wrong since. */
+static unsigned long pcbg_raw_missed(void)
+{
+	unsigned long n = READ_ONCE(pcbg_raw_kp_hash.nmissed) +
+			  READ_ONCE(pcbg_raw_kp_unhash.nmissed);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++)
+		n += READ_ONCE(pcbg_raw_krps[i].nmissed) +
+		     READ_ONCE(pcbg_raw_krps[i].kp.nmissed);
+	return n;
+}
+
+static bool pcbg_raw_trusted(struct pcbg_raw *r)
+{
+	if (likely(READ_ONCE(r->synced_gen) == READ_ONCE(r->fail_gen) &&
+		   READ_ONCE(r->missed) == pcbg_raw_missed()))
+		return true;
+	if (!work_pending(&r->sync))
+		schedule_work(&r->sync);
+	return false;
+}
+
+/* Whether a socket found under the kernel's lock is not being closed. */
+static bool pcbg_raw_open(const struct sock *sk)
+{
+	const struct socket *sock = READ_ONCE(sk->sk_socket);
+
+	/* inet_release() clears sock->sk before the protocol's close. */
+	return !sock || READ_ONCE(sock->sk) == sk;
+}
+
+/*
+ * Make the index the kernel's list again: every open raw socket of the
+ * namespace filed under its current key, no other. Under the kernel's
+ * list lock, so no socket is hashed or unhashed meanwhile.
+ */
+static bool pcbg_raw_resync_family(struct pcbg_raw *r, struct net *net,
+				   struct raw_hashinfo *h, u8 family)
+{
+	struct pcbg_raw_entry *e;
+	struct pcbg_raw_key k;
+	unsigned long flags;
+	bool complete = true;
+	struct sock *sk;
+	unsigned int i;
+
+	spin_lock(&h->lock);
+	spin_lock_irqsave(&r->lock, flags);
+	pcbg_raw_mark(r, family);
+	spin_unlock_irqrestore(&r->lock, flags);
+	for (i = 0; i < RAW_HTABLE_SIZE; i++) {
+		sk_for_each(sk, &h->ht[i]) {
+			if (!net_eq(sock_net(sk), net) || !pcbg_raw_open(sk))
+				continue;
+			pcbg_raw_key_of(sk, &k);
+			spin_lock_irqsave(&r->lock, flags);
+			e = pcbg_raw_find(r, sk);
+			if (e) {
+				e->mark = false;
+				pcbg_raw_refile(r, e, &k);
+			}
+			spin_unlock_irqrestore(&r->lock, flags);
+			if (!e && pcbg_raw_insert(r, sk, &k))
+				complete = false;
+		}
+	}
+	spin_lock_irqsave(&r->lock, flags);
+	pcbg_raw_sweep(r, family);
+	spin_unlock_irqrestore(&r->lock, flags);
+	spin_unlock(&h->lock);
+	return complete;
+}
+
+static void pcbg_raw_resync(struct pcbg_net *pn)
+{
+	struct pcbg_raw *r = &pn->raw;
+	unsigned int gen = READ_ONCE(r->fail_gen);
+	unsigned long missed = pcbg_raw_missed();
+	bool complete;
+
+	complete = pcbg_raw_resync_family(r, pn->net, &raw_v4_hashinfo,
+					  AF_INET);
+#if IS_ENABLED(CONFIG_IPV6)
+	complete &= pcbg_raw_resync_family(r, pn->net, &raw_v6_hashinfo,
+					   AF_INET6);
+#endif
+	if (complete) {
+		WRITE_ONCE(r->missed, missed);
+		WRITE_ONCE(r->synced_gen, gen);
+	} else {
+		pcbg_raw_failed(r);
+	}
+	PCBG_INC(pn, RAW_RESYNC);
+	pcbg_raw_update(pn, false);
+}
+
+static void pcbg_raw_sync_work(struct work_struct *work)
+{
+	struct pcbg_raw *r = container_of(work, struct pcbg_raw, sync);
+	struct pcbg_net *pn = pcbg_raw_pn(r);
+
+	if (READ_ONCE(r->dead) || !READ_ONCE(pcbg_raw_live))
+		return;
+	if (pcbg_raw_wants_growth(r) && pcbg_raw_grow(r) > 0)
+		PCBG_INC(pn, RESIZE);
+	if (READ_ONCE(r->synced_gen) != READ_ONCE(r->fail_gen) ||
+	    READ_ONCE(r->missed) != pcbg_raw_missed())
+		pcbg_raw_resync(pn);
+}
+
+/* Delivery */
+
+/* raw.c's icmp_filter(): 1 if the socket filters this ICMP type out. */
+static int pcbg_icmp_filter(const struct sock *sk, const struct sk_buff *skb)
+{
+	struct icmphdr _hdr;
+	const struct icmphdr *hdr;
+
+	hdr = skb_header_pointer(skb, skb_transport_offset(skb),
+				 sizeof(_hdr), &_hdr);
+	if (!hdr)
+		return 1;
+	if (hdr->type < 32)
+		return ((1U << hdr->type) & raw_sk(sk)->filter.data) != 0;
+	return 0;	/* unknown types are not filtered */
+}
+
+/* A prisoner's socket and a packet to an address not its prison's. */
+static bool pcbg_raw_jailed(struct pcbg_net *pn, struct sock *sk,
+			    const void *daddr)
+{
+	struct pcbg_prison *pr;
+
+	if (likely(!READ_ONCE(pn->jails.restricted)))
+		return false;
+	pr = pcbg_sk_prison(sk);
+	if (!pr)
+		return false;
+	if (sk->sk_family == AF_INET)
+		return pcbg_prison_check4(pcbg_prison_addrs(pr),
+					  *(const __be32 *)daddr);
+	return pcbg_prison_check6(pcbg_prison_addrs(pr), daddr);
+}
+
+struct pcbg_raw_pkt {
+	struct net *net;
+	struct pcbg_net *pn;
+	struct sk_buff *skb;
+	int dif, sdif;
+	int protocol;		/* the match's, from the header */
+};
+
+static bool pcbg_raw4_match(const struct pcbg_raw_pkt *p, struct sock *sk)
+{
+	const struct iphdr *iph = ip_hdr(p->skb);
+
+	return raw_v4_match(p->net, sk, iph->protocol, iph->saddr,
+			    iph->daddr, p->dif, p->sdif) &&
+	       !pcbg_raw_jailed(p->pn, sk, &iph->daddr);
+}
+
+/* raw_v4_input()'s body for one matching socket. */
+static void pcbg_raw4_one(const struct pcbg_raw_pkt *p, struct sock *sk)
+{
+	const struct iphdr *iph = ip_hdr(p->skb);
+	struct sk_buff *clone;
+
+	if ((iph->protocol != IPPROTO_ICMP || !pcbg_icmp_filter(sk, p->skb)) &&
+	    pcbg_mc_sf_allow(sk, iph->daddr, iph->saddr,
+			     p->skb->dev->ifindex, p->sdif)) {
+		clone = skb_clone(p->skb, GFP_ATOMIC);
+		if (clone)
+			pcbg_raw_rcv(sk, clone);
+	}
+}
+
+/*
+ * The kernel's walk, with the prison rule: the list raw_local_deliver()
+ * reads, the same match. Delivers if @deliver; returns the matches.
+ */
+static int pcbg_raw4_walk(const struct pcbg_raw_pkt *p, int hash_proto,
+			  bool deliver)
+{
+	struct hlist_head *head;
+	struct sock *sk;
+	int n = 0;
+
+	head = &raw_v4_hashinfo.ht[raw_hashfunc(p->net, hash_proto)];
+	sk_for_each_rcu(sk, head) {
+		if (!pcbg_raw4_match(p, sk))
+			continue;
+		n++;
+		if (deliver)
+			pcbg_raw4_one(p, sk);
+	}
+	return n;
+}
+
+/*
+ * Keep the index's matching candidates: still in the kernel's list (one
+ * that is not yet, or no more, would not get the packet from the kernel)
+ * and matched on live addresses as the kernel matches them.
+ */
+static int pcbg_raw_keep(const struct pcbg_raw_pkt *p, struct sock **hits,
+			 int n, bool (*match)(const struct pcbg_raw_pkt *,
+					      struct sock *))
+{
+	int i, kept = 0;
+
+	for (i = 0; i < n; i++)
+		if (sk_hashed(hits[i]) && match(p, hits[i]))
+			hits[kept++] = hits[i];
+	return kept;
+}
+
+static void pcbg_raw_verify(const struct pcbg_raw_pkt *p, int indexed,
+			    int walked)
+{
+	PCBG_INC(p->pn, RAW_VERIFIED);
+	if (indexed != walked)
+		PCBG_INC(p->pn, RAW_MISMATCH);
+}
+
+static int pcbg_raw4_local_deliver(struct sk_buff *skb, int protocol)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct sock *hits[PCBG_RAW_BATCH];
+	struct pcbg_raw_pkt p = {
+		.net = dev_net(skb->dev),
+		.skb = skb,
+		.dif = inet_iif(skb),
+		.sdif = inet_sdif(skb),
+		.protocol = iph->protocol,
+	};
+	struct pcbg_raw_key key;
+	int n = -ENOENT, i;
+
+	rcu_read_lock();
+	p.pn = pcbg_net(p.net);
+	if (READ_ONCE(p.pn->raw.demux) && pcbg_raw_trusted(&p.pn->raw)) {
+		pcbg_raw_key_set4(&key, iph->protocol, iph->daddr, iph->saddr);
+		n = pcbg_raw_collect(&p.pn->raw, &key, hits, ARRAY_SIZE(hits));
+	}
+	if (n < 0) {
+		PCBG_INC(p.pn, RAW_WALKED);
+		n = pcbg_raw4_walk(&p, protocol, true);
+	} else {
+		PCBG_INC(p.pn, RAW_INDEXED);
+		n = pcbg_raw_keep(&p, hits, n, pcbg_raw4_match);
+		if (READ_ONCE(p.pn->verify))
+			pcbg_raw_verify(&p, n, pcbg_raw4_walk(&p, protocol,
+							      false));
+		for (i = 0; i < n; i++)
+			pcbg_raw4_one(&p, hits[i]);
+	}
+	rcu_read_unlock();
+	return n > 0;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+#define PCBG_ICMPV6_HDRLEN	4	/* the type is all the filter reads */
+
+/* raw.c's icmpv6_filter(): nonzero if the socket filters this type out. */
+static int pcbg_icmpv6_filter(const struct sock *sk,
+			      const struct sk_buff *skb)
+{
+	const struct icmp6hdr *hdr;
+	struct icmp6hdr _hdr;
+	const __u32 *data;
+	unsigned int type;
+
+	hdr = skb_header_pointer(skb, skb_transport_offset(skb),
+				 PCBG_ICMPV6_HDRLEN, &_hdr);
+	if (!hdr)
+		return 1;
+	data = &raw6_sk(sk)->filter.data[0];
+	type = hdr->icmp6_type;
+	return (data[type >> 5] & (1U << (type & 31))) != 0;
+}
+
+static bool pcbg_raw6_match(const struct pcbg_raw_pkt *p, struct sock *sk)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(p->skb);
+
+	return raw_v6_match(p->net, sk, p->protocol, &ip6h->daddr,
+			    &ip6h->saddr, p->dif, p->sdif) &&
+	       !pcbg_raw_jailed(p->pn, sk, &ip6h->daddr);
+}
+
+/* ipv6_raw_deliver()'s body for one matching socket. */
+static void pcbg_raw6_one(const struct pcbg_raw_pkt *p, struct sock *sk)
+{
+	struct sk_buff *clone;
+
+	if (p->protocol == IPPROTO_ICMPV6 && pcbg_icmpv6_filter(sk, p->skb))
+		return;
+	clone = skb_clone(p->skb, GFP_ATOMIC);
+	if (clone)
+		pcbg_rawv6_rcv(sk, clone);
+}
+
+static int pcbg_raw6_walk(const struct pcbg_raw_pkt *p, bool deliver)
+{
+	struct hlist_head *head;
+	struct sock *sk;
+	int n = 0;
+
+	head = &raw_v6_hashinfo.ht[raw_hashfunc(p->net, p->protocol)];
+	sk_for_each_rcu(sk, head) {
+		if (!pcbg_raw6_match(p, sk))
+			continue;
+		n++;
+		if (deliver)
+			pcbg_raw6_one(p, sk);
+	}
+	return n;
+}
+
+static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct sock *hits[PCBG_RAW_BATCH];
+	struct pcbg_raw_pkt p = {
+		.net = dev_net(skb->dev),
+		.skb = skb,
+		.dif = inet6_iif(skb),
+		.sdif = inet6_sdif(skb),
+		.protocol = nexthdr,
+	};
+	struct pcbg_raw_key key;
+	int n = -ENOENT, i;
+
+	rcu_read_lock();
+	p.pn = pcbg_net(p.net);
+	/* A multicast group member matches whatever it is bound to. */
+	if (READ_ONCE(p.pn->raw.demux) &&
+	    !ipv6_addr_is_multicast(&ip6h->daddr) &&
+	    pcbg_raw_trusted(&p.pn->raw)) {
+		pcbg_raw_key_set6(&key, nexthdr, &ip6h->daddr, &ip6h->saddr);
+		n = pcbg_raw_collect(&p.pn->raw, &key, hits, ARRAY_SIZE(hits));
+	}
+	if (n < 0) {
+		PCBG_INC(p.pn, RAW_WALKED);
+		n = pcbg_raw6_walk(&p, true);
+	} else {
+		PCBG_INC(p.pn, RAW_INDEXED);
+		n = pcbg_raw_keep(&p, hits, n, pcbg_raw6_match);
+		if (READ_ONCE(p.pn->verify))
+			pcbg_raw_verify(&p, n, pcbg_raw6_walk(&p, false));
+		for (i = 0; i < n; i++)
+			pcbg_raw6_one(&p, hits[i]);
+	}
+	rcu_read_unlock();
+	return n > 0;
+}
+#endif
+
+/* The redirection */
+
+/* Whether this packet's namespace delivers raw IP through the module. */
+static bool pcbg_raw_takes(const struct sk_buff *skb)
+{
+	struct pcbg_net *pn;
+	bool takes;
+
+	rcu_read_lock();
+	pn = pcbg_net(dev_net(skb->dev));
+	takes = pn && READ_ONCE(pn->raw.active) && !READ_ONCE(pn->raw.dead);
+	rcu_read_unlock();
+	return takes;
+}
+
+static int pcbg_raw4_redirect(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
+	int protocol = regs_get_kernel_argument(regs, 1);
+
+	/* A resubmission the header does not say: as the kernel sees it. */
+	if (protocol != ip_hdr(skb)->protocol || !pcbg_raw_takes(skb))
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)pcbg_raw4_local_deliver);
+	return 1;	/* run ours instead, returning to the caller */
+}
+
+/* A post handler makes the probe an IPMODIFY ftrace user, as it is. */
+static void pcbg_raw_post(struct kprobe *kp, struct pt_regs *regs,
+			  unsigned long flags)
+{
+}
+
+static struct kprobe pcbg_raw4_kp_deliver = {
+	.symbol_name = "raw_local_deliver",
+	.pre_handler = pcbg_raw4_redirect,
+	.post_handler = pcbg_raw_post,
+	.flags = KPROBE_FLAG_DISABLED,
+};
+
+#if IS_ENABLED(CONFIG_IPV6)
+static int pcbg_raw6_redirect(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
+	int nexthdr = regs_get_kernel_argument(regs, 1);
+
+	/* Mobile IPv6's filter is the kernel's own. */
+	if (nexthdr == IPPROTO_MH || !pcbg_raw_takes(skb))
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)pcbg_raw6_local_deliver);
+	return 1;
+}
+
+static struct kprobe pcbg_raw6_kp_deliver = {
+	.symbol_name = "raw6_local_deliver",
+	.pre_handler = pcbg_raw6_redirect,
+	.post_handler = pcbg_raw_post,
+	.flags = KPROBE_FLAG_DISABLED,
+};
+#endif
+
+static struct kprobe *pcbg_raw_redirects[] = {
+	&pcbg_raw4_kp_deliver,
+#if IS_ENABLED(CONFIG_IPV6)
+	&pcbg_raw6_kp_deliver,
+#endif
+};
+
+/* Namespaces that want the redirection armed. */
+static atomic_t pcbg_raw_nactive = ATOMIC_INIT(0);
+static DEFINE_MUTEX(pcbg_raw_arm_lock);
+static bool pcbg_raw_armed;
+
+static void pcbg_raw_arm(struct work_struct *work)
+{
+	bool want;
+	unsigned int i;
+
+	mutex_lock(&pcbg_raw_arm_lock);
+	want = pcbg_raw_live && atomic_read(&pcbg_raw_nactive) > 0;
+	for (i = 0; want != pcbg_raw_armed && i < ARRAY_SIZE(pcbg_raw_redirects);
+	     i++) {
+		if (want)
+			WARN_ON_ONCE(enable_kprobe(pcbg_raw_redirects[i]));
+		else
+			WARN_ON_ONCE(disable_kprobe(pcbg_raw_redirects[i]));
+	}
+	pcbg_raw_armed = want;
+	mutex_unlock(&pcbg_raw_arm_lock);
+}
+
+static DECLARE_WORK(pcbg_raw_arm_work, pcbg_raw_arm);
+
+/*
+ * Whether the namespace wants raw delivery: raw sockets and raw_demux on,
+ * or a prison that restricts addresses. @wait: process context, return
+ * once the redirection follows (sysctl writes, prison changes).
+ */
+void pcbg_raw_update(struct pcbg_net *pn, bool wait)
+{
+	struct pcbg_raw *r = &pn->raw;
+	bool want, changed = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&r->lock, flags);
+	want = !r->dead && ((READ_ONCE(r->demux) && r->n) ||
+			    READ_ONCE(pn->jails.restricted));
+	if (want != r->active) {
+		WRITE_ONCE(r->active, want);
+		atomic_add(want ? 1 : -1, &pcbg_raw_nactive);
+		changed = true;
+	}
+	spin_unlock_irqrestore(&r->lock, flags);
+	if (!wait) {
+		/* Only the probes call without waiting: the module is live. */
+		if (changed)
+			schedule_work(&pcbg_raw_arm_work);
+		return;
+	}
+	mutex_lock(&pcbg_raw_arm_lock);
+	if (changed && pcbg_raw_live)
+		schedule_work(&pcbg_raw_arm_work);
+	mutex_unlock(&pcbg_raw_arm_lock);
+	flush_work(&pcbg_raw_arm_work);
+}
+
+/* net.pcbgroup.raw_demux */
+int pcbg_raw_sysctl(struct ctl_table *table, int write, void *buffer,
+		    size_t *lenp, loff_t *ppos)
+{
+	int err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+
+	if (!err && write)
+		pcbg_raw_update(container_of(table->data, struct pcbg_net,
+					     raw.demux), true);
+	return err;
+}
+
+/* Namespaces */
+
+int pcbg_raw_init_net(struct pcbg_net *pn)
+{
+	struct pcbg_raw *r = &pn->raw;
+	int err;
+
+	INIT_WORK(&r->sync, pcbg_raw_sync_work);
+	r->demux = READ_ONCE(raw_demux);
+	err = pcbg_raw_init(r, 0);
+	if (err)
+		return err;
+	/* Untrusted until walked; made after the probes: walked now. */
+	r->synced_gen = r->fail_gen - 1;
+	if (READ_ONCE(pcbg_raw_live))
+		pcbg_raw_resync(pn);
+	return 0;
+}
+
+/* No delivery through the index from now on. */
+void pcbg_raw_exit_net(struct pcbg_net *pn)
+{
+	struct pcbg_raw *r = &pn->raw;
+
+	WRITE_ONCE(r->dead, true);
+	pcbg_raw_update(pn, true);
+}
+
+/* After a grace period: no reader or probe is left in the index. */
+void pcbg_raw_free_net(struct pcbg_net *pn)
+{
+	if (!pn->raw.sync.func)
+		return;		/* init failed before it got here */
+	cancel_work_sync(&pn->raw.sync);
+	pcbg_raw_destroy(&pn->raw);
+}
+
+/* Module */
+
+static void pcbg_raw_resync_instance(struct pcbg_net *pn)
+{
+	pcbg_raw_resync(pn);
+}
+
+static void pcbg_raw_cancel_instance(struct pcbg_net *pn)
+{
+	cancel_work_sync(&pn->raw.sync);
+}
+
+/* The kernel functions delivery calls that it does not export. */
+static int pcbg_raw_symbols(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long (*lookup)(const char *name);
+	int err = register_kprobe(&kp);
+
+	if (err)
+		return err;
+	lookup = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	pcbg_raw_rcv = (void *)lookup("raw_rcv");
+	pcbg_mc_sf_allow = (void *)lookup("ip_mc_sf_allow");
+#if IS_ENABLED(CONFIG_IPV6)
+	pcbg_rawv6_rcv = (void *)lookup("rawv6_rcv");
+	if (!pcbg_rawv6_rcv)
+		return -ENOENT;
+#endif
+	return pcbg_raw_rcv && pcbg_mc_sf_allow ? 0 : -ENOENT;
+}
+
+int pcbg_raw_demux_init(void)
+{
+	unsigned int i;
+	int err;
+
+	err = pcbg_raw_symbols();
+	if (err) {
+		pr_err("raw demux: kernel symbols not found: %d\n", err);
+		return err;
+	}
+	err = register_kprobe(&pcbg_raw_kp_hash);
+	if (err)
+		goto fail;
+	err = register_kprobe(&pcbg_raw_kp_unhash);
+	if (err)
+		goto fail_hash;
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++) {
+		/* Connect can sleep in lock_sock(): room for many at once. */
+		pcbg_raw_krps[i].maxactive = max_t(int, 64,
+						   8 * num_possible_cpus());
+		pcbg_raw_krp_ptrs[i] = &pcbg_raw_krps[i];
+	}
+	err = register_kretprobes(pcbg_raw_krp_ptrs,
+				  ARRAY_SIZE(pcbg_raw_krp_ptrs));
+	if (err)
+		goto fail_unhash;
+	err = register_kprobes(pcbg_raw_redirects,
+			       ARRAY_SIZE(pcbg_raw_redirects));
+	if (err)
+		goto fail_krp;
+	mutex_lock(&pcbg_raw_arm_lock);
+	WRITE_ONCE(pcbg_raw_live, true);
+	mutex_unlock(&pcbg_raw_arm_lock);
+	/* The sockets that were there before the probes. */
+	pcbg_all_instances(pcbg_raw_resync_instance);
+	flush_work(&pcbg_raw_arm_work);
+	return 0;
+
+fail_krp:
+	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
+fail_unhash:
+	unregister_kprobe(&pcbg_raw_kp_unhash);
+fail_hash:
+	unregister_kprobe(&pcbg_raw_kp_hash);
+fail:
+	pr_err("raw demux: cannot probe the raw socket functions: %d\n", err);
+	return err;
+}
+
+/* Before the namespaces' instances go: nothing reaches them after. */
+void pcbg_raw_demux_exit(void)
+{
+	unregister_kprobes(pcbg_raw_redirects, ARRAY_SIZE(pcbg_raw_redirects));
+	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
+	unregister_kprobe(&pcbg_raw_kp_unhash);
+	unregister_kprobe(&pcbg_raw_kp_hash);
+	mutex_lock(&pcbg_raw_arm_lock);
+	WRITE_ONCE(pcbg_raw_live, false);
+	mutex_unlock(&pcbg_raw_arm_lock);
+	/* A resync may still want to re-arm: none runs after this. */
+	pcbg_all_instances(pcbg_raw_cancel_instance);
+	cancel_work_sync(&pcbg_raw_arm_work);
+	pcbg_raw_armed = false;
+	/* Redirected packets are in RCU read sections: wait them out. */
+	synchronize_net();
+}
