@@ -25,8 +25,6 @@ struct pcbg_raw_key {
 	u8 proto;
 };
 
-/* A packet is looked for under at most these many keys (exact to any). */
-#define PCBG_RAW_PROBES		4
 /* Sockets a lookup takes at most; more, and the kernel's list is walked. */
 #define PCBG_RAW_BATCH		32
 
@@ -36,6 +34,7 @@ struct pcbg_raw_entry {
 	struct sock *sk;
 	struct pcbg_raw_key key;
 	unsigned int transit;		/* address changes under way */
+	bool filed;			/* under its key (not in transit) */
 	bool mark;			/* a resync has not seen it yet */
 	struct rcu_head rcu;
 };
@@ -59,6 +58,11 @@ struct pcbg_raw {
 	 */
 	struct hlist_head transit;
 	unsigned int n;			/* entries */
+	/*
+	 * Entries filed per family and key class (local address set: 2,
+	 * foreign address set: 1): a lookup skips the keys no socket has.
+	 */
+	unsigned int classes[2][4];
 	unsigned int fail_gen;		/* allocation failures */
 	unsigned int synced_gen;	/* fail_gen the last resync covered */
 	unsigned long missed;		/* probe misses the last resync saw */
@@ -74,11 +78,8 @@ void pcbg_raw_key_set4(struct pcbg_raw_key *k, u8 proto, __be32 laddr,
 void pcbg_raw_key_set6(struct pcbg_raw_key *k, u8 proto,
 		       const struct in6_addr *laddr,
 		       const struct in6_addr *faddr);
-int pcbg_raw_probe_keys(const struct pcbg_raw_key *pkt,
-			struct pcbg_raw_key keys[PCBG_RAW_PROBES]);
 bool pcbg_raw_key_covers(const struct pcbg_raw_key *sock_key,
 			 const struct pcbg_raw_key *pkt);
-u32 pcbg_raw_key_hash(const struct pcbg_raw_key *k, u32 seed);
 struct pcbg_raw_tab *pcbg_raw_tab_alloc(unsigned int buckets, gfp_t gfp);
 void pcbg_raw_tab_free(struct pcbg_raw_tab *t);
 int pcbg_raw_init(struct pcbg_raw *r, unsigned int buckets);

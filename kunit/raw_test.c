@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit: the raw-socket index (raw_table.c). The probe keys of a packet;
- * against a model of the kernel's match rule (each socket address the
+ * KUnit: the raw-socket index (raw_table.c). Against a model of the kernel's match rule (each socket address the
  * wildcard or the packet's), every combination of bound, connected and
  * wildcard sockets and packets, IPv4 and IPv6, found exactly once; the
  * transit list across address changes, nested ones too; removal, growth,
@@ -73,32 +72,6 @@ static int raw_lookup(struct kunit *test, struct pcbg_raw *r,
 		__set_bit(sk_index(hits[i]), seen);
 	}
 	return n;
-}
-
-static void raw_test_probe_keys(struct kunit *test)
-{
-	struct pcbg_raw_key pkt, keys[PCBG_RAW_PROBES];
-	static const int want[2][2] = { { 1, 2 }, { 2, 4 } };
-	int l, f, i, j;
-
-	for (l = 0; l < 2; l++)
-		for (f = 0; f < 2; f++) {
-			int n;
-
-			key_make(&pkt, AF_INET, IPPROTO_GRE, l, f);
-			n = pcbg_raw_probe_keys(&pkt, keys);
-			KUNIT_EXPECT_EQ(test, n, want[l][f]);
-			for (i = 0; i < n; i++) {
-				/* Each a key a socket covering pkt can have. */
-				KUNIT_EXPECT_TRUE(test,
-						  pcbg_raw_key_covers(&keys[i],
-								      &pkt));
-				for (j = 0; j < i; j++)
-					KUNIT_EXPECT_NE(test,
-						memcmp(&keys[i], &keys[j],
-						       sizeof(keys[i])), 0);
-			}
-		}
 }
 
 static void raw_test_covers(struct kunit *test)
@@ -312,7 +285,6 @@ static void raw_test_sweep(struct kunit *test)
 }
 
 static struct kunit_case raw_cases[] = {
-	KUNIT_CASE(raw_test_probe_keys),
 	KUNIT_CASE(raw_test_covers),
 	KUNIT_CASE(raw_test_model),
 	KUNIT_CASE(raw_test_transit),

@@ -27,6 +27,7 @@
  * that restricts addresses: otherwise no packet pays for it.
  */
 #include <linux/icmp.h>
+#include <linux/ftrace.h>
 #include <linux/icmpv6.h>
 #include <linux/igmp.h>
 #include <linux/kprobes.h>
@@ -44,6 +45,32 @@
 static bool raw_demux = true;
 module_param(raw_demux, bool, 0644);
 MODULE_PARM_DESC(raw_demux, "Default of net.pcbgroup.raw_demux for new namespaces: deliver raw IP through the per-namespace hash (default Y)");
+
+/* Below this many, the kernel's walk is as quick as the index (bench/). */
+static unsigned int raw_demux_min = 32;
+
+static int raw_demux_min_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < 1 || n > 65536) {
+		pr_err("raw_demux_min must be from 1 to 65536\n");
+		return -EINVAL;
+	}
+	WRITE_ONCE(raw_demux_min, n);
+	return 0;
+}
+
+static const struct kernel_param_ops raw_demux_min_ops = {
+	.set = raw_demux_min_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(raw_demux_min, &raw_demux_min_ops, &raw_demux_min, 0644);
+MODULE_PARM_DESC(raw_demux_min, "Raw sockets a namespace needs before its raw IP goes through the hash; fewer, and the kernel's walk delivers (default 32; taken into account at the next socket change)");
 
 /* Not exported; looked up once (pcbg_raw_symbols()). */
 static typeof(raw_rcv) *pcbg_raw_rcv;
@@ -106,19 +133,16 @@ static int pcbg_raw_hash_pre(struct kprobe *p, struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct pcbg_raw_key k;
 	struct pcbg_raw *r;
-	unsigned int n;
 
 	rcu_read_lock();
 	r = pcbg_raw_sock(sk) ? pcbg_raw_of(sk) : NULL;
 	if (r) {
-		n = READ_ONCE(r->n);
 		pcbg_raw_key_of(sk, &k);
 		if (pcbg_raw_insert(r, sk, &k))
 			pcbg_raw_failed(r);
 		else if (pcbg_raw_wants_growth(r))
 			schedule_work(&r->sync);
-		if (!n)
-			pcbg_raw_update(pcbg_raw_pn(r), false);
+		pcbg_raw_update(pcbg_raw_pn(r), false);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -132,7 +156,7 @@ static int pcbg_raw_unhash_pre(struct kprobe *p, struct pt_regs *regs)
 
 	rcu_read_lock();
 	r = pcbg_raw_sock(sk) ? pcbg_raw_of(sk) : NULL;
-	if (r && pcbg_raw_remove(r, sk) && !READ_ONCE(r->n))
+	if (r && pcbg_raw_remove(r, sk))
 		pcbg_raw_update(pcbg_raw_pn(r), false);
 	rcu_read_unlock();
 	return 0;
@@ -376,9 +400,11 @@ static void pcbg_raw4_one(const struct pcbg_raw_pkt *p, struct sock *sk)
 	const struct iphdr *iph = ip_hdr(p->skb);
 	struct sk_buff *clone;
 
+	/* ip_mc_sf_allow() passes any other destination at once. */
 	if ((iph->protocol != IPPROTO_ICMP || !pcbg_icmp_filter(sk, p->skb)) &&
-	    pcbg_mc_sf_allow(sk, iph->daddr, iph->saddr,
-			     p->skb->dev->ifindex, p->sdif)) {
+	    (!ipv4_is_multicast(iph->daddr) ||
+	     pcbg_mc_sf_allow(sk, iph->daddr, iph->saddr,
+			      p->skb->dev->ifindex, p->sdif))) {
 		clone = skb_clone(p->skb, GFP_ATOMIC);
 		if (clone)
 			pcbg_raw_rcv(sk, clone);
@@ -435,7 +461,7 @@ static void pcbg_raw_verify(const struct pcbg_raw_pkt *p, int indexed,
 static int pcbg_raw4_local_deliver(struct sk_buff *skb, int protocol)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct sock *hits[PCBG_RAW_BATCH];
+	struct sock *hits[PCBG_RAW_BATCH] __pcbg_noinit;
 	struct pcbg_raw_pkt p = {
 		.net = dev_net(skb->dev),
 		.skb = skb,
@@ -443,7 +469,7 @@ static int pcbg_raw4_local_deliver(struct sk_buff *skb, int protocol)
 		.sdif = inet_sdif(skb),
 		.protocol = iph->protocol,
 	};
-	struct pcbg_raw_key key;
+	struct pcbg_raw_key key __pcbg_noinit;
 	int n = -ENOENT, i;
 
 	rcu_read_lock();
@@ -530,7 +556,7 @@ static int pcbg_raw6_walk(const struct pcbg_raw_pkt *p, bool deliver)
 static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-	struct sock *hits[PCBG_RAW_BATCH];
+	struct sock *hits[PCBG_RAW_BATCH] __pcbg_noinit;
 	struct pcbg_raw_pkt p = {
 		.net = dev_net(skb->dev),
 		.skb = skb,
@@ -538,7 +564,7 @@ static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
 		.sdif = inet6_sdif(skb),
 		.protocol = nexthdr,
 	};
-	struct pcbg_raw_key key;
+	struct pcbg_raw_key key __pcbg_noinit;
 	int n = -ENOENT, i;
 
 	rcu_read_lock();
@@ -566,78 +592,79 @@ static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
 }
 #endif
 
-/* The redirection */
+/*
+ * The redirection: an ftrace handler on each function that sends the
+ * packet to ours instead, as livepatch does (IPMODIFY: no other module
+ * may redirect the same function meanwhile), for the namespaces that
+ * want it; every other packet runs the kernel's function untouched.
+ */
 
 /* Whether this packet's namespace delivers raw IP through the module. */
 static bool pcbg_raw_takes(const struct sk_buff *skb)
 {
-	struct pcbg_net *pn;
-	bool takes;
+	struct pcbg_net *pn = pcbg_net(dev_net(skb->dev));
 
-	rcu_read_lock();
-	pn = pcbg_net(dev_net(skb->dev));
-	takes = pn && READ_ONCE(pn->raw.active) && !READ_ONCE(pn->raw.dead);
-	rcu_read_unlock();
-	return takes;
+	return READ_ONCE(pn->raw.active) && !READ_ONCE(pn->raw.dead);
 }
 
-static int pcbg_raw4_redirect(struct kprobe *kp, struct pt_regs *regs)
+static void notrace pcbg_raw4_ftrace(unsigned long ip,
+				     unsigned long parent_ip,
+				     struct ftrace_ops *op,
+				     struct ftrace_regs *fregs)
 {
+	struct pt_regs *regs = &fregs->regs;	/* the arguments, saved */
 	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
 	int protocol = regs_get_kernel_argument(regs, 1);
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
 
+	if (bit < 0)
+		return;
 	/* A resubmission the header does not say: as the kernel sees it. */
-	if (protocol != ip_hdr(skb)->protocol || !pcbg_raw_takes(skb))
-		return 0;
-	instruction_pointer_set(regs, (unsigned long)pcbg_raw4_local_deliver);
-	return 1;	/* run ours instead, returning to the caller */
+	if (protocol == ip_hdr(skb)->protocol && pcbg_raw_takes(skb))
+		ftrace_instruction_pointer_set(fregs, (unsigned long)
+					       pcbg_raw4_local_deliver);
+	ftrace_test_recursion_unlock(bit);
 }
-
-/* A post handler makes the probe an IPMODIFY ftrace user, as it is. */
-static void pcbg_raw_post(struct kprobe *kp, struct pt_regs *regs,
-			  unsigned long flags)
-{
-}
-
-static struct kprobe pcbg_raw4_kp_deliver = {
-	.symbol_name = "raw_local_deliver",
-	.pre_handler = pcbg_raw4_redirect,
-	.post_handler = pcbg_raw_post,
-	.flags = KPROBE_FLAG_DISABLED,
-};
 
 #if IS_ENABLED(CONFIG_IPV6)
-static int pcbg_raw6_redirect(struct kprobe *kp, struct pt_regs *regs)
+static void notrace pcbg_raw6_ftrace(unsigned long ip,
+				     unsigned long parent_ip,
+				     struct ftrace_ops *op,
+				     struct ftrace_regs *fregs)
 {
+	struct pt_regs *regs = &fregs->regs;
 	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
 	int nexthdr = regs_get_kernel_argument(regs, 1);
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
 
+	if (bit < 0)
+		return;
 	/* Mobile IPv6's filter is the kernel's own. */
-	if (nexthdr == IPPROTO_MH || !pcbg_raw_takes(skb))
-		return 0;
-	instruction_pointer_set(regs, (unsigned long)pcbg_raw6_local_deliver);
-	return 1;
+	if (nexthdr != IPPROTO_MH && pcbg_raw_takes(skb))
+		ftrace_instruction_pointer_set(fregs, (unsigned long)
+					       pcbg_raw6_local_deliver);
+	ftrace_test_recursion_unlock(bit);
 }
-
-static struct kprobe pcbg_raw6_kp_deliver = {
-	.symbol_name = "raw6_local_deliver",
-	.pre_handler = pcbg_raw6_redirect,
-	.post_handler = pcbg_raw_post,
-	.flags = KPROBE_FLAG_DISABLED,
-};
 #endif
 
-static struct kprobe *pcbg_raw_redirects[] = {
-	&pcbg_raw4_kp_deliver,
+struct pcbg_raw_redirect {
+	const char *fn;
+	struct ftrace_ops ops;
+	bool on;
+};
+
+static struct pcbg_raw_redirect pcbg_raw_redirects[] = {
+	{ "raw_local_deliver",
+	  { .func = pcbg_raw4_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
 #if IS_ENABLED(CONFIG_IPV6)
-	&pcbg_raw6_kp_deliver,
+	{ "raw6_local_deliver",
+	  { .func = pcbg_raw6_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
 #endif
 };
 
 /* Namespaces that want the redirection armed. */
 static atomic_t pcbg_raw_nactive = ATOMIC_INIT(0);
 static DEFINE_MUTEX(pcbg_raw_arm_lock);
-static bool pcbg_raw_armed;
 
 static void pcbg_raw_arm(struct work_struct *work)
 {
@@ -646,14 +673,23 @@ static void pcbg_raw_arm(struct work_struct *work)
 
 	mutex_lock(&pcbg_raw_arm_lock);
 	want = pcbg_raw_live && atomic_read(&pcbg_raw_nactive) > 0;
-	for (i = 0; want != pcbg_raw_armed && i < ARRAY_SIZE(pcbg_raw_redirects);
-	     i++) {
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++) {
+		struct pcbg_raw_redirect *rd = &pcbg_raw_redirects[i];
+		int err = 0;
+
+		if (want == rd->on)
+			continue;
 		if (want)
-			WARN_ON_ONCE(enable_kprobe(pcbg_raw_redirects[i]));
+			err = register_ftrace_function(&rd->ops);
 		else
-			WARN_ON_ONCE(disable_kprobe(pcbg_raw_redirects[i]));
+			unregister_ftrace_function(&rd->ops);
+		/* Another IPMODIFY user (livepatch): the kernel's path. */
+		if (err)
+			pr_warn_ratelimited("raw demux: cannot redirect %s: %d\n",
+					    rd->fn, err);
+		else
+			rd->on = want;
 	}
-	pcbg_raw_armed = want;
 	mutex_unlock(&pcbg_raw_arm_lock);
 }
 
@@ -671,8 +707,9 @@ void pcbg_raw_update(struct pcbg_net *pn, bool wait)
 	unsigned long flags;
 
 	spin_lock_irqsave(&r->lock, flags);
-	want = !r->dead && ((READ_ONCE(r->demux) && r->n) ||
-			    READ_ONCE(pn->jails.restricted));
+	want = !r->dead &&
+	       ((READ_ONCE(r->demux) && r->n >= READ_ONCE(raw_demux_min)) ||
+		READ_ONCE(pn->jails.restricted));
 	if (want != r->active) {
 		WRITE_ONCE(r->active, want);
 		atomic_add(want ? 1 : -1, &pcbg_raw_nactive);
@@ -748,6 +785,14 @@ static void pcbg_raw_resync_instance(struct pcbg_net *pn)
 	pcbg_raw_resync(pn);
 }
 
+static void pcbg_raw_free_filters(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++)
+		ftrace_free_filter(&pcbg_raw_redirects[i].ops);
+}
+
 static void pcbg_raw_cancel_instance(struct pcbg_net *pn)
 {
 	cancel_work_sync(&pn->raw.sync);
@@ -784,6 +829,16 @@ int pcbg_raw_demux_init(void)
 		pr_err("raw demux: kernel symbols not found: %d\n", err);
 		return err;
 	}
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++) {
+		struct pcbg_raw_redirect *rd = &pcbg_raw_redirects[i];
+
+		err = ftrace_set_filter(&rd->ops, (unsigned char *)rd->fn,
+					strlen(rd->fn), 1);
+		if (err) {
+			pr_err("raw demux: cannot trace %s: %d\n", rd->fn, err);
+			goto fail_filter;
+		}
+	}
 	err = register_kprobe(&pcbg_raw_kp_hash);
 	if (err)
 		goto fail;
@@ -800,10 +855,6 @@ int pcbg_raw_demux_init(void)
 				  ARRAY_SIZE(pcbg_raw_krp_ptrs));
 	if (err)
 		goto fail_unhash;
-	err = register_kprobes(pcbg_raw_redirects,
-			       ARRAY_SIZE(pcbg_raw_redirects));
-	if (err)
-		goto fail_krp;
 	mutex_lock(&pcbg_raw_arm_lock);
 	WRITE_ONCE(pcbg_raw_live, true);
 	mutex_unlock(&pcbg_raw_arm_lock);
@@ -812,31 +863,32 @@ int pcbg_raw_demux_init(void)
 	flush_work(&pcbg_raw_arm_work);
 	return 0;
 
-fail_krp:
-	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
 fail_unhash:
 	unregister_kprobe(&pcbg_raw_kp_unhash);
 fail_hash:
 	unregister_kprobe(&pcbg_raw_kp_hash);
 fail:
 	pr_err("raw demux: cannot probe the raw socket functions: %d\n", err);
+fail_filter:
+	pcbg_raw_free_filters();
 	return err;
 }
 
 /* Before the namespaces' instances go: nothing reaches them after. */
 void pcbg_raw_demux_exit(void)
 {
-	unregister_kprobes(pcbg_raw_redirects, ARRAY_SIZE(pcbg_raw_redirects));
-	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
-	unregister_kprobe(&pcbg_raw_kp_unhash);
-	unregister_kprobe(&pcbg_raw_kp_hash);
+	/* First the redirection: the kernel delivers from here on. */
 	mutex_lock(&pcbg_raw_arm_lock);
 	WRITE_ONCE(pcbg_raw_live, false);
 	mutex_unlock(&pcbg_raw_arm_lock);
+	pcbg_raw_arm(NULL);
+	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
+	unregister_kprobe(&pcbg_raw_kp_unhash);
+	unregister_kprobe(&pcbg_raw_kp_hash);
 	/* A resync may still want to re-arm: none runs after this. */
 	pcbg_all_instances(pcbg_raw_cancel_instance);
 	cancel_work_sync(&pcbg_raw_arm_work);
-	pcbg_raw_armed = false;
 	/* Redirected packets are in RCU read sections: wait them out. */
 	synchronize_net();
+	pcbg_raw_free_filters();
 }

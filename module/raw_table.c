@@ -21,6 +21,7 @@
 #include <net/ipv6.h>
 #include <net/sock.h>
 
+#include "pcbg_group.h"	/* __pcbg_noinit */
 #include "pcbg_raw.h"
 
 #define PCBG_RAW_MIN_BUCKETS	16
@@ -55,39 +56,22 @@ static bool pcbg_raw_key_eq(const struct pcbg_raw_key *a,
 	       ipv6_addr_equal(&a->faddr, &b->faddr);
 }
 
-u32 pcbg_raw_key_hash(const struct pcbg_raw_key *k, u32 seed)
+static __always_inline u32 __pcbg_raw_key_hash(const struct pcbg_raw_key *k,
+						      u32 seed)
 {
+	if (k->family == AF_INET)
+		return jhash_3words(k->laddr.s6_addr32[3],
+				    k->faddr.s6_addr32[3], k->proto, seed);
 	/* laddr and faddr are adjacent: eight words. */
-	return jhash2(k->laddr.s6_addr32, 8,
-		      seed ^ ((u32)k->family << 8 | k->proto));
+	return jhash2(k->laddr.s6_addr32, 8, seed ^ (0x100 | k->proto));
 }
 
-/*
- * The keys a packet (laddr: its destination, faddr: its source) can be
- * found under, without repeats: a zero address in the packet makes two
- * of them the same, and a socket must not be found twice.
- */
-int pcbg_raw_probe_keys(const struct pcbg_raw_key *pkt,
-			struct pcbg_raw_key keys[PCBG_RAW_PROBES])
+static unsigned int *pcbg_raw_class(struct pcbg_raw *r,
+				    const struct pcbg_raw_key *k)
 {
-	bool l = !ipv6_addr_any(&pkt->laddr), f = !ipv6_addr_any(&pkt->faddr);
-	int n = 0;
-
-	keys[n++] = *pkt;
-	if (f) {
-		keys[n] = *pkt;
-		keys[n++].faddr = in6addr_any;
-	}
-	if (l) {
-		keys[n] = *pkt;
-		keys[n++].laddr = in6addr_any;
-	}
-	if (l && f) {
-		keys[n] = *pkt;
-		keys[n].laddr = in6addr_any;
-		keys[n++].faddr = in6addr_any;
-	}
-	return n;
+	return &r->classes[k->family == AF_INET6]
+			  [!ipv6_addr_any(&k->laddr) << 1 |
+			   !ipv6_addr_any(&k->faddr)];
 }
 
 /*
@@ -139,6 +123,7 @@ int pcbg_raw_init(struct pcbg_raw *r, unsigned int buckets)
 	seqcount_spinlock_init(&r->seq, &r->lock);
 	INIT_HLIST_HEAD(&r->transit);
 	r->n = 0;
+	memset(r->classes, 0, sizeof(r->classes));
 	t = pcbg_raw_tab_alloc(max_t(unsigned int, buckets,
 				     PCBG_RAW_MIN_BUCKETS), GFP_KERNEL_ACCOUNT);
 	if (!t)
@@ -163,6 +148,7 @@ void pcbg_raw_destroy(struct pcbg_raw *r)
 	RCU_INIT_POINTER(r->tab, NULL);
 	INIT_HLIST_HEAD(&r->transit);
 	r->n = 0;
+	memset(r->classes, 0, sizeof(r->classes));
 	pcbg_raw_tab_free(t);
 }
 
@@ -200,18 +186,35 @@ struct pcbg_raw_entry *pcbg_raw_find(struct pcbg_raw *r,
 static struct hlist_head *pcbg_raw_bucket(const struct pcbg_raw_tab *t,
 					  const struct pcbg_raw_key *k)
 {
-	return &t->keyh[pcbg_raw_key_hash(k, t->seed) & t->mask];
+	return &t->keyh[__pcbg_raw_key_hash(k, t->seed) & t->mask];
 }
 
-/* Move @e's node to @head (NULL: off every list), readers warned. */
-static void pcbg_raw_move(struct pcbg_raw *r, struct pcbg_raw_entry *e,
-			  struct hlist_head *head)
+enum pcbg_raw_where { PCBG_RAW_OFF, PCBG_RAW_FILED, PCBG_RAW_TRANSIT };
+
+/*
+ * Move @e (lock held) under key @k (NULL: its own), to the transit list,
+ * or off every list; readers see the seqcount move.
+ */
+static void pcbg_raw_place(struct pcbg_raw *r, struct pcbg_raw_entry *e,
+			   const struct pcbg_raw_key *k,
+			   enum pcbg_raw_where where)
 {
 	write_seqcount_begin(&r->seq);
+	if (e->filed)
+		(*pcbg_raw_class(r, &e->key))--;
 	if (!hlist_unhashed(&e->node))
 		hlist_del_init_rcu(&e->node);
-	if (head)
-		hlist_add_head_rcu(&e->node, head);
+	if (k)
+		e->key = *k;
+	e->filed = where == PCBG_RAW_FILED;
+	if (where == PCBG_RAW_FILED) {
+		(*pcbg_raw_class(r, &e->key))++;
+		hlist_add_head_rcu(&e->node,
+				   pcbg_raw_bucket(pcbg_raw_tab_locked(r),
+						   &e->key));
+	} else if (where == PCBG_RAW_TRANSIT) {
+		hlist_add_head_rcu(&e->node, &r->transit);
+	}
 	write_seqcount_end(&r->seq);
 }
 
@@ -219,16 +222,13 @@ static void pcbg_raw_move(struct pcbg_raw *r, struct pcbg_raw_entry *e,
 void pcbg_raw_refile(struct pcbg_raw *r, struct pcbg_raw_entry *e,
 		     const struct pcbg_raw_key *k)
 {
-	struct pcbg_raw_tab *t = pcbg_raw_tab_locked(r);
-
 	if (e->transit) {
 		e->key = *k;
 		return;
 	}
-	if (!hlist_unhashed(&e->node) && pcbg_raw_key_eq(&e->key, k))
+	if (e->filed && pcbg_raw_key_eq(&e->key, k))
 		return;
-	e->key = *k;
-	pcbg_raw_move(r, e, pcbg_raw_bucket(t, k));
+	pcbg_raw_place(r, e, k, PCBG_RAW_FILED);
 }
 
 /*
@@ -266,7 +266,7 @@ int pcbg_raw_insert(struct pcbg_raw *r, struct sock *sk,
 
 static void __pcbg_raw_remove(struct pcbg_raw *r, struct pcbg_raw_entry *e)
 {
-	pcbg_raw_move(r, e, NULL);
+	pcbg_raw_place(r, e, NULL, PCBG_RAW_OFF);
 	hlist_del(&e->snode);
 	r->n--;
 	kfree_rcu(e, rcu);
@@ -324,7 +324,7 @@ void pcbg_raw_transit(struct pcbg_raw *r, const struct sock *sk)
 	spin_lock_irqsave(&r->lock, flags);
 	e = pcbg_raw_find(r, sk);
 	if (e && !e->transit++)
-		pcbg_raw_move(r, e, &r->transit);
+		pcbg_raw_place(r, e, NULL, PCBG_RAW_TRANSIT);
 	spin_unlock_irqrestore(&r->lock, flags);
 }
 
@@ -341,8 +341,7 @@ void pcbg_raw_settle(struct pcbg_raw *r, const struct sock *sk,
 		e->key = *k;		/* another change still under way */
 	} else if (e) {
 		e->transit = 0;
-		e->key = *k;
-		pcbg_raw_move(r, e, pcbg_raw_bucket(pcbg_raw_tab_locked(r), k));
+		pcbg_raw_place(r, e, k, PCBG_RAW_FILED);
 	}
 	spin_unlock_irqrestore(&r->lock, flags);
 }
@@ -356,22 +355,33 @@ void pcbg_raw_settle(struct pcbg_raw *r, const struct sock *sk,
 int pcbg_raw_collect(struct pcbg_raw *r, const struct pcbg_raw_key *pkt,
 		     struct sock **hits, int max)
 {
-	struct pcbg_raw_key keys[PCBG_RAW_PROBES];
-	int nk = pcbg_raw_probe_keys(pkt, keys), tries;
+	unsigned int fam = pkt->family == AF_INET6, have, tries;
+	struct pcbg_raw_key key __pcbg_noinit;
 
+	/* The packet's addresses that are set: the key classes it can meet. */
+	have = !ipv6_addr_any(&pkt->laddr) << 1 | !ipv6_addr_any(&pkt->faddr);
+	key = *pkt;
 	for (tries = 0; tries < 4; tries++) {
 		unsigned int seq = read_seqcount_begin(&r->seq);
 		const struct pcbg_raw_tab *t = rcu_dereference(r->tab);
 		struct pcbg_raw_entry *e;
-		int n = 0, i;
+		int n = 0, c;
 
 		if (!t)
 			return -ENOENT;
-		for (i = 0; i < nk; i++) {
-			u32 h = pcbg_raw_key_hash(&keys[i], t->seed) & t->mask;
-
-			hlist_for_each_entry_rcu(e, &t->keyh[h], node) {
-				if (!pcbg_raw_key_eq(&e->key, &keys[i]))
+		/*
+		 * (dst, src), (dst, any), (any, src), (any, any); a class that
+		 * wants an address the packet lacks would repeat a smaller
+		 * one's key, and find its sockets twice.
+		 */
+		for (c = 3; c >= 0; c--) {
+			if ((c & ~have) || !READ_ONCE(r->classes[fam][c]))
+				continue;
+			key.laddr = c & 2 ? pkt->laddr : in6addr_any;
+			key.faddr = c & 1 ? pkt->faddr : in6addr_any;
+			hlist_for_each_entry_rcu(e, pcbg_raw_bucket(t, &key),
+						 node) {
+				if (!pcbg_raw_key_eq(&e->key, &key))
 					continue;
 				if (n == max)
 					goto over;
@@ -430,7 +440,7 @@ int pcbg_raw_grow(struct pcbg_raw *r)
 	for (i = 0; i <= t->mask; i++) {
 		hlist_for_each_entry_safe(e, tmp, &t->skh[i], snode) {
 			hlist_add_head(&e->snode, pcbg_raw_skh(nt, e->sk));
-			if (e->transit || hlist_unhashed(&e->node))
+			if (!e->filed)
 				continue;
 			hlist_del_rcu(&e->node);
 			hlist_add_head_rcu(&e->node,

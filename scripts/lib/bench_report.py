@@ -242,6 +242,44 @@ def main():
                      "%.1f" % med([v["unloaded"] for v in reps]),
                      med(ratios), spread(ratios), "-"))
 
+    raw_ns = collections.defaultdict(lambda: collections.defaultdict(list))
+    raw_bad = 0
+    for line in read(os.path.join(raw, "raw.txt")):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if "ns_per_packet" not in kv:
+            continue
+        stray = kv.get("stray", "0") == "1"
+        raw_ns[(int(kv["sockets"]), stray)][kv["path"]].append(
+            float(kv["ns_per_packet"]))
+        want = 0 if stray else int(kv["packets"])
+        raw_bad += int(kv["wrong"]) + (int(kv["delivered"]) != want)
+    for n, stray in sorted(raw_ns):
+        v = raw_ns[(n, stray)]
+        if not v["pcbgroup"] or not v["native"]:
+            continue
+        ratios = [a / b for a, b in zip(v["native"], v["pcbgroup"])]
+        if stray:
+            rows.append(("raw GRE lookup alone, %d sockets (packets/s, higher is better)" % n,
+                         "the same, but every packet from a peer without a socket: no "
+                         "socket matches, nothing is cloned or queued, so this is the "
+                         "cost of finding the sockets alone; %d runs" % len(ratios),
+                         "%.0f" % (1e9 / med(v["pcbgroup"])),
+                         "%.0f" % (1e9 / med(v["native"])),
+                         med(ratios), spread(ratios), "-"))
+            plot.append(("raw lookup %d" % n, med(ratios)))
+            continue
+        rows.append(("raw GRE delivery, %d sockets (packets/s, higher is better)" % n,
+                     "raw_local_deliver() in softirq context, %d GRE sockets in one "
+                     "namespace, each connected to its own peer (half also bound), "
+                     "packets round robin over the peers; module at its defaults vs "
+                     "unloaded; %d runs%s"
+                     % (n, len(ratios), "" if not raw_bad else
+                        "; %d WRONG DELIVERIES" % raw_bad),
+                     "%.0f" % (1e9 / med(v["pcbgroup"])),
+                     "%.0f" % (1e9 / med(v["native"])),
+                     med(ratios), spread(ratios), "20x at 1000" if n == 1000 else "-"))
+        plot.append(("raw %d" % n, med(ratios)))
+
     with open(md, "w") as f:
         f.write("# Benchmark results\n\n")
         f.write("Made by `make bench` (scripts/bench); do not edit. Kernel %s in QEMU TCG, "

@@ -57,6 +57,9 @@ TARGETS = {
     S + "verify": lambda v: v in ("0", "1"),
     S + "soft_hash": lambda v: v in ("0", "1"),
     S + "loopback": lambda v: v in ("0", "1"),
+    P + "raw_demux": lambda v: v in ("Y", "N"),
+    P + "raw_demux_min": lambda v: v.isdigit() and 1 <= int(v) <= 65536,
+    S + "raw_demux": lambda v: v in ("0", "1"),
 }
 
 

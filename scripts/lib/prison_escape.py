@@ -480,6 +480,48 @@ def definitions(a):
     return 0 if all(results) else 1
 
 
+RAW_PROTO = 253     # RFC 3692 experimentation
+
+
+def raw_listen(a):
+    """An unbound raw socket of protocol 253 per family; after --ready,
+    count what each reads until --stop exists (or --timeout); prints
+    "v4=N v6=M"."""
+    socks = {"v4": socket.socket(socket.AF_INET, socket.SOCK_RAW, RAW_PROTO),
+             "v6": socket.socket(socket.AF_INET6, socket.SOCK_RAW, RAW_PROTO)}
+    n = dict((k, 0) for k in socks)
+    for s in socks.values():
+        s.setblocking(False)
+    open(a.ready, "w").close()
+    end = time.time() + a.timeout
+    while time.time() < end:
+        stop = os.path.exists(a.stop)
+        r, _, _ = select.select(list(socks.values()), [], [], 0.05)
+        for k, s in socks.items():
+            if s in r:
+                try:
+                    s.recv(2048)
+                    n[k] += 1
+                except BlockingIOError:
+                    pass
+        if stop and not r:
+            break
+    print("v4=%d v6=%d" % (n["v4"], n["v6"]))
+    return 0
+
+
+def raw_send(a):
+    """Protocol-253 datagrams: --to "ADDR*COUNT,..."."""
+    for item in a.to.split(","):
+        addr, count = item.split("*")
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_RAW, RAW_PROTO)
+        for _ in range(int(count)):
+            s.sendto(b"pcbgroup", (addr, 0))
+        s.close()
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode")
@@ -502,7 +544,8 @@ def main():
     a = p.parse_args()
     return {"attempts": attempts, "observe": observe, "verify": verify,
             "serve": serve, "connect": connect, "serve-many": serve_many,
-            "connect-many": connect_many, "definitions": definitions}[a.mode](a)
+            "connect-many": connect_many, "definitions": definitions,
+            "raw-listen": raw_listen, "raw-send": raw_send}[a.mode](a)
 
 
 if __name__ == "__main__":

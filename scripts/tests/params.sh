@@ -47,7 +47,10 @@ refuse "read-only buckets refused" "Permission denied" $P/buckets 4
 for t in group_chains index_size; do
 	check "$t readable" test -n "$(cat $P/$t)"
 done
-for sc in enable verify soft_hash loopback; do
+refuse "raw_demux_min=0 refused" "Invalid argument" $P/raw_demux_min 0
+refuse "raw_demux_min=65537 refused" "Invalid argument" $P/raw_demux_min 65537
+refuse "raw_demux_min=x refused" "Invalid argument" $P/raw_demux_min x
+for sc in enable verify soft_hash loopback raw_demux; do
 	refuse "sysctl net.pcbgroup.$sc=2 refused" "Invalid argument" \
 		/proc/sys/net/pcbgroup/$sc 2
 	refuse "sysctl net.pcbgroup.$sc=x refused" "Invalid argument" \
@@ -62,6 +65,8 @@ check "insmod with an offline CPU fails" \
 	sh -c "! insmod $KO bucket_mapping=0:$ncpu 2>/dev/null"
 check "insmod with group_chains=1000 fails" \
 	sh -c "! insmod $KO group_chains=1000 2>/dev/null"
+check "insmod with raw_demux_min=0 fails" \
+	sh -c "! insmod $KO raw_demux_min=0 2>/dev/null"
 check "nothing loaded after failed loads" sh -c '! test -d /sys/module/pcbgroup'
 
 check "insmod with defaults" insmod "$KO"

@@ -5,7 +5,8 @@
 # ones), the allowed cases on every prison address with the module
 # unloaded (no prison) and loaded (in prison), the receive side (a
 # prisoner's wildcard listener answers only its addresses, through the
-# groups and through the kernel's own lookup), visibility, and 1000
+# groups and through the kernel's own lookup), raw sockets read only
+# packets to the prison's addresses, visibility, and 1000
 # prisons made and destroyed under traffic.
 . scripts/tests/lib.sh
 
@@ -154,6 +155,33 @@ expect_eq "verify: no mismatch" 0 "$(stat $NS_S mismatch)"
 echo "# verify: $(stat $NS_S verified) verified, $(stat $NS_S verify_prison) differ by a prison rule; hit_wildcard $(stat $NS_S hit_wildcard)"
 
 lap "receive"
+# Raw sockets (FreeBSD's rip_input()): M's unbound raw sockets read only
+# packets to M's addresses, an unjailed one reads them all; through the
+# raw hash (raw_demux=1) and through the kernel's list (raw_demux=0).
+raw_receive() {
+	local how=$1 m h
+	rm -f /tmp/r.* /tmp/p.ready
+	in_s M $ESC raw-listen --ready /tmp/r.mready --stop /tmp/r.stop --timeout 20 >/tmp/r.m &
+	m=$!
+	in_s - $ESC raw-listen --ready /tmp/r.hready --stop /tmp/r.stop --timeout 20 >/tmp/r.h &
+	h=$!
+	for _ in $(seq 100); do [ -f /tmp/r.mready ] && [ -f /tmp/r.hready ] && break; sleep 0.1; done
+	ip netns exec $NS_C $ESC raw-send \
+		--to '192.0.2.1*3,192.0.2.11*2,192.0.2.12*1,2001:db8::1*2,2001:db8::11*2'
+	sleep 0.5
+	touch /tmp/r.stop
+	wait $m $h
+	expect_eq "raw, $how: M's raw sockets read its addresses' packets only" "v4=3 v6=2" "$(cat /tmp/r.m)"
+	expect_eq "raw, $how: an unjailed raw socket reads every packet" "v4=6 v6=4" "$(cat /tmp/r.h)"
+}
+raw_receive "hash"
+ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=0
+raw_receive "kernel's list"
+ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=1
+expect_eq "raw verify: no mismatch" 0 "$(stat $NS_S raw_mismatch)"
+echo "# raw: indexed $(stat $NS_S raw_indexed), walked $(stat $NS_S raw_walked), verified $(stat $NS_S raw_verified)"
+
+lap "raw receive"
 # Visibility: the prisoner's listing holds its sockets only.
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 rm -f /tmp/p.ready
