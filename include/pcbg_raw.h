@@ -86,6 +86,9 @@ int pcbg_raw_init(struct pcbg_raw *r, unsigned int buckets);
 void pcbg_raw_destroy(struct pcbg_raw *r);
 struct pcbg_raw_entry *pcbg_raw_find(struct pcbg_raw *r,
 				     const struct sock *sk);
+struct pcbg_raw_entry *pcbg_raw_entry_new(void);
+bool pcbg_raw_add(struct pcbg_raw *r, struct pcbg_raw_entry *spare,
+		  struct sock *sk, const struct pcbg_raw_key *k);
 int pcbg_raw_insert(struct pcbg_raw *r, struct sock *sk,
 		    const struct pcbg_raw_key *k);
 bool pcbg_raw_remove(struct pcbg_raw *r, const struct sock *sk);

@@ -13,7 +13,8 @@
  * "protocol unreachable" answer.
  *
  * The kernel's list stays the reference: sockets are followed with
- * kprobes on raw_hash_sk() and raw_unhash_sk() and on the functions that
+ * probes on raw_hash_sk() (at return) and raw_unhash_sk() (at entry and
+ * return, long before the socket is freed) and on the functions that
  * change a raw socket's addresses (bind, connect, disconnect), and the
  * kernel's list is walked instead of the index whenever the index cannot
  * be trusted (a probe missed a call, no memory for an entry, more
@@ -128,9 +129,28 @@ static void pcbg_raw_failed(struct pcbg_raw *r)
 	schedule_work(&r->sync);
 }
 
-static int pcbg_raw_hash_pre(struct kprobe *p, struct pt_regs *regs)
+struct pcbg_raw_krp_data {
+	struct sock *sk;
+};
+
+static int pcbg_raw_hash_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
 {
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
+
+	d->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+/*
+ * Once the kernel has hashed it: a resync holding the kernel's list lock
+ * then either finds the socket there or runs before this, and never
+ * sweeps an entry whose socket is about to be hashed.
+ */
+static int pcbg_raw_hash_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	struct sock *sk = ((struct pcbg_raw_krp_data *)ri->data)->sk;
 	struct pcbg_raw_key k;
 	struct pcbg_raw *r;
 
@@ -148,32 +168,57 @@ static int pcbg_raw_hash_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* Before the kernel unhashes: no lookup may return it after it is freed. */
-static int pcbg_raw_unhash_pre(struct kprobe *p, struct pt_regs *regs)
+static void pcbg_raw_unhash(struct sock *sk)
 {
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct pcbg_raw *r;
 
 	rcu_read_lock();
-	r = pcbg_raw_sock(sk) ? pcbg_raw_of(sk) : NULL;
+	r = pcbg_raw_of(sk);
 	if (r && pcbg_raw_remove(r, sk))
 		pcbg_raw_update(pcbg_raw_pn(r), false);
 	rcu_read_unlock();
+}
+
+/*
+ * raw_unhash_sk() is probed twice: at entry, so that no lookup takes the
+ * socket on its way out, and at return, because a resync may have filed
+ * it again in between: it holds the kernel's list lock, which the unhash
+ * waits for after the entry probe, and sees the socket still listed.
+ * Only after the return is the socket out of every list for good, and it
+ * is freed later still, a grace period after its close.
+ */
+static int pcbg_raw_unhash_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+
+	if (!pcbg_raw_sock(sk))
+		return 1;
+	d->sk = sk;
+	pcbg_raw_unhash(sk);
 	return 0;
 }
 
-static struct kprobe pcbg_raw_kp_hash = {
-	.symbol_name = "raw_hash_sk",
-	.pre_handler = pcbg_raw_hash_pre,
+static int pcbg_raw_unhash_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	pcbg_raw_unhash(((struct pcbg_raw_krp_data *)ri->data)->sk);
+	return 0;
+}
+
+static struct kretprobe pcbg_raw_krp_hash = {
+	.kp.symbol_name = "raw_hash_sk",
+	.entry_handler = pcbg_raw_hash_entry,
+	.handler = pcbg_raw_hash_ret,
+	.data_size = sizeof(struct pcbg_raw_krp_data),
 };
 
-static struct kprobe pcbg_raw_kp_unhash = {
-	.symbol_name = "raw_unhash_sk",
-	.pre_handler = pcbg_raw_unhash_pre,
-};
-
-struct pcbg_raw_krp_data {
-	struct sock *sk;
+static struct kretprobe pcbg_raw_krp_unhash = {
+	.kp.symbol_name = "raw_unhash_sk",
+	.entry_handler = pcbg_raw_unhash_entry,
+	.handler = pcbg_raw_unhash_ret,
+	.data_size = sizeof(struct pcbg_raw_krp_data),
 };
 
 /* An address change starts: the socket goes in transit until it ends. */
@@ -235,8 +280,10 @@ static struct kretprobe *pcbg_raw_krp_ptrs[ARRAY_SIZE(pcbg_raw_krps)];
 /* Calls the probes above missed: the index may be wrong since. */
 static unsigned long pcbg_raw_missed(void)
 {
-	unsigned long n = READ_ONCE(pcbg_raw_kp_hash.nmissed) +
-			  READ_ONCE(pcbg_raw_kp_unhash.nmissed);
+	unsigned long n = READ_ONCE(pcbg_raw_krp_hash.nmissed) +
+			  READ_ONCE(pcbg_raw_krp_hash.kp.nmissed) +
+			  READ_ONCE(pcbg_raw_krp_unhash.nmissed) +
+			  READ_ONCE(pcbg_raw_krp_unhash.kp.nmissed);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++)
@@ -255,15 +302,6 @@ static bool pcbg_raw_trusted(struct pcbg_raw *r)
 	return false;
 }
 
-/* Whether a socket found under the kernel's lock is not being closed. */
-static bool pcbg_raw_open(const struct sock *sk)
-{
-	const struct socket *sock = READ_ONCE(sk->sk_socket);
-
-	/* inet_release() clears sock->sk before the protocol's close. */
-	return !sock || READ_ONCE(sock->sk) == sk;
-}
-
 /*
  * Make the index the kernel's list again: every open raw socket of the
  * namespace filed under its current key, no other. Under the kernel's
@@ -272,7 +310,7 @@ static bool pcbg_raw_open(const struct sock *sk)
 static bool pcbg_raw_resync_family(struct pcbg_raw *r, struct net *net,
 				   struct raw_hashinfo *h, u8 family)
 {
-	struct pcbg_raw_entry *e;
+	struct pcbg_raw_entry *spare = NULL;
 	struct pcbg_raw_key k;
 	unsigned long flags;
 	bool complete = true;
@@ -285,24 +323,28 @@ static bool pcbg_raw_resync_family(struct pcbg_raw *r, struct net *net,
 	spin_unlock_irqrestore(&r->lock, flags);
 	for (i = 0; i < RAW_HTABLE_SIZE; i++) {
 		sk_for_each(sk, &h->ht[i]) {
-			if (!net_eq(sock_net(sk), net) || !pcbg_raw_open(sk))
+			if (!net_eq(sock_net(sk), net))
 				continue;
 			pcbg_raw_key_of(sk, &k);
+			if (!spare)
+				spare = pcbg_raw_entry_new();
+			/*
+			 * One being unhashed right now is still listed: its
+			 * unhash return probe removes what this files.
+			 */
 			spin_lock_irqsave(&r->lock, flags);
-			e = pcbg_raw_find(r, sk);
-			if (e) {
-				e->mark = false;
-				pcbg_raw_refile(r, e, &k);
-			}
-			spin_unlock_irqrestore(&r->lock, flags);
-			if (!e && pcbg_raw_insert(r, sk, &k))
+			if (!spare && !pcbg_raw_find(r, sk))
 				complete = false;
+			else if (pcbg_raw_add(r, spare, sk, &k))
+				spare = NULL;
+			spin_unlock_irqrestore(&r->lock, flags);
 		}
 	}
 	spin_lock_irqsave(&r->lock, flags);
 	pcbg_raw_sweep(r, family);
 	spin_unlock_irqrestore(&r->lock, flags);
 	spin_unlock(&h->lock);
+	kfree(spare);
 	return complete;
 }
 
@@ -839,10 +881,12 @@ int pcbg_raw_demux_init(void)
 			goto fail_filter;
 		}
 	}
-	err = register_kprobe(&pcbg_raw_kp_hash);
+	pcbg_raw_krp_hash.maxactive = max_t(int, 64, 8 * num_possible_cpus());
+	err = register_kretprobe(&pcbg_raw_krp_hash);
 	if (err)
 		goto fail;
-	err = register_kprobe(&pcbg_raw_kp_unhash);
+	pcbg_raw_krp_unhash.maxactive = pcbg_raw_krp_hash.maxactive;
+	err = register_kretprobe(&pcbg_raw_krp_unhash);
 	if (err)
 		goto fail_hash;
 	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++) {
@@ -864,9 +908,9 @@ int pcbg_raw_demux_init(void)
 	return 0;
 
 fail_unhash:
-	unregister_kprobe(&pcbg_raw_kp_unhash);
+	unregister_kretprobe(&pcbg_raw_krp_unhash);
 fail_hash:
-	unregister_kprobe(&pcbg_raw_kp_hash);
+	unregister_kretprobe(&pcbg_raw_krp_hash);
 fail:
 	pr_err("raw demux: cannot probe the raw socket functions: %d\n", err);
 fail_filter:
@@ -883,8 +927,8 @@ void pcbg_raw_demux_exit(void)
 	mutex_unlock(&pcbg_raw_arm_lock);
 	pcbg_raw_arm(NULL);
 	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
-	unregister_kprobe(&pcbg_raw_kp_unhash);
-	unregister_kprobe(&pcbg_raw_kp_hash);
+	unregister_kretprobe(&pcbg_raw_krp_unhash);
+	unregister_kretprobe(&pcbg_raw_krp_hash);
 	/* A resync may still want to re-arm: none runs after this. */
 	pcbg_all_instances(pcbg_raw_cancel_instance);
 	cancel_work_sync(&pcbg_raw_arm_work);

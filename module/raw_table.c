@@ -231,34 +231,55 @@ void pcbg_raw_refile(struct pcbg_raw *r, struct pcbg_raw_entry *e,
 	pcbg_raw_place(r, e, k, PCBG_RAW_FILED);
 }
 
-/*
- * Add @sk under @k, or re-file it if it is there already (a resync and a
- * probe can both see a new socket). -ENOMEM: the index misses it.
- */
-int pcbg_raw_insert(struct pcbg_raw *r, struct sock *sk,
-		    const struct pcbg_raw_key *k)
+/* An entry for pcbg_raw_add(), from any context. */
+struct pcbg_raw_entry *pcbg_raw_entry_new(void)
 {
-	struct pcbg_raw_entry *e, *old;
-	struct pcbg_raw_tab *t;
-	unsigned long flags;
+	struct pcbg_raw_entry *e;
 
 	e = kzalloc(sizeof(*e), GFP_ATOMIC | __GFP_ACCOUNT | __GFP_NOWARN);
-	if (!e)
-		return -ENOMEM;
-	e->sk = sk;
-	INIT_HLIST_NODE(&e->node);
-	spin_lock_irqsave(&r->lock, flags);
-	t = pcbg_raw_tab_locked(r);
-	old = t ? __pcbg_raw_find(t, sk) : NULL;
+	if (e)
+		INIT_HLIST_NODE(&e->node);
+	return e;
+}
+
+/*
+ * File @sk under @k (lock held), in @spare if it has no entry yet; else
+ * re-file it (a resync and a probe can both see a new socket). Whether
+ * @spare was used.
+ */
+bool pcbg_raw_add(struct pcbg_raw *r, struct pcbg_raw_entry *spare,
+		  struct sock *sk, const struct pcbg_raw_key *k)
+{
+	struct pcbg_raw_tab *t = pcbg_raw_tab_locked(r);
+	struct pcbg_raw_entry *old;
+
+	if (!t)
+		return false;
+	old = __pcbg_raw_find(t, sk);
 	if (old) {
 		old->mark = false;
 		pcbg_raw_refile(r, old, k);
-	} else if (t) {
-		hlist_add_head(&e->snode, pcbg_raw_skh(t, sk));
-		r->n++;
-		pcbg_raw_refile(r, e, k);
-		e = NULL;
+		return false;
 	}
+	spare->sk = sk;
+	hlist_add_head(&spare->snode, pcbg_raw_skh(t, sk));
+	r->n++;
+	pcbg_raw_refile(r, spare, k);
+	return true;
+}
+
+/* pcbg_raw_add() with its own entry and lock. -ENOMEM: the index misses it. */
+int pcbg_raw_insert(struct pcbg_raw *r, struct sock *sk,
+		    const struct pcbg_raw_key *k)
+{
+	struct pcbg_raw_entry *e = pcbg_raw_entry_new();
+	unsigned long flags;
+
+	if (!e)
+		return -ENOMEM;
+	spin_lock_irqsave(&r->lock, flags);
+	if (pcbg_raw_add(r, e, sk, k))
+		e = NULL;
 	spin_unlock_irqrestore(&r->lock, flags);
 	kfree(e);
 	return 0;
