@@ -708,13 +708,17 @@ static struct pcbg_raw_redirect pcbg_raw_redirects[] = {
 static atomic_t pcbg_raw_nactive = ATOMIC_INIT(0);
 static DEFINE_MUTEX(pcbg_raw_arm_lock);
 
-static void pcbg_raw_arm(struct work_struct *work)
+static bool pcbg_raw_wanted(void)
 {
-	bool want;
+	return pcbg_raw_live && atomic_read(&pcbg_raw_nactive) > 0;
+}
+
+/* Register or unregister the redirection (arm lock held). */
+static void pcbg_raw_set_armed(bool want)
+{
 	unsigned int i;
 
-	mutex_lock(&pcbg_raw_arm_lock);
-	want = pcbg_raw_live && atomic_read(&pcbg_raw_nactive) > 0;
+	lockdep_assert_held(&pcbg_raw_arm_lock);
 	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++) {
 		struct pcbg_raw_redirect *rd = &pcbg_raw_redirects[i];
 		int err = 0;
@@ -732,6 +736,33 @@ static void pcbg_raw_arm(struct work_struct *work)
 		else
 			rd->on = want;
 	}
+}
+
+/*
+ * Unregistering waits for every task to leave the trampoline (RCU tasks),
+ * a long wait: a namespace flapping between wanting the redirection and
+ * not keeps it, inactive for its packets, until it has not wanted it for
+ * a second.
+ */
+static void pcbg_raw_disarm(struct work_struct *work)
+{
+	mutex_lock(&pcbg_raw_arm_lock);
+	if (!pcbg_raw_wanted())
+		pcbg_raw_set_armed(false);
+	mutex_unlock(&pcbg_raw_arm_lock);
+}
+
+static DECLARE_DELAYED_WORK(pcbg_raw_disarm_work, pcbg_raw_disarm);
+
+static void pcbg_raw_arm(struct work_struct *work)
+{
+	mutex_lock(&pcbg_raw_arm_lock);
+	if (pcbg_raw_wanted()) {
+		cancel_delayed_work(&pcbg_raw_disarm_work);
+		pcbg_raw_set_armed(true);
+	} else if (pcbg_raw_live) {
+		schedule_delayed_work(&pcbg_raw_disarm_work, HZ);
+	}
 	mutex_unlock(&pcbg_raw_arm_lock);
 }
 
@@ -740,7 +771,9 @@ static DECLARE_WORK(pcbg_raw_arm_work, pcbg_raw_arm);
 /*
  * Whether the namespace wants raw delivery: raw sockets and raw_demux on,
  * or a prison that restricts addresses. @wait: process context, return
- * once the redirection follows (sysctl writes, prison changes).
+ * once the redirection is armed if it must be (sysctl writes, prison
+ * changes); disarming is not waited for: the namespace's flag already
+ * sends its packets the kernel's way.
  */
 void pcbg_raw_update(struct pcbg_net *pn, bool wait)
 {
@@ -768,7 +801,8 @@ void pcbg_raw_update(struct pcbg_net *pn, bool wait)
 	if (changed && pcbg_raw_live)
 		schedule_work(&pcbg_raw_arm_work);
 	mutex_unlock(&pcbg_raw_arm_lock);
-	flush_work(&pcbg_raw_arm_work);
+	if (want)
+		flush_work(&pcbg_raw_arm_work);
 }
 
 /* net.pcbgroup.raw_demux */
@@ -911,6 +945,9 @@ fail_unhash:
 	unregister_kretprobe(&pcbg_raw_krp_unhash);
 fail_hash:
 	unregister_kretprobe(&pcbg_raw_krp_hash);
+	/* What the probes scheduled meanwhile. */
+	pcbg_all_instances(pcbg_raw_cancel_instance);
+	cancel_work_sync(&pcbg_raw_arm_work);
 fail:
 	pr_err("raw demux: cannot probe the raw socket functions: %d\n", err);
 fail_filter:
@@ -924,14 +961,15 @@ void pcbg_raw_demux_exit(void)
 	/* First the redirection: the kernel delivers from here on. */
 	mutex_lock(&pcbg_raw_arm_lock);
 	WRITE_ONCE(pcbg_raw_live, false);
+	pcbg_raw_set_armed(false);
 	mutex_unlock(&pcbg_raw_arm_lock);
-	pcbg_raw_arm(NULL);
 	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
 	unregister_kretprobe(&pcbg_raw_krp_unhash);
 	unregister_kretprobe(&pcbg_raw_krp_hash);
 	/* A resync may still want to re-arm: none runs after this. */
 	pcbg_all_instances(pcbg_raw_cancel_instance);
 	cancel_work_sync(&pcbg_raw_arm_work);
+	cancel_delayed_work_sync(&pcbg_raw_disarm_work);
 	/* Redirected packets are in RCU read sections: wait them out. */
 	synchronize_net();
 	pcbg_raw_free_filters();

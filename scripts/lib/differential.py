@@ -46,13 +46,14 @@ def sh(cmds, check=True):
 
 
 class Netns:
-    """with Netns(name): sockets made inside belong to that namespace."""
+    """with Netns(name): the calling thread is in that namespace (sockets
+    made and /proc/sys/net files opened inside belong to it)."""
 
     def __init__(self, name):
         self.name = name
 
     def __enter__(self):
-        self.own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self.own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         fd = os.open("/run/netns/" + self.name, os.O_RDONLY)
         try:
             if libc.setns(fd, CLONE_NEWNET):
