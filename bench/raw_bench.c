@@ -16,13 +16,14 @@
  * then fails with -EAGAIN so that nothing stays behind.
  */
 #include <linux/if_ether.h>
-#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+
+#include "pcbg_ksym.h"
 
 static unsigned int sockets = 1000;
 module_param(sockets, uint, 0444);
@@ -172,20 +173,17 @@ static void bench_run(struct raw_bench *b)
 
 static int __init raw_bench_init(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
 	struct net *net = current->nsproxy->net_ns;
-	unsigned long (*lookup)(const char *name);
+	pcbg_kallsyms_fn lookup;
 	struct raw_bench b = {};
 	unsigned int i;
 	int err;
 
 	if (!sockets || !packets)
 		return -EINVAL;
-	err = register_kprobe(&kp);
-	if (err)
-		return err;
-	lookup = (void *)kp.addr;
-	unregister_kprobe(&kp);
+	lookup = pcbg_kallsyms();
+	if (!lookup)
+		return -ENOENT;
 	b.deliver = (void *)lookup("raw_local_deliver");
 	if (!b.deliver)
 		return -ENOENT;

@@ -78,8 +78,6 @@ void pcbg_raw_key_set4(struct pcbg_raw_key *k, u8 proto, __be32 laddr,
 void pcbg_raw_key_set6(struct pcbg_raw_key *k, u8 proto,
 		       const struct in6_addr *laddr,
 		       const struct in6_addr *faddr);
-bool pcbg_raw_key_covers(const struct pcbg_raw_key *sock_key,
-			 const struct pcbg_raw_key *pkt);
 struct pcbg_raw_tab *pcbg_raw_tab_alloc(unsigned int buckets, gfp_t gfp);
 void pcbg_raw_tab_free(struct pcbg_raw_tab *t);
 int pcbg_raw_init(struct pcbg_raw *r, unsigned int buckets);

@@ -12,6 +12,22 @@
 
 #include "pcbg_raw.h"
 
+/*
+ * The kernel's rule (raw_v4_match(), raw_v6_match() for unicast) on keys
+ * alone: a socket takes a packet when each of its addresses is the
+ * wildcard or the packet's: the set the index must answer.
+ */
+static bool pcbg_raw_key_covers(const struct pcbg_raw_key *sock_key,
+			 const struct pcbg_raw_key *pkt)
+{
+	return sock_key->family == pkt->family &&
+	       sock_key->proto == pkt->proto &&
+	       (ipv6_addr_any(&sock_key->laddr) ||
+		ipv6_addr_equal(&sock_key->laddr, &pkt->laddr)) &&
+	       (ipv6_addr_any(&sock_key->faddr) ||
+		ipv6_addr_equal(&sock_key->faddr, &pkt->faddr));
+}
+
 /* Sockets are only identities to the index: never dereferenced. */
 #define RAW_NSOCKS	2048
 static char raw_socks[RAW_NSOCKS];

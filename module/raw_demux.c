@@ -40,6 +40,7 @@
 #include <net/raw.h>
 #include <net/rawv6.h>
 
+#include "pcbg_ksym.h"
 #include "pcbg_net.h"
 #include "pcbg_raw.h"
 
@@ -292,10 +293,16 @@ static unsigned long pcbg_raw_missed(void)
 	return n;
 }
 
+/* A failure or a miss since the last resync: only a resync repairs it. */
+static bool pcbg_raw_stale(const struct pcbg_raw *r)
+{
+	return READ_ONCE(r->synced_gen) != READ_ONCE(r->fail_gen) ||
+	       READ_ONCE(r->missed) != pcbg_raw_missed();
+}
+
 static bool pcbg_raw_trusted(struct pcbg_raw *r)
 {
-	if (likely(READ_ONCE(r->synced_gen) == READ_ONCE(r->fail_gen) &&
-		   READ_ONCE(r->missed) == pcbg_raw_missed()))
+	if (likely(!pcbg_raw_stale(r)))
 		return true;
 	if (!work_pending(&r->sync))
 		schedule_work(&r->sync);
@@ -380,8 +387,7 @@ static void pcbg_raw_sync_work(struct work_struct *work)
 		return;
 	if (pcbg_raw_wants_growth(r) && pcbg_raw_grow(r) > 0)
 		PCBG_INC(pn, RESIZE);
-	if (READ_ONCE(r->synced_gen) != READ_ONCE(r->fail_gen) ||
-	    READ_ONCE(r->missed) != pcbg_raw_missed())
+	if (pcbg_raw_stale(r))
 		pcbg_raw_resync(pn);
 }
 
@@ -423,9 +429,86 @@ struct pcbg_raw_pkt {
 	struct net *net;
 	struct pcbg_net *pn;
 	struct sk_buff *skb;
+	struct raw_hashinfo *h;	/* the kernel's list of the family */
+	int hash_proto;		/* its bucket, as the kernel picks it */
 	int dif, sdif;
 	int protocol;		/* the match's, from the header */
 };
+
+typedef bool (*pcbg_raw_match_fn)(const struct pcbg_raw_pkt *p,
+				  struct sock *sk);
+typedef void (*pcbg_raw_one_fn)(const struct pcbg_raw_pkt *p,
+				struct sock *sk);
+
+/*
+ * The kernel's walk, with the prison rule: the list raw_local_deliver()
+ * or raw6_local_deliver() reads, the same match. Delivers if @deliver;
+ * returns the matches. Inlined with its family's functions.
+ */
+static __always_inline int pcbg_raw_walk(const struct pcbg_raw_pkt *p,
+					  pcbg_raw_match_fn match,
+					  pcbg_raw_one_fn one, bool deliver)
+{
+	struct hlist_head *head;
+	struct sock *sk;
+	int n = 0;
+
+	head = &p->h->ht[raw_hashfunc(p->net, p->hash_proto)];
+	sk_for_each_rcu(sk, head) {
+		if (!match(p, sk))
+			continue;
+		n++;
+		if (deliver)
+			one(p, sk);
+	}
+	return n;
+}
+
+static void pcbg_raw_verify(const struct pcbg_raw_pkt *p, int indexed,
+			    int walked)
+{
+	PCBG_INC(p->pn, RAW_VERIFIED);
+	if (indexed != walked)
+		PCBG_INC(p->pn, RAW_MISMATCH);
+}
+
+/*
+ * Delivery for both families: the index's candidates for @key (NULL: it
+ * cannot answer), kept if still in the kernel's list (one that is not
+ * yet, or no more, would not get the packet from the kernel) and matched
+ * on live addresses as the kernel matches them; else the kernel's walk.
+ * Returns whether some socket matched, as the kernel's functions do.
+ */
+static __always_inline bool pcbg_raw_deliver(struct pcbg_raw_pkt *p,
+					     const struct pcbg_raw_key *key,
+					     pcbg_raw_match_fn match,
+					     pcbg_raw_one_fn one)
+{
+	struct sock *hits[PCBG_RAW_BATCH] __pcbg_noinit;
+	int n = -ENOENT, i, kept = 0;
+
+	rcu_read_lock();
+	p->pn = pcbg_net(p->net);
+	if (key && READ_ONCE(p->pn->raw.demux) &&
+	    pcbg_raw_trusted(&p->pn->raw))
+		n = pcbg_raw_collect(&p->pn->raw, key, hits, ARRAY_SIZE(hits));
+	if (n < 0) {
+		PCBG_INC(p->pn, RAW_WALKED);
+		kept = pcbg_raw_walk(p, match, one, true);
+	} else {
+		PCBG_INC(p->pn, RAW_INDEXED);
+		for (i = 0; i < n; i++)
+			if (sk_hashed(hits[i]) && match(p, hits[i]))
+				hits[kept++] = hits[i];
+		if (READ_ONCE(p->pn->verify))
+			pcbg_raw_verify(p, kept, pcbg_raw_walk(p, match, one,
+							       false));
+		for (i = 0; i < kept; i++)
+			one(p, hits[i]);
+	}
+	rcu_read_unlock();
+	return kept > 0;
+}
 
 static bool pcbg_raw4_match(const struct pcbg_raw_pkt *p, struct sock *sk)
 {
@@ -453,87 +536,22 @@ static void pcbg_raw4_one(const struct pcbg_raw_pkt *p, struct sock *sk)
 	}
 }
 
-/*
- * The kernel's walk, with the prison rule: the list raw_local_deliver()
- * reads, the same match. Delivers if @deliver; returns the matches.
- */
-static int pcbg_raw4_walk(const struct pcbg_raw_pkt *p, int hash_proto,
-			  bool deliver)
-{
-	struct hlist_head *head;
-	struct sock *sk;
-	int n = 0;
-
-	head = &raw_v4_hashinfo.ht[raw_hashfunc(p->net, hash_proto)];
-	sk_for_each_rcu(sk, head) {
-		if (!pcbg_raw4_match(p, sk))
-			continue;
-		n++;
-		if (deliver)
-			pcbg_raw4_one(p, sk);
-	}
-	return n;
-}
-
-/*
- * Keep the index's matching candidates: still in the kernel's list (one
- * that is not yet, or no more, would not get the packet from the kernel)
- * and matched on live addresses as the kernel matches them.
- */
-static int pcbg_raw_keep(const struct pcbg_raw_pkt *p, struct sock **hits,
-			 int n, bool (*match)(const struct pcbg_raw_pkt *,
-					      struct sock *))
-{
-	int i, kept = 0;
-
-	for (i = 0; i < n; i++)
-		if (sk_hashed(hits[i]) && match(p, hits[i]))
-			hits[kept++] = hits[i];
-	return kept;
-}
-
-static void pcbg_raw_verify(const struct pcbg_raw_pkt *p, int indexed,
-			    int walked)
-{
-	PCBG_INC(p->pn, RAW_VERIFIED);
-	if (indexed != walked)
-		PCBG_INC(p->pn, RAW_MISMATCH);
-}
-
 static int pcbg_raw4_local_deliver(struct sk_buff *skb, int protocol)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct sock *hits[PCBG_RAW_BATCH] __pcbg_noinit;
 	struct pcbg_raw_pkt p = {
 		.net = dev_net(skb->dev),
 		.skb = skb,
+		.h = &raw_v4_hashinfo,
+		.hash_proto = protocol,
 		.dif = inet_iif(skb),
 		.sdif = inet_sdif(skb),
 		.protocol = iph->protocol,
 	};
 	struct pcbg_raw_key key __pcbg_noinit;
-	int n = -ENOENT, i;
 
-	rcu_read_lock();
-	p.pn = pcbg_net(p.net);
-	if (READ_ONCE(p.pn->raw.demux) && pcbg_raw_trusted(&p.pn->raw)) {
-		pcbg_raw_key_set4(&key, iph->protocol, iph->daddr, iph->saddr);
-		n = pcbg_raw_collect(&p.pn->raw, &key, hits, ARRAY_SIZE(hits));
-	}
-	if (n < 0) {
-		PCBG_INC(p.pn, RAW_WALKED);
-		n = pcbg_raw4_walk(&p, protocol, true);
-	} else {
-		PCBG_INC(p.pn, RAW_INDEXED);
-		n = pcbg_raw_keep(&p, hits, n, pcbg_raw4_match);
-		if (READ_ONCE(p.pn->verify))
-			pcbg_raw_verify(&p, n, pcbg_raw4_walk(&p, protocol,
-							      false));
-		for (i = 0; i < n; i++)
-			pcbg_raw4_one(&p, hits[i]);
-	}
-	rcu_read_unlock();
-	return n > 0;
+	pcbg_raw_key_set4(&key, iph->protocol, iph->daddr, iph->saddr);
+	return pcbg_raw_deliver(&p, &key, pcbg_raw4_match, pcbg_raw4_one);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -578,59 +596,26 @@ static void pcbg_raw6_one(const struct pcbg_raw_pkt *p, struct sock *sk)
 		pcbg_rawv6_rcv(sk, clone);
 }
 
-static int pcbg_raw6_walk(const struct pcbg_raw_pkt *p, bool deliver)
-{
-	struct hlist_head *head;
-	struct sock *sk;
-	int n = 0;
-
-	head = &raw_v6_hashinfo.ht[raw_hashfunc(p->net, p->protocol)];
-	sk_for_each_rcu(sk, head) {
-		if (!pcbg_raw6_match(p, sk))
-			continue;
-		n++;
-		if (deliver)
-			pcbg_raw6_one(p, sk);
-	}
-	return n;
-}
-
 static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-	struct sock *hits[PCBG_RAW_BATCH] __pcbg_noinit;
 	struct pcbg_raw_pkt p = {
 		.net = dev_net(skb->dev),
 		.skb = skb,
+		.h = &raw_v6_hashinfo,
+		.hash_proto = nexthdr,
 		.dif = inet6_iif(skb),
 		.sdif = inet6_sdif(skb),
 		.protocol = nexthdr,
 	};
 	struct pcbg_raw_key key __pcbg_noinit;
-	int n = -ENOENT, i;
 
-	rcu_read_lock();
-	p.pn = pcbg_net(p.net);
 	/* A multicast group member matches whatever it is bound to. */
-	if (READ_ONCE(p.pn->raw.demux) &&
-	    !ipv6_addr_is_multicast(&ip6h->daddr) &&
-	    pcbg_raw_trusted(&p.pn->raw)) {
-		pcbg_raw_key_set6(&key, nexthdr, &ip6h->daddr, &ip6h->saddr);
-		n = pcbg_raw_collect(&p.pn->raw, &key, hits, ARRAY_SIZE(hits));
-	}
-	if (n < 0) {
-		PCBG_INC(p.pn, RAW_WALKED);
-		n = pcbg_raw6_walk(&p, true);
-	} else {
-		PCBG_INC(p.pn, RAW_INDEXED);
-		n = pcbg_raw_keep(&p, hits, n, pcbg_raw6_match);
-		if (READ_ONCE(p.pn->verify))
-			pcbg_raw_verify(&p, n, pcbg_raw6_walk(&p, false));
-		for (i = 0; i < n; i++)
-			pcbg_raw6_one(&p, hits[i]);
-	}
-	rcu_read_unlock();
-	return n > 0;
+	if (ipv6_addr_is_multicast(&ip6h->daddr))
+		return pcbg_raw_deliver(&p, NULL, pcbg_raw6_match,
+					pcbg_raw6_one);
+	pcbg_raw_key_set6(&key, nexthdr, &ip6h->daddr, &ip6h->saddr);
+	return pcbg_raw_deliver(&p, &key, pcbg_raw6_match, pcbg_raw6_one);
 }
 #endif
 
@@ -877,14 +862,10 @@ static void pcbg_raw_cancel_instance(struct pcbg_net *pn)
 /* The kernel functions delivery calls that it does not export. */
 static int pcbg_raw_symbols(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
-	unsigned long (*lookup)(const char *name);
-	int err = register_kprobe(&kp);
+	pcbg_kallsyms_fn lookup = pcbg_kallsyms();
 
-	if (err)
-		return err;
-	lookup = (void *)kp.addr;
-	unregister_kprobe(&kp);
+	if (!lookup)
+		return -ENOENT;
 	pcbg_raw_rcv = (void *)lookup("raw_rcv");
 	pcbg_mc_sf_allow = (void *)lookup("ip_mc_sf_allow");
 #if IS_ENABLED(CONFIG_IPV6)

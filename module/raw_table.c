@@ -74,22 +74,6 @@ static unsigned int *pcbg_raw_class(struct pcbg_raw *r,
 			   !ipv6_addr_any(&k->faddr)];
 }
 
-/*
- * The kernel's rule (raw_v4_match(), raw_v6_match() for unicast) on keys
- * alone: a socket takes a packet when each of its addresses is the
- * wildcard or the packet's. The index answers exactly this set.
- */
-bool pcbg_raw_key_covers(const struct pcbg_raw_key *sock_key,
-			 const struct pcbg_raw_key *pkt)
-{
-	return sock_key->family == pkt->family &&
-	       sock_key->proto == pkt->proto &&
-	       (ipv6_addr_any(&sock_key->laddr) ||
-		ipv6_addr_equal(&sock_key->laddr, &pkt->laddr)) &&
-	       (ipv6_addr_any(&sock_key->faddr) ||
-		ipv6_addr_equal(&sock_key->faddr, &pkt->faddr));
-}
-
 struct pcbg_raw_tab *pcbg_raw_tab_alloc(unsigned int buckets, gfp_t gfp)
 {
 	struct pcbg_raw_tab *t;
