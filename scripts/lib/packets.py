@@ -71,9 +71,9 @@ def tcp(src, dst, sport, dport, flags, seq=1000, ack=0, doff=5, opts=b"",
 
 
 def ip4(src, dst, proto, payload, ihl=5, opts=b"", tot=None, frag=0,
-        ident=1, ck=None):
+        ident=1, ck=None, ttl=64):
     tl = 4 * ihl + len(payload) if tot is None else tot
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, tl, ident, frag, 64,
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, tl, ident, frag, ttl,
                       proto, 0, src, dst) + opts
     if ck is None:
         ck = csum(hdr[:20] + opts)

@@ -23,31 +23,16 @@ import sys
 import threading
 import time
 
+from differential import Netns  # scripts/lib/, the script's directory
+from packets import a4, ip4
+
 PEERS = ["192.0.2.%d" % (100 + i) for i in range(32)]
 PROBES = 3
-CLONE_NEWNET = 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
 
 
-def setns(name):
-    fd = os.open("/run/netns/" + name, os.O_RDONLY)
-    if libc.setns(fd, CLONE_NEWNET):
-        raise OSError(ctypes.get_errno(), "setns")
-    os.close(fd)
-
-
-def csum(b):
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
-
-
 def gre(src, dst):
-    payload = b"\0\0\0\0" + b"churn-probe"
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64,
-                    47, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+    return ip4(a4(src), a4(dst), 47, b"\0\0\0\0" + b"churn-probe")
 
 
 def disconnect(s):
@@ -100,8 +85,8 @@ def churn(pool, lock, rng, stop):
 
 
 def flood(stop, count):
-    setns(ARGS.peer_ns)
-    tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    with Netns(ARGS.peer_ns):
+        tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     pkts = [gre(p, "192.0.2.1") for p in PEERS]
     while not stop.is_set():
         for pk in pkts:
@@ -130,8 +115,11 @@ def main():
     p.add_argument("--peer-ns", required=True)
     p.add_argument("--seconds", type=float, default=10)
     ARGS = p.parse_args()
-    setns(ARGS.ns)
-    rng = random.Random(7)
+    with Netns(ARGS.ns):     # and the threads started in it
+        return run()
+
+
+def run():
     pool, lock, stop = [], threading.Lock(), threading.Event()
     sent = [0]
     th = [threading.Thread(target=churn, args=(pool, lock,

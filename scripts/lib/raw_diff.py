@@ -51,6 +51,7 @@ import time
 import traceback
 
 from differential import Netns  # scripts/lib/, the script's directory
+from packets import a4, csum, ip4
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -115,15 +116,6 @@ def sysctl(ns, name, val):
     with Netns(ns):
         with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
             f.write(str(val))
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def csum6(src, dst, proto, payload):
@@ -385,14 +377,6 @@ def drain(s, deadline, cap=100000):
 
 # --- sender -----------------------------------------------------------------
 
-def ip4_packet(src, dst, proto, payload, ident, ttl=64):
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0,
-                      ttl, proto, 0, socket.inet_aton(src),
-                      socket.inet_aton(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    return hdr + payload
-
-
 def send(s, data, addr):
     deadline = time.monotonic() + SEND_WAIT
     while True:
@@ -442,8 +426,8 @@ class Sender:
 
     def v4(self, src, dst, proto, payload, ttl=64):
         self.ident = self.ident % 0xffff + 1
-        send(self.hdrincl, ip4_packet(src, dst, proto, payload, self.ident,
-                                      ttl), (dst, 0))
+        send(self.hdrincl, ip4(a4(src), a4(dst), proto, payload,
+                                 ident=self.ident, ttl=ttl), (dst, 0))
 
     def phase(self, ph):
         """One phase of the packet mix."""
