@@ -47,17 +47,18 @@ int pcbg_prison_addrs_valid(const struct pcbg_prison_addrs *pa);
 size_t pcbg_list_estimate(size_t n);
 
 /*
- * A prisoner socket's operations: the kernel's, each wrapped. sock->ops
- * points here, so a socket's prison is found from the socket alone and a
- * socket that is not a prisoner pays nothing.
+ * A prisoner socket's operations: the kernel's, with the calls that take
+ * an address wrapped (prison_sock.c). sock->ops points here. They give
+ * the calls FreeBSD's errors and source choice; which socket is a
+ * prisoner's is decided by its cgroup (pcbg_sk_prison()), which the
+ * kernel never changes behind the module.
  */
 struct pcbg_pops {
 	struct proto_ops ops;		/* the base's copy, so not const */
 	const struct proto_ops *base;
 	struct pcbg_prison *pr;
+	struct pcbg_pops *next;		/* the prison's, newest first */
 };
-
-#define PCBG_PRISON_BASES	8	/* inet, inet6 x stream, dgram, raw... */
 
 struct pcbg_prison {
 	refcount_t ref;			/* the registry's and each socket's */
@@ -69,10 +70,11 @@ struct pcbg_prison {
 	struct cgroup *cgrp;
 	u64 cgid;
 	struct pcbg_prison_addrs __rcu *addrs;
-	struct hlist_node hnode;	/* the namespace's by-cgroup hash */
-	struct list_head list;		/* the namespace's prisons, by id */
-	spinlock_t lock;		/* fills pops[] */
-	struct pcbg_pops pops[PCBG_PRISON_BASES];
+	struct hlist_node hnode;	/* by-cgroup hash, until the last socket */
+	struct list_head list;		/* the namespace's live prisons, by id */
+	spinlock_t lock;		/* adds to pops */
+	struct pcbg_pops *pops;		/* one per kernel proto_ops seen */
+	struct work_struct gone;	/* the last socket closed: unhash */
 	struct rcu_head rcu;
 };
 
@@ -92,12 +94,15 @@ struct pcbg_jails {
 struct pcbg_net;
 
 /* prison.c */
+int pcbg_prison_init(void);
+void pcbg_prison_exit(void);
 void pcbg_jails_init(struct pcbg_jails *j);
 void pcbg_jails_exit(struct pcbg_net *pn);
 struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
 					  struct cgroup *cg);
 struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn);
 struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk);
+struct pcbg_prison *pcbg_sk_prison(const struct sock *sk);
 void pcbg_prison_put(struct pcbg_prison *pr);
 struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
 				     const char *name);
@@ -114,24 +119,6 @@ void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
 int pcbg_prison_sock_init(void);
 unsigned long pcbg_prison_unconfined(void);
 void pcbg_prison_sock_exit(void);
-
-/*
- * The prison of an IP-restricted prisoner's socket, or NULL. Under
- * rcu_read_lock(): a socket's struct socket and a prison are both freed
- * after a grace period.
- */
-static inline struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
-{
-	const struct socket *sock = READ_ONCE(sk->sk_socket);
-	const struct proto_ops *ops;
-
-	if (!sock)
-		return NULL;
-	ops = READ_ONCE(sock->ops);
-	if (!ops || ops->owner != THIS_MODULE)
-		return NULL;
-	return container_of(ops, struct pcbg_pops, ops)->pr;
-}
 
 static inline const struct pcbg_prison_addrs *
 pcbg_prison_addrs(const struct pcbg_prison *pr)

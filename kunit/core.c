@@ -22,6 +22,12 @@ void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in)
 {
 }
 
+/* No prison here: the tables' sockets are nobody's prisoners. */
+struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
+{
+	return NULL;
+}
+
 void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
 		  unsigned int to, unsigned int count)
 {

@@ -89,6 +89,13 @@ static const struct prison_case cases4[] = {
 	{ P_ONE, LOCAL, "203.0.113.9", -EADDRNOTAVAIL },
 	{ P_ONE, REMOTE, "127.0.0.1", 0, "192.0.2.1" },
 	{ P_ONE, REMOTE, "203.0.113.9", 0 },
+	/* All of 127/8 is this host; 0.0.0.0 is routed to it. */
+	{ P_ONE, REMOTE, "127.0.0.2", 0, "192.0.2.1" },
+	{ P_ONE, REMOTE, "127.0.0.53", 0, "192.0.2.1" },
+	{ P_ONE, REMOTE, "127.255.255.254", 0, "192.0.2.1" },
+	{ P_ONE, REMOTE, "0.0.0.0", 0, "192.0.2.1" },
+	{ P_ONE, REMOTE, "126.255.255.255", 0 },
+	{ P_ONE, REMOTE, "128.0.0.1", 0 },
 	/* Several: the wildcard stays one, any of them binds. */
 	{ P_SEVERAL, CHECK, "198.51.100.7", 0 },
 	{ P_SEVERAL, CHECK, "198.51.100.8", -EADDRNOTAVAIL },
@@ -106,6 +113,7 @@ static const struct prison_case cases4[] = {
 	{ P_LOOP, CHECK, "127.0.0.1", 0 },
 	{ P_LOOP, LOCAL, "127.0.0.1", 0, "127.0.0.1" },
 	{ P_LOOP, REMOTE, "127.0.0.1", 0, "127.0.0.1" },
+	{ P_LOOP, REMOTE, "127.0.1.1", 0, "192.0.2.1" },
 	{ P_LOOP, LOCAL, "0.0.0.0", 0, "0.0.0.0" },
 };
 
@@ -122,6 +130,9 @@ static const struct prison_case cases6[] = {
 	{ P_ONE, LOCAL, "::1", 0, "2001:db8::1" },
 	{ P_ONE, LOCAL, "2001:db8::7", -EADDRNOTAVAIL },
 	{ P_ONE, REMOTE, "::1", 0, "2001:db8::1" },
+	{ P_ONE, REMOTE, "::", 0, "2001:db8::1" },
+	{ P_ONE, REMOTE, "::2", 0 },
+	{ P_SEVERAL, REMOTE, "::", 0, "2001:db8::1" },
 	{ P_LOOP, LOCAL, "::1", 0, "::1" },
 	{ P_LOOP, REMOTE, "::1", 0, "::1" },
 	{ P_SEVERAL, LOCAL, "2001:db8::2", 0 },
@@ -134,6 +145,8 @@ static const struct prison_case cases6[] = {
 	{ P_ONE, LOCAL, "::ffff:0.0.0.0", 0, "::ffff:192.0.2.1" },
 	{ P_ONE, LOCAL, "::ffff:127.0.0.1", 0, "::ffff:192.0.2.1" },
 	{ P_ONE, REMOTE, "::ffff:127.0.0.1", 0, "::ffff:192.0.2.1" },
+	{ P_ONE, REMOTE, "::ffff:127.0.0.2", 0, "::ffff:192.0.2.1" },
+	{ P_ONE, REMOTE, "::ffff:0.0.0.0", 0, "::ffff:192.0.2.1" },
 	{ P_V6ONLY, CHECK, "::ffff:192.0.2.1", -EAFNOSUPPORT },
 	{ P_V6ONLY, LOCAL, "::ffff:0.0.0.0", -EAFNOSUPPORT },
 	{ P_V4ONLY, LOCAL, "::ffff:192.0.2.1", 0 },

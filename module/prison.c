@@ -2,21 +2,42 @@
 /*
  * Prison objects and a namespace's registry of them: created, changed and
  * destroyed through generic netlink (prison_nl.c), found by cgroup when a
- * socket is created (prison_sock.c) or /proc is read.
+ * socket is created (prison_sock.c), a packet is checked (prison_nf.c,
+ * wild.c, raw_demux.c) or /proc is read.
  *
- * A prison is freed when its last socket is: like a dying FreeBSD jail, a
- * destroyed prison still confines the sockets made while it lived. It can
- * only be destroyed once its cgroup has no process left, so no socket is
- * made in the cgroup after it is gone.
+ * Like a dying FreeBSD jail, a destroyed prison still confines the
+ * sockets made while it lived: it leaves the registry (its name and id)
+ * at once, but stays in the by-cgroup hash, with its checks, until its
+ * last socket is closed. It can only be destroyed once its cgroup has no
+ * process left, so no socket is made in the cgroup after that.
+ *
+ * Each prison, live or dying, holds a reference on this module: the
+ * module cannot be unloaded while a prisoner could make a socket, so the
+ * creation probe never runs into a module that is going.
  */
 #include <linux/cgroup.h>
 #include <linux/hash.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 #include "pcbg_trace.h"
+
+static struct workqueue_struct *pcbg_prison_wq;
+
+int pcbg_prison_init(void)
+{
+	pcbg_prison_wq = alloc_workqueue("pcbg_prison", 0, 0);
+	return pcbg_prison_wq ? 0 : -ENOMEM;
+}
+
+/* After every namespace's exit: nothing is queued any more. */
+void pcbg_prison_exit(void)
+{
+	destroy_workqueue(pcbg_prison_wq);
+}
 
 void pcbg_jails_init(struct pcbg_jails *j)
 {
@@ -34,18 +55,49 @@ void pcbg_jails_init(struct pcbg_jails *j)
 static void pcbg_prison_free_rcu(struct rcu_head *head)
 {
 	struct pcbg_prison *pr = container_of(head, struct pcbg_prison, rcu);
+	struct pcbg_pops *p, *next;
 
+	for (p = pr->pops; p; p = next) {
+		next = p->next;
+		kfree(p);
+	}
 	kfree(rcu_dereference_protected(pr->addrs, true));
 	kfree(pr);
+	module_put(THIS_MODULE);	/* rcu_barrier() at unload waits */
 }
 
-/* The last reference: the registry's, or a socket's on release. */
-void pcbg_prison_put(struct pcbg_prison *pr)
+static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
+			     int delta);
+
+/* No socket holds it any more: its checks end (registry mutex held). */
+static void pcbg_prison_bury(struct pcbg_net *pn, struct pcbg_prison *pr)
 {
-	if (!refcount_dec_and_test(&pr->ref))
-		return;
+	lockdep_assert_held(&pn->jails.lock);
+	hlist_del_rcu(&pr->hnode);
+	pcbg_jails_count(pn, pr, -1);
 	cgroup_put(pr->cgrp);
 	call_rcu(&pr->rcu, pcbg_prison_free_rcu);
+}
+
+static void pcbg_prison_gone(struct work_struct *work)
+{
+	struct pcbg_prison *pr = container_of(work, struct pcbg_prison, gone);
+	struct pcbg_net *pn = pcbg_net(pr->net);
+
+	mutex_lock(&pn->jails.lock);
+	pcbg_prison_bury(pn, pr);
+	mutex_unlock(&pn->jails.lock);
+}
+
+/*
+ * A socket's reference, dropped on release. The last one of a destroyed
+ * prison is a socket's (the registry dropped its own when it destroyed
+ * it); the hash is changed under the registry's mutex, in a work item.
+ */
+void pcbg_prison_put(struct pcbg_prison *pr)
+{
+	if (refcount_dec_and_test(&pr->ref))
+		queue_work(pcbg_prison_wq, &pr->gone);
 }
 
 static struct hlist_head *pcbg_prison_bucket(struct pcbg_jails *j, u64 cgid)
@@ -96,6 +148,30 @@ struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
 				     sock_cgroup_ptr(d));
 }
 
+/**
+ * pcbg_sk_prison - the IP-restricted prison of a socket, or NULL
+ * @sk: a socket (a request or TIME_WAIT socket has no cgroup: NULL)
+ *
+ * Decided by the cgroup the socket was made in (sk_cgrp_data), which the
+ * kernel sets for every socket, kernel-made ones for the caller too (MPTCP
+ * subflows, accept()ed children), and never changes: what a ULP or
+ * IPV6_ADDRFORM does to sock->ops does not move a socket out of prison.
+ * Under rcu_read_lock().
+ */
+struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
+{
+	struct pcbg_prison *pr;
+	struct pcbg_net *pn;
+
+	if (!sk_fullsock(sk))
+		return NULL;
+	pn = pcbg_net(sock_net(sk));
+	if (likely(!READ_ONCE(pn->jails.restricted)))
+		return NULL;
+	pr = pcbg_prison_of_sk_cgroup(sk);
+	return pr && !pr->vnet ? pr : NULL;
+}
+
 /* A prison by id, or if @id is 0 by name (under the registry's mutex). */
 struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
 				     const char *name)
@@ -133,12 +209,34 @@ static int pcbg_jails_hooks(struct pcbg_net *pn, bool vnet)
 	return vnet ? 0 : pcbg_prison_hooks_set(pn, true);
 }
 
+/*
+ * A cgroup may hold one prison, and no prison's cgroup may be inside
+ * another's: a socket's prison, found from its cgroup, is then the one
+ * its operations were wrapped for, for its whole life. A destroyed
+ * prison's cgroup is taken until its last socket closes (-EBUSY).
+ */
+static int pcbg_prison_cgroup_free(struct pcbg_jails *j, struct cgroup *cg)
+{
+	struct pcbg_prison *other;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(j->hash); i++)
+		hlist_for_each_entry(other, &j->hash[i], hnode) {
+			if (other->cgrp == cg)
+				return other->dead ? -EBUSY : -EEXIST;
+			if (cgroup_is_descendant(cg, other->cgrp) ||
+			    cgroup_is_descendant(other->cgrp, cg))
+				return -EBUSY;
+		}
+	return 0;
+}
+
 int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 		    int cgroup_fd, bool vnet, struct pcbg_prison_addrs *pa,
 		    struct pcbg_prison **out)
 {
 	struct pcbg_jails *j = &pn->jails;
-	struct pcbg_prison *pr, *other;
+	struct pcbg_prison *pr;
 	struct cgroup *cg;
 	u32 max;
 	int err;
@@ -160,6 +258,7 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 		goto fail_cg;
 	}
 	refcount_set(&pr->ref, 1);
+	INIT_WORK(&pr->gone, pcbg_prison_gone);
 	strscpy(pr->name, name, sizeof(pr->name));
 	pr->vnet = vnet;
 	pr->net = pn->net;
@@ -175,9 +274,9 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	err = -EEXIST;
 	if (pcbg_prison_find(pn, 0, name))
 		goto fail_unlock;
-	hlist_for_each_entry(other, pcbg_prison_bucket(j, pr->cgid), hnode)
-		if (other->cgid == pr->cgid)
-			goto fail_unlock;
+	err = pcbg_prison_cgroup_free(j, cg);
+	if (err)
+		goto fail_unlock;
 	/* Ids from 1, like jids; one asked for is that one or none. */
 	max = id ? id : INT_MAX;
 	if (!id)
@@ -193,6 +292,7 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 		goto fail_unlock;
 	}
 	pr->id = id;
+	__module_get(THIS_MODULE);	/* netlink holds one: not going */
 	list_add_tail(&pr->list, &j->list);
 	hlist_add_head_rcu(&pr->hnode, pcbg_prison_bucket(j, pr->cgid));
 	pcbg_jails_count(pn, pr, 1);
@@ -240,14 +340,14 @@ int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
 	return 0;
 }
 
+/* Out of the registry; its checks stay while a socket holds it. */
 static void pcbg_prison_unlink(struct pcbg_net *pn, struct pcbg_prison *pr)
 {
 	idr_remove(&pn->jails.ids, pr->id);
 	list_del(&pr->list);
-	hlist_del_rcu(&pr->hnode);
-	pcbg_jails_count(pn, pr, -1);
 	WRITE_ONCE(pr->dead, true);
-	pcbg_prison_put(pr);
+	if (refcount_dec_and_test(&pr->ref))
+		pcbg_prison_bury(pn, pr);
 }
 
 int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr)
@@ -259,11 +359,15 @@ int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr)
 	return 0;
 }
 
-/* The namespace is going: no socket of it is left to hold a prison. */
+/*
+ * The namespace is going: no socket of it is left to hold a prison, and
+ * the dying prisons' last sockets have queued their work.
+ */
 void pcbg_jails_exit(struct pcbg_net *pn)
 {
 	struct pcbg_prison *pr, *tmp;
 
+	flush_workqueue(pcbg_prison_wq);
 	mutex_lock(&pn->jails.lock);
 	list_for_each_entry_safe(pr, tmp, &pn->jails.list, list)
 		pcbg_prison_unlink(pn, pr);

@@ -80,14 +80,19 @@ int pcbg_prison_local4(const struct pcbg_prison_addrs *pa, __be32 *a)
 	return err;
 }
 
-/* FreeBSD prison_remote_ip4(): a loopback destination, rewritten. */
+/*
+ * FreeBSD prison_remote_ip4(): a loopback destination, rewritten. Linux
+ * delivers all of 127/8 to this host, and routes 0.0.0.0 to 127.0.0.1
+ * (FreeBSD's in_pcbconnect_setup() gives INADDR_ANY the jail's address):
+ * each is the primary unless the prison lists it.
+ */
 int pcbg_prison_remote4(const struct pcbg_prison_addrs *pa, __be32 *a)
 {
 	if (!pa)
 		return 0;
 	if (!pa->n4)
 		return -EAFNOSUPPORT;
-	if (*a == htonl(INADDR_LOOPBACK) &&
+	if ((ipv4_is_loopback(*a) || *a == htonl(INADDR_ANY)) &&
 	    pcbg_prison_check4(pa, *a) == -EADDRNOTAVAIL)
 		*a = pa->a4[0];
 	return 0;
@@ -123,7 +128,7 @@ int pcbg_prison_local6(const struct pcbg_prison_addrs *pa,
 	return err;
 }
 
-/* FreeBSD prison_remote_ip6(). */
+/* FreeBSD prison_remote_ip6(); :: is routed to ::1 as 0.0.0.0 is. */
 int pcbg_prison_remote6(const struct pcbg_prison_addrs *pa,
 			struct in6_addr *a)
 {
@@ -133,7 +138,7 @@ int pcbg_prison_remote6(const struct pcbg_prison_addrs *pa,
 		return pcbg_prison_remote4(pa, &a->s6_addr32[3]);
 	if (!pa->n6)
 		return -EAFNOSUPPORT;
-	if (ipv6_addr_loopback(a) &&
+	if ((ipv6_addr_loopback(a) || ipv6_addr_any(a)) &&
 	    pcbg_prison_check6(pa, a) == -EADDRNOTAVAIL)
 		*a = pa->a6[0];
 	return 0;

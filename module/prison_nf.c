@@ -5,9 +5,15 @@
  *
  * - LOCAL_OUT: a packet of a prisoner's socket (or of a request socket of
  *   its listener: the SYN-ACK) must have one of the prison's addresses as
- *   source. The calls are checked before (prison_sock.c); this catches
- *   what they cannot see, such as a header rewritten by another thread
- *   after the check, and is dropped (the sender sees -EPERM).
+ *   source, and may go to a loopback address (127/8, ::1) only if the
+ *   prison lists it. The socket is a prisoner's by its cgroup, so this
+ *   holds for every socket made in the prison, kernel-made ones for it
+ *   too (MPTCP subflows), whatever its operations are. The calls are
+ *   checked before (prison_sock.c); this catches what they cannot see,
+ *   such as a header rewritten by another thread after the check, and is
+ *   dropped (the sender sees -EPERM). A tunnel's outer header (GRE, IPIP,
+ *   VXLAN: skb->encapsulation) is judged by the inner source; IPsec's
+ *   outer header by none: its inner packet met this hook first.
  * - LOCAL_IN: the groups skip a prisoner's wildcard socket for packets to
  *   other addresses (wild.c), but a packet they leave to the stack
  *   (loopback, no hash) would reach it through the kernel's own lookup.
@@ -26,6 +32,29 @@
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 
+/* The source of a tunnelled packet's inner header is the prison's. */
+static bool pcbg_inner_allowed(const struct pcbg_prison_addrs *pa,
+			       struct sk_buff *skb)
+{
+	int off = skb_inner_network_offset(skb);
+	struct in6_addr a6;
+	__be32 a4;
+	u8 v;
+
+	if (off < 0 || skb_copy_bits(skb, off, &v, 1))
+		return false;
+	if (v >> 4 == 4)
+		return !skb_copy_bits(skb, off + offsetof(struct iphdr, saddr),
+				      &a4, sizeof(a4)) &&
+		       !pcbg_prison_check4(pa, a4);
+	if (v >> 4 == 6)
+		return !skb_copy_bits(skb,
+				      off + offsetof(struct ipv6hdr, saddr),
+				      &a6, sizeof(a6)) &&
+		       !pcbg_prison_check6(pa, &a6);
+	return false;
+}
+
 static bool pcbg_out_allowed(struct sk_buff *skb, int family)
 {
 	const struct pcbg_prison_addrs *pa;
@@ -41,9 +70,24 @@ static bool pcbg_out_allowed(struct sk_buff *skb, int family)
 	if (!pr)
 		return true;
 	pa = pcbg_prison_addrs(pr);
-	if (family == AF_INET)
-		return !pcbg_prison_check4(pa, ip_hdr(skb)->saddr);
-	return !pcbg_prison_check6(pa, &ipv6_hdr(skb)->saddr);
+	if (family == AF_INET) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		if (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED)
+			return true;
+		if (skb->encapsulation)
+			return pcbg_inner_allowed(pa, skb);
+		return !pcbg_prison_check4(pa, iph->saddr) &&
+		       !(ipv4_is_loopback(iph->daddr) &&
+			 pcbg_prison_check4(pa, iph->daddr));
+	}
+	if (IP6CB(skb)->flags & IP6SKB_XFRM_TRANSFORMED)
+		return true;
+	if (skb->encapsulation)
+		return pcbg_inner_allowed(pa, skb);
+	return !pcbg_prison_check6(pa, &ipv6_hdr(skb)->saddr) &&
+	       !(ipv6_addr_loopback(&ipv6_hdr(skb)->daddr) &&
+		 pcbg_prison_check6(pa, &ipv6_hdr(skb)->daddr));
 }
 
 static unsigned int pcbg_prison_out(void *priv, struct sk_buff *skb,
@@ -81,9 +125,21 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 		tp.sdif = inet_sdif(skb);
 	} else {
 		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be16 frag_off;
+		int off;
 
-		protocol = ip6h->nexthdr;	/* extension headers: as is */
-		thoff = skb_network_offset(skb) + sizeof(*ip6h);
+		/*
+		 * The whole extension header chain, as ip6_input_finish()
+		 * walks it. Fragments are reassembled after this hook: the
+		 * first one carries the transport header, and without it
+		 * the others make no datagram.
+		 */
+		protocol = ip6h->nexthdr;
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) +
+				       sizeof(*ip6h), &protocol, &frag_off);
+		if (off < 0 || (frag_off & htons(~0x7)))
+			return NF_ACCEPT;
+		thoff = off;
 		tp.faddr6 = ip6h->saddr;
 		tp.laddr6 = ip6h->daddr;
 		tp.dif = inet6_iif(skb);

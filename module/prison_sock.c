@@ -9,11 +9,25 @@
  * socket created by a prisoner gets its prison's copy of the kernel's
  * proto_ops, each call wrapped (sock->ops, as kTLS does): other sockets
  * run the kernel's operations untouched. The copy is put in place by a
- * kprobe on sock_alloc_file(), which every socket(2) and accept(2) passes
- * before the socket has a file descriptor. Each such socket holds a
- * reference on its prison and, through ops->owner, on this module.
+ * kprobe on sock_alloc_file(), which every socket(2), socketpair(2),
+ * accept(2) and io_uring socket passes before the socket has a file
+ * descriptor. Each such socket holds a reference on its prison and,
+ * through ops->owner, on this module.
+ *
+ * The wrappers give the calls FreeBSD's answers; they are not what holds
+ * a prisoner in. The packet checks (prison_nf.c) and the lookups find a
+ * prisoner's socket by its cgroup, which the kernel cannot change behind
+ * the module. What the wrappers cannot follow is refused (fail closed):
+ * a socket a prisoner may not have (another family or protocol, or no
+ * memory for its operations) is released in the probe and socket(2)
+ * fails; a setsockopt() that would hand the socket the kernel's
+ * operations (IPV6_ADDRFORM, a ULP other than kTLS) is refused; and kTLS,
+ * which does replace them, is wrapped again before the call returns (a
+ * thread racing it meets the kernel's kTLS operations on a connected
+ * socket that kTLS forbids to disconnect: no address can change then).
  */
 #include <linux/kprobes.h>
+#include <linux/slab.h>
 #include <linux/module.h>
 #include <linux/uio.h>
 #include <net/inet_hashtables.h>
@@ -28,6 +42,11 @@
 
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
+
+static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
+				       const struct proto_ops *base,
+				       gfp_t gfp);
+static void pcbg_rewrap(struct socket *sock, struct pcbg_pops *p);
 
 static struct pcbg_pops *pcbg_pops_of(const struct socket *sock)
 {
@@ -320,15 +339,22 @@ static int pcbg_p_listen(struct socket *sock, int backlog)
 	return p->base->listen(sock, backlog);
 }
 
-/* accept(2) took the new socket's reference in sock_alloc_file(). */
+/*
+ * accept(2) took the new socket's reference in sock_alloc_file(). MPTCP
+ * hands a plain TCP child the kernel's operations: wrapped again.
+ */
 static int pcbg_p_accept(struct socket *sock, struct socket *newsock,
 			 int flags, bool kern)
 {
 	struct pcbg_pops *p = pcbg_pops_of(sock);
+	int err;
 
 	if (kern)	/* kernel_accept(): no file, no probe */
 		refcount_inc(&p->pr->ref);
-	return p->base->accept(sock, newsock, flags, kern);
+	err = p->base->accept(sock, newsock, flags, kern);
+	if (!err)
+		pcbg_rewrap(newsock, p);
+	return err;
 }
 
 static int pcbg_p_release(struct socket *sock)
@@ -515,6 +541,17 @@ static int pcbg_dgram_send(struct pcbg_pops *p, struct socket *sock,
 	rcu_read_unlock();
 	if (err)
 		goto denied;
+	/*
+	 * ping_v6_sendmsg() reads no control message: its source is
+	 * np->saddr, set as a connect() would.
+	 */
+	if (d.need_src && !set && d.family == AF_INET6 &&
+	    sk->sk_protocol == IPPROTO_ICMPV6 && sk->sk_type == SOCK_DGRAM) {
+		lock_sock(sk);
+		pcbg_set_src6(sk, &d.src6);
+		release_sock(sk);
+		set = true;
+	}
 	if (d.need_src && !set) {
 		size_t add = pcbg_cmsg_build(&one, sk, &d);
 
@@ -584,92 +621,202 @@ static int pcbg_p_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	return p->base->sendmsg(sock, msg, len);
 }
 
-static void pcbg_pops_unwrap(struct socket *sock, struct pcbg_pops *p);
+/*
+ * The kernel replaced the socket's operations (kTLS on setsockopt(), an
+ * MPTCP fallback on accept()): wrap the new ones. The socket keeps the
+ * references it holds (its prison, this module as ops->owner): whoever
+ * wins the exchange installs exactly one wrapper. Without memory for a
+ * new wrapper, the old one is put back: the socket stays confined.
+ */
+static void pcbg_rewrap(struct socket *sock, struct pcbg_pops *p)
+{
+	const struct proto_ops *now = READ_ONCE(sock->ops), *was;
+	struct pcbg_pops *np;
+
+	while (now && now->owner != THIS_MODULE) {
+		np = pcbg_pops_get(p->pr, now, GFP_KERNEL_ACCOUNT) ?: p;
+		was = cmpxchg(&sock->ops, now, &np->ops);
+		if (was == now)
+			return;
+		now = was;
+	}
+}
 
 /*
- * Binding to an address the host does not have is refused to a prisoner
- * (FreeBSD IP_BINDANY needs a privilege jails lack). A ULP (kTLS) copies
- * the socket's operations to build its own: it gets the kernel's, and the
- * socket, connected by then, leaves the wrapper.
+ * kTLS builds its operations, once, from those of the first socket that
+ * asks for it. Make that a socket of the kernel's own (it fails with
+ * -ENOTCONN after the build), so that a prisoner's wrapper is never
+ * copied into every kTLS socket of the host. -ENOENT: kTLS is not loaded
+ * (a prisoner cannot load it either).
  */
+static int pcbg_tls_prime(int family)
+{
+	struct socket *s;
+	int err;
+
+	err = sock_create_kern(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
+			       &s);
+	if (err)
+		return err;
+	err = s->ops->setsockopt(s, SOL_TCP, TCP_ULP, KERNEL_SOCKPTR("tls"),
+				 3);
+	sock_release(s);
+	return err == -ENOTCONN ? 0 : err;
+}
+
+/*
+ * The options a prisoner may not set (0: it may). FreeBSD's IP_BINDANY
+ * needs a privilege jails lack; IPV6_ADDRFORM would give the socket the
+ * kernel's IPv4 operations, and an upper layer other than kTLS (smc,
+ * espintcp) makes the socket another family's.
+ */
+static int pcbg_opt_refused(struct sock *sk, int level, int optname,
+			    sockptr_t optval, unsigned int optlen)
+{
+	char name[TCP_ULP_NAME_MAX];
+	long len;
+
+	if ((level == SOL_IP && (optname == IP_FREEBIND ||
+				 optname == IP_TRANSPARENT)) ||
+	    (level == SOL_IPV6 && (optname == IPV6_FREEBIND ||
+				   optname == IPV6_TRANSPARENT ||
+				   optname == IPV6_ADDRFORM)))
+		return -EPERM;
+	if (level != SOL_TCP || optname != TCP_ULP || !pcbg_is_tcp(sk))
+		return 0;
+	len = strncpy_from_sockptr(name, optval,
+				   min_t(long, sizeof(name) - 1, optlen));
+	if (len < 0)
+		return -EFAULT;
+	name[len] = 0;
+	if (strcmp(name, "tls"))
+		return -EPERM;
+	return pcbg_tls_prime(sk->sk_family);
+}
+
 static int pcbg_p_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
 	struct pcbg_pops *p = pcbg_pops_of(sock);
 	int err;
 
-	if ((level == SOL_IP && (optname == IP_FREEBIND ||
-				 optname == IP_TRANSPARENT)) ||
-	    (level == SOL_IPV6 && (optname == IPV6_FREEBIND ||
-				   optname == IPV6_TRANSPARENT))) {
-		pcbg_prison_denied(p->pr, "freebind", -EPERM);
-		return -EPERM;
+	err = pcbg_opt_refused(sock->sk, level, optname, optval, optlen);
+	if (err) {
+		pcbg_prison_denied(p->pr, "setsockopt", err);
+		return err;
 	}
-	if (level != SOL_TCP || optname != TCP_ULP)
-		return p->base->setsockopt(sock, level, optname, optval,
-					   optlen);
-	WRITE_ONCE(sock->ops, p->base);
 	err = p->base->setsockopt(sock, level, optname, optval, optlen);
-	if (READ_ONCE(sock->ops) == p->base)
-		WRITE_ONCE(sock->ops, &p->ops);
-	else
-		pcbg_pops_unwrap(sock, p);
+	pcbg_rewrap(sock, p);
 	return err;
 }
 
+/*
+ * The prison's wrapper of @base, made on first use. Never freed before
+ * the prison: a socket's ops point into it. Each socket kind the probe
+ * lets through, and each kTLS table, is one: a few dozen at most.
+ */
 static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
-				       const struct proto_ops *base)
+				       const struct proto_ops *base,
+				       gfp_t gfp)
 {
-	struct pcbg_pops *p = NULL;
-	unsigned int i;
+	struct pcbg_pops *p, *head;
 
-	for (i = 0; i < PCBG_PRISON_BASES; i++) {
-		/* Pairs with the release below: a base seen, its ops filled. */
-		const struct proto_ops *b = smp_load_acquire(&pr->pops[i].base);
-
-		if (b == base)
-			return &pr->pops[i];
-		if (!b)
-			break;
-	}
+	/* Pairs with the release below: a listed wrapper is filled. */
+	for (p = smp_load_acquire(&pr->pops); p; p = p->next)
+		if (p->base == base)
+			return p;
+	p = kzalloc(sizeof(*p), gfp);
+	if (!p)
+		return NULL;
+	p->ops = *base;
+	p->ops.owner = THIS_MODULE;
+	p->ops.release = pcbg_p_release;
+	p->ops.bind = pcbg_p_bind;
+	p->ops.connect = pcbg_p_connect;
+	p->ops.listen = pcbg_p_listen;
+	p->ops.accept = pcbg_p_accept;
+	p->ops.setsockopt = pcbg_p_setsockopt;
+	p->ops.sendmsg = pcbg_p_sendmsg;
+	p->base = base;
+	p->pr = pr;
 	spin_lock(&pr->lock);
-	for (i = 0; i < PCBG_PRISON_BASES; i++) {
-		if (pr->pops[i].base == base) {
-			p = &pr->pops[i];
+	for (head = pr->pops; head; head = head->next)
+		if (head->base == base)
 			break;
-		}
-		if (pr->pops[i].base)
-			continue;
-		p = &pr->pops[i];
-		p->ops = *base;
-		p->ops.owner = THIS_MODULE;
-		p->ops.release = pcbg_p_release;
-		p->ops.bind = pcbg_p_bind;
-		p->ops.connect = pcbg_p_connect;
-		p->ops.listen = pcbg_p_listen;
-		p->ops.accept = pcbg_p_accept;
-		p->ops.setsockopt = pcbg_p_setsockopt;
-		p->ops.sendmsg = pcbg_p_sendmsg;
-		p->pr = pr;
-		smp_store_release(&p->base, base);	/* ops filled first */
-		break;
+	if (head) {		/* another thread made it first */
+		spin_unlock(&pr->lock);
+		kfree(p);
+		return head;
 	}
+	p->next = pr->pops;
+	smp_store_release(&pr->pops, p);
 	spin_unlock(&pr->lock);
 	return p;
 }
 
+static atomic_t pcbg_unconfined = ATOMIC_INIT(0);
+
 /*
- * The socket's operations changed under it (a ULP): it stops being a
- * prisoner's, and gives back what it held. Its owner is now theirs.
+ * What a prisoner may make: the sockets FreeBSD's jail confines (TCP,
+ * UDP, ping, raw IP), and the families that carry no IP (local, netlink).
+ * Everything else is refused, as a kernel without it would: AF_PACKET and
+ * AF_XDP bypass IP; AF_SMC and AF_RXRPC drive kernel sockets of their
+ * own; SCTP, MPTCP, DCCP, UDP-Lite and L2TP/IP have addresses or headers
+ * the checks do not follow.
  */
-static void pcbg_pops_unwrap(struct socket *sock, struct pcbg_pops *p)
+static int pcbg_prisoner_may_have(const struct sock *sk)
 {
-	__module_get(READ_ONCE(sock->ops)->owner);
-	pcbg_prison_put(p->pr);
-	module_put(THIS_MODULE);
+	switch (sk->sk_family) {
+	case AF_UNIX:
+	case AF_NETLINK:
+		return 0;
+	case AF_INET:
+	case AF_INET6:
+		break;
+	default:
+		return -EAFNOSUPPORT;
+	}
+	switch (sk->sk_type) {
+	case SOCK_STREAM:
+		return sk->sk_protocol == IPPROTO_TCP ? 0 : -EPROTONOSUPPORT;
+	case SOCK_DGRAM:
+		if (sk->sk_protocol == IPPROTO_UDP ||
+		    sk->sk_protocol == (sk->sk_family == AF_INET ?
+					IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return 0;
+		return -EPROTONOSUPPORT;
+	case SOCK_RAW:
+		return 0;
+	}
+	return -ESOCKTNOSUPPORT;
 }
 
-static atomic_t pcbg_unconfined = ATOMIC_INIT(0);
+/*
+ * sock_alloc_file() for a socket the prisoner may not have: what it does
+ * itself when it fails. The probe jumps here instead of the function's
+ * body, with the error in place of its third argument. The prison's
+ * module reference keeps this text while a prisoner can get here.
+ */
+static noinline struct file *pcbg_sock_refused(struct socket *sock,
+					       int flags, long err)
+{
+	sock_release(sock);
+	return ERR_PTR(err);
+}
+
+static int pcbg_refuse(struct pt_regs *regs, struct pcbg_prison *pr,
+		       int err)
+{
+	pcbg_prison_denied(pr, "socket", err);
+#ifdef CONFIG_X86_64
+	regs->dx = err;
+	instruction_pointer_set(regs, (unsigned long)pcbg_sock_refused);
+	return 1;	/* resume there, not in sock_alloc_file() */
+#else
+	atomic_inc(&pcbg_unconfined);
+	return 0;
+#endif
+}
 
 static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -679,6 +826,7 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct pcbg_pops *p;
 	struct pcbg_net *pn;
 	struct sock *sk;
+	int ret = 0, err;
 
 	if (!ops)
 		return 0;
@@ -687,21 +835,28 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	}
 	sk = sock->sk;
-	if (!sk || (ops->family != PF_INET && ops->family != PF_INET6))
+	if (!sk)
 		return 0;
 	pn = pcbg_net(sock_net(sk));
 	if (!READ_ONCE(pn->jails.restricted))
 		return 0;
 	rcu_read_lock();
 	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(&sk->sk_cgrp_data));
-	if (!pr || pr->vnet || !refcount_inc_not_zero(&pr->ref))
+	if (!pr || pr->vnet)
 		goto out;
-	p = pcbg_pops_get(pr, ops);
+	err = pcbg_prisoner_may_have(sk);
+	if (err) {
+		ret = pcbg_refuse(regs, pr, err);
+		goto out;
+	}
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		goto out;
+	if (!refcount_inc_not_zero(&pr->ref))
+		goto out;	/* not reached: a socket in a dead prison */
+	p = pcbg_pops_get(pr, ops, GFP_ATOMIC | __GFP_ACCOUNT);
 	if (!p) {
-		pcbg_prison_put(pr);
-		atomic_inc(&pcbg_unconfined);
-		pr_warn_ratelimited("prison %s: no room for the operations of %ps: socket not confined\n",
-				    pr->name, ops);
+		pcbg_prison_put(pr);	/* not the last: the registry's */
+		ret = pcbg_refuse(regs, pr, -ENOBUFS);
 		goto out;
 	}
 	__module_get(THIS_MODULE);
@@ -709,7 +864,7 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	WRITE_ONCE(sock->ops, &p->ops);
 out:
 	rcu_read_unlock();
-	return 0;
+	return ret;
 }
 
 static struct kprobe pcbg_kp_alloc_file = {
