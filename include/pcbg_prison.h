@@ -74,7 +74,6 @@ struct pcbg_prison {
 	struct list_head list;		/* the namespace's live prisons, by id */
 	spinlock_t lock;		/* adds to pops */
 	struct pcbg_pops *pops;		/* one per kernel proto_ops seen */
-	struct work_struct gone;	/* the last socket closed: unhash */
 	struct rcu_head rcu;
 };
 
@@ -94,8 +93,6 @@ struct pcbg_jails {
 struct pcbg_net;
 
 /* prison.c */
-int pcbg_prison_init(void);
-void pcbg_prison_exit(void);
 void pcbg_jails_init(struct pcbg_jails *j);
 void pcbg_jails_exit(struct pcbg_net *pn);
 struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,

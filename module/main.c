@@ -23,12 +23,9 @@ static int __init pcbg_init(void)
 	err = pcbg_entry_cache_init();
 	if (err)
 		goto fail_fault;
-	err = pcbg_prison_init();
-	if (err)
-		goto fail_cache;
 	err = pcbg_netns_init();	/* every namespace gets its instance */
 	if (err)
-		goto fail_prisons;
+		goto fail_cache;
 	err = pcbg_track_init();	/* from now on no change is missed */
 	if (err)
 		goto fail_netns;
@@ -58,8 +55,6 @@ fail_track:
 	pcbg_track_exit();
 fail_netns:
 	pcbg_netns_exit();
-fail_prisons:
-	pcbg_prison_exit();
 fail_cache:
 	pcbg_entry_cache_exit();
 fail_fault:
@@ -75,7 +70,6 @@ static void __exit pcbg_exit(void)
 	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
 	pcbg_netns_exit();
-	pcbg_prison_exit();
 	pcbg_entry_cache_exit();
 	pcbg_fault_exit();
 	synchronize_net();

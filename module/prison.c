@@ -13,31 +13,17 @@
  *
  * Each prison, live or dying, holds a reference on this module: the
  * module cannot be unloaded while a prisoner could make a socket, so the
- * creation probe never runs into a module that is going.
+ * creation probe never runs into a module that is going. A dying prison
+ * holds its namespace too, for the registry its last socket updates.
  */
 #include <linux/cgroup.h>
 #include <linux/hash.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 #include <net/sock.h>
 
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 #include "pcbg_trace.h"
-
-static struct workqueue_struct *pcbg_prison_wq;
-
-int pcbg_prison_init(void)
-{
-	pcbg_prison_wq = alloc_workqueue("pcbg_prison", 0, 0);
-	return pcbg_prison_wq ? 0 : -ENOMEM;
-}
-
-/* After every namespace's exit: nothing is queued any more. */
-void pcbg_prison_exit(void)
-{
-	destroy_workqueue(pcbg_prison_wq);
-}
 
 void pcbg_jails_init(struct pcbg_jails *j)
 {
@@ -63,13 +49,16 @@ static void pcbg_prison_free_rcu(struct rcu_head *head)
 	}
 	kfree(rcu_dereference_protected(pr->addrs, true));
 	kfree(pr);
-	module_put(THIS_MODULE);	/* rcu_barrier() at unload waits */
 }
 
 static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 			     int delta);
 
-/* No socket holds it any more: its checks end (registry mutex held). */
+/*
+ * No socket holds it any more: its checks end (registry mutex held). Its
+ * module reference goes now; the module's unload waits for the RCU
+ * callback (rcu_barrier()).
+ */
 static void pcbg_prison_bury(struct pcbg_net *pn, struct pcbg_prison *pr)
 {
 	lockdep_assert_held(&pn->jails.lock);
@@ -77,27 +66,26 @@ static void pcbg_prison_bury(struct pcbg_net *pn, struct pcbg_prison *pr)
 	pcbg_jails_count(pn, pr, -1);
 	cgroup_put(pr->cgrp);
 	call_rcu(&pr->rcu, pcbg_prison_free_rcu);
-}
-
-static void pcbg_prison_gone(struct work_struct *work)
-{
-	struct pcbg_prison *pr = container_of(work, struct pcbg_prison, gone);
-	struct pcbg_net *pn = pcbg_net(pr->net);
-
-	mutex_lock(&pn->jails.lock);
-	pcbg_prison_bury(pn, pr);
-	mutex_unlock(&pn->jails.lock);
+	module_put(THIS_MODULE);
 }
 
 /*
- * A socket's reference, dropped on release. The last one of a destroyed
- * prison is a socket's (the registry dropped its own when it destroyed
- * it); the hash is changed under the registry's mutex, in a work item.
+ * A socket's reference, dropped on release (a sleeping context: the
+ * socket's own module reference keeps this code). The last one of a
+ * destroyed prison is a socket's: the registry dropped its own, and took
+ * the namespace in its place, when it destroyed it.
  */
 void pcbg_prison_put(struct pcbg_prison *pr)
 {
-	if (refcount_dec_and_test(&pr->ref))
-		queue_work(pcbg_prison_wq, &pr->gone);
+	struct net *net = pr->net;
+	struct pcbg_net *pn = pcbg_net(net);
+
+	might_sleep();
+	if (!refcount_dec_and_mutex_lock(&pr->ref, &pn->jails.lock))
+		return;
+	pcbg_prison_bury(pn, pr);
+	mutex_unlock(&pn->jails.lock);
+	put_net(net);
 }
 
 static struct hlist_head *pcbg_prison_bucket(struct pcbg_jails *j, u64 cgid)
@@ -258,7 +246,6 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 		goto fail_cg;
 	}
 	refcount_set(&pr->ref, 1);
-	INIT_WORK(&pr->gone, pcbg_prison_gone);
 	strscpy(pr->name, name, sizeof(pr->name));
 	pr->vnet = vnet;
 	pr->net = pn->net;
@@ -348,6 +335,8 @@ static void pcbg_prison_unlink(struct pcbg_net *pn, struct pcbg_prison *pr)
 	WRITE_ONCE(pr->dead, true);
 	if (refcount_dec_and_test(&pr->ref))
 		pcbg_prison_bury(pn, pr);
+	else
+		get_net(pn->net);	/* dropped by the last socket */
 }
 
 int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr)
@@ -360,14 +349,14 @@ int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr)
 }
 
 /*
- * The namespace is going: no socket of it is left to hold a prison, and
- * the dying prisons' last sockets have queued their work.
+ * The namespace is going: every socket of it was released (each held the
+ * namespace), so no prison is held by one, and no prison is dying (a
+ * dying one holds the namespace).
  */
 void pcbg_jails_exit(struct pcbg_net *pn)
 {
 	struct pcbg_prison *pr, *tmp;
 
-	flush_workqueue(pcbg_prison_wq);
 	mutex_lock(&pn->jails.lock);
 	list_for_each_entry_safe(pr, tmp, &pn->jails.list, list)
 		pcbg_prison_unlink(pn, pr);

@@ -357,15 +357,18 @@ static int pcbg_p_accept(struct socket *sock, struct socket *newsock,
 	return err;
 }
 
+/*
+ * The prison's reference goes first, while the socket still holds the
+ * namespace (the registry's lock is the namespace's). sock_release() read
+ * ops->owner before: the wrapper itself may be freed once this returns.
+ */
 static int pcbg_p_release(struct socket *sock)
 {
 	struct pcbg_pops *p = pcbg_pops_of(sock);
-	struct pcbg_prison *pr = p->pr;
-	int err;
+	const struct proto_ops *base = p->base;
 
-	err = p->base->release(sock);
-	pcbg_prison_put(pr);
-	return err;
+	pcbg_prison_put(p->pr);
+	return base->release(sock);
 }
 
 /*
@@ -671,16 +674,20 @@ static int pcbg_tls_prime(int family)
  * espintcp) makes the socket another family's.
  */
 static int pcbg_opt_refused(struct sock *sk, int level, int optname,
-			    sockptr_t optval, unsigned int optlen)
+			    sockptr_t optval, unsigned int optlen,
+			    const char **check)
 {
 	char name[TCP_ULP_NAME_MAX];
 	long len;
 
+	*check = "freebind";
 	if ((level == SOL_IP && (optname == IP_FREEBIND ||
 				 optname == IP_TRANSPARENT)) ||
 	    (level == SOL_IPV6 && (optname == IPV6_FREEBIND ||
-				   optname == IPV6_TRANSPARENT ||
-				   optname == IPV6_ADDRFORM)))
+				   optname == IPV6_TRANSPARENT)))
+		return -EPERM;
+	*check = "setsockopt";
+	if (level == SOL_IPV6 && optname == IPV6_ADDRFORM)
 		return -EPERM;
 	if (level != SOL_TCP || optname != TCP_ULP || !pcbg_is_tcp(sk))
 		return 0;
@@ -698,11 +705,13 @@ static int pcbg_p_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
 	struct pcbg_pops *p = pcbg_pops_of(sock);
+	const char *check;
 	int err;
 
-	err = pcbg_opt_refused(sock->sk, level, optname, optval, optlen);
+	err = pcbg_opt_refused(sock->sk, level, optname, optval, optlen,
+			       &check);
 	if (err) {
-		pcbg_prison_denied(p->pr, "setsockopt", err);
+		pcbg_prison_denied(p->pr, check, err);
 		return err;
 	}
 	err = p->base->setsockopt(sock, level, optname, optval, optlen);
@@ -749,6 +758,7 @@ static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
 		return head;
 	}
 	p->next = pr->pops;
+	/* Filled before listed: pairs with the acquire above. */
 	smp_store_release(&pr->pops, p);
 	spin_unlock(&pr->lock);
 	return p;
@@ -842,8 +852,8 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	rcu_read_lock();
 	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(&sk->sk_cgrp_data));
-	if (!pr || pr->vnet)
-		goto out;
+	if (!pr || pr->vnet || READ_ONCE(pr->dead))
+		goto out;	/* dead: its cgroup has no process */
 	err = pcbg_prisoner_may_have(sk);
 	if (err) {
 		ret = pcbg_refuse(regs, pr, err);
@@ -851,14 +861,12 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	}
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		goto out;
-	if (!refcount_inc_not_zero(&pr->ref))
-		goto out;	/* not reached: a socket in a dead prison */
 	p = pcbg_pops_get(pr, ops, GFP_ATOMIC | __GFP_ACCOUNT);
 	if (!p) {
-		pcbg_prison_put(pr);	/* not the last: the registry's */
 		ret = pcbg_refuse(regs, pr, -ENOBUFS);
 		goto out;
 	}
+	refcount_inc(&pr->ref);	/* live: the registry holds it */
 	__module_get(THIS_MODULE);
 	module_put(ops->owner);
 	WRITE_ONCE(sock->ops, &p->ops);

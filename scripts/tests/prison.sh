@@ -1,6 +1,9 @@
 #!/bin/bash
-# Prisons: the escape table (every attempt of a prisoner to use an address
-# that is not its prison's, with the error it must get), the packets seen
+# Prisons: the unprivileged escape table (every attack of a prisoner
+# without privilege, run first with no module as its baseline, where each
+# works, then in prison, where none may), the root prisoner's table
+# (every attempt to use an address that is not its prison's, with the
+# error it must get), the packets seen
 # at the other end (the source each must arrive from, none of the refused
 # ones), the allowed cases on every prison address with the module
 # unloaded (no prison) and loaded (in prison), the receive side (a
@@ -14,6 +17,8 @@ JAIL=scripts/pcbgjail
 T0=$SECONDS
 lap() { echo "# $1: $((SECONDS - T0)) s"; T0=$SECONDS; }
 ESC="python3 scripts/lib/prison_escape.py"
+ATK="python3 scripts/lib/prison_attack.py"
+NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs"
 CG=/sys/fs/cgroup
 
 # The host's extra addresses on the server side; .14 is a prison's only.
@@ -28,6 +33,38 @@ add_addrs() {
 	ip netns exec $NS_S sysctl -qw net.ipv4.ip_nonlocal_bind=1
 }
 
+# attacks MODE WANT CMD...: the unprivileged table run by CMD (as nobody,
+# in prison or not), with the host's loopback services listening; WANT:
+# what those services must have received.
+attacks() {
+	local mode=$1 want=$2 srv
+	shift 2
+	rm -f /tmp/loop.ready
+	ip netns exec $NS_S $ATK loop-serve --port 9500 --ready /tmp/loop.ready >/tmp/loop.out &
+	srv=$!
+	for _ in $(seq 50); do [ -f /tmp/loop.ready ] && break; sleep 0.1; done
+	"$@" $ATK table --mode "$mode" --port 9500
+	rm -f /tmp/loop.ready
+	wait $srv
+	expect_eq "$mode: what the host's loopback services received" "$want" "$(cat /tmp/loop.out)"
+}
+
+# exthdr LABEL WANT CMD...: a receiver on [::]:9600 run by CMD; the client
+# sends a datagram with a destination-options header to a host address
+# (HOST) and to a prison address (MINE).
+exthdr() {
+	local label=$1 want=$2 pid
+	shift 2
+	rm -f /tmp/x.ready
+	"$@" $ATK udp6-recv --port 9600 --seconds 3 --ready /tmp/x.ready >/tmp/x.out &
+	pid=$!
+	for _ in $(seq 50); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::13 --port 9600 --tag HOST
+	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::11 --port 9600 --tag MINE
+	wait $pid
+	expect_eq "$label" "$want" "$(sort /tmp/x.out | tr '\n' ' ')"
+}
+
 # in_ns_s [prison] CMD...: run in the server namespace, in a prison or not.
 in_s() {
 	local p=$1
@@ -35,7 +72,7 @@ in_s() {
 	if [ "$p" = - ]; then
 		ip netns exec $NS_S "$@"
 	else
-		ip netns exec $NS_S $JAIL exec "$p" -- "$@"
+		ip netns exec $NS_S $JAIL exec --root "$p" -- "$@"
 	fi
 }
 
@@ -73,6 +110,10 @@ unload
 ns_setup
 check "addresses" add_addrs
 allowed - "unloaded, no prison"
+ip netns exec $NS_S sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+attacks baseline "127.0.0.1=2 127.0.0.2=2 127.0.0.53=1 ::1=1" ip netns exec $NS_S $NOBODY
+exthdr "baseline: datagrams with a destination-options header reach a [::] socket" \
+	"got HOST got MINE " ip netns exec $NS_S $NOBODY
 ns_teardown
 
 lap "allowed, unloaded"
@@ -102,6 +143,22 @@ check "a vnet prisoner binds any address of its own namespace" in_s V sh -c \
 check "destroy V" in_s - $JAIL destroy V
 allowed M "loaded, in prison M"
 lap "prisons made"
+# The unprivileged table: a prisoner as pcbgjail exec makes it.
+ip netns exec $NS_S sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+attacks prison "127.0.0.1=0 127.0.0.2=0 127.0.0.53=0 ::1=0" ip netns exec $NS_S $JAIL exec M --
+exthdr "prison: a destination-options header does not carry a datagram to a host address" \
+	"got MINE " ip netns exec $NS_S $JAIL exec M --
+check "pcbgjail exec: the prisoner has no capability and no_new_privs" \
+	ip netns exec $NS_S $JAIL exec M -- sh -c \
+	'grep -q "^CapEff:.0000000000000000" /proc/self/status && grep -q "^NoNewPrivs:.1" /proc/self/status'
+check "pcbgjail exec: the prisoner's cgroup namespace is rooted at the prison" \
+	ip netns exec $NS_S $JAIL exec M -- sh -c '[ "$(cat /proc/self/cgroup)" = "0::/" ]'
+err=$(ip netns exec $NS_S $JAIL exec M -- sh -c 'echo $$ >/sys/fs/cgroup/cgroup.procs' 2>&1) &&
+	not_ok "a prisoner moved itself out of its cgroup" ||
+	ok "a prisoner cannot move itself out of its cgroup: $err"
+err=$(rmmod pcbgroup 2>&1) && not_ok "rmmod while prisons exist" ||
+	ok "rmmod refused while prisons exist: $err"
+lap "unprivileged table"
 # The escape table, with the packets watched from the client side.
 rm -f /tmp/obs.*
 ip netns exec $NS_C $ESC observe --log /tmp/obs.log --ready /tmp/obs.ready --stop /tmp/obs.stop &
