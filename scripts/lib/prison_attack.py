@@ -51,6 +51,8 @@ def outcome(fn):
         v = fn()
         return "ok" if v is None else v
     except OSError as e:
+        if e.errno is None:
+            return "error %r" % e
         return errno.errorcode.get(e.errno, str(e.errno))
 
 
@@ -109,9 +111,20 @@ def family(fam, kind, proto=0, then=None):
     return fn
 
 
+def c_bind4(s, addr, port):
+    """bind() with a sockaddr_in, for families Python cannot address."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    sin = struct.pack("=H", socket.AF_INET) + struct.pack("!H", port) + \
+        socket.inet_aton(addr) + b"\0" * 8
+    if libc.bind(s.fileno(), sin, len(sin)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def smc_listen(a):
     def then(s):
-        s.bind((a.host4, 0))
+        c_bind4(s, a.host4, 0)
         s.listen(1)
     return family(AF_SMC, socket.SOCK_STREAM, 0, then)
 

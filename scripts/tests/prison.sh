@@ -42,7 +42,7 @@ attacks() {
 	rm -f /tmp/loop.ready
 	ip netns exec $NS_S $ATK loop-serve --port 9500 --ready /tmp/loop.ready >/tmp/loop.out &
 	srv=$!
-	for _ in $(seq 50); do [ -f /tmp/loop.ready ] && break; sleep 0.1; done
+	for _ in $(seq 200); do [ -f /tmp/loop.ready ] && break; sleep 0.1; done
 	"$@" $ATK table --mode "$mode" --port 9500
 	rm -f /tmp/loop.ready
 	wait $srv
@@ -58,7 +58,8 @@ exthdr() {
 	rm -f /tmp/x.ready
 	"$@" $ATK udp6-recv --port 9600 --seconds 3 --ready /tmp/x.ready >/tmp/x.out &
 	pid=$!
-	for _ in $(seq 50); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	check "$label: the receiver is ready" test -f /tmp/x.ready
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::13 --port 9600 --tag HOST
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::11 --port 9600 --tag MINE
 	wait $pid
