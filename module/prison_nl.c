@@ -346,21 +346,29 @@ static int pcbg_nl_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return err && !skb->len ? err : skb->len;
 }
 
+/*
+ * Changing prisons takes CAP_NET_ADMIN in the host's user namespace, not
+ * only over the namespace: a prison registers netfilter hooks, arms the
+ * raw demux's redirection for every packet of the host, pins a cgroup and
+ * holds the module. A user namespace's root (any local user, unshare -Ur)
+ * may not make the module cost the host that; its confinement comes from
+ * the host's operator (pcbgjail, the OCI hook).
+ */
 static const struct genl_small_ops pcbg_genl_ops[] = {
 	{
 		.cmd = PCBG_CMD_PRISON_NEW,
 		.doit = pcbg_nl_new,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = PCBG_CMD_PRISON_SET,
 		.doit = pcbg_nl_set,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = PCBG_CMD_PRISON_DEL,
 		.doit = pcbg_nl_del,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = PCBG_CMD_PRISON_GET,

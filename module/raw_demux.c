@@ -767,8 +767,14 @@ void pcbg_raw_update(struct pcbg_net *pn, bool wait)
 	unsigned long flags;
 
 	spin_lock_irqsave(&r->lock, flags);
+	/*
+	 * A namespace of a user namespace (any local user can make one)
+	 * keeps the kernel's walk: its raw sockets do not arm the
+	 * redirection every packet of the host would then pass.
+	 */
 	want = !r->dead &&
-	       ((READ_ONCE(r->demux) && r->n >= READ_ONCE(raw_demux_min)) ||
+	       ((READ_ONCE(r->demux) && r->n >= READ_ONCE(raw_demux_min) &&
+		 pn->net->user_ns == &init_user_ns) ||
 		READ_ONCE(pn->jails.restricted));
 	if (want != r->active) {
 		WRITE_ONCE(r->active, want);

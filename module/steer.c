@@ -8,9 +8,12 @@
  *    would call tcp_v4_early_demux()/udp_v4_early_demux() (and v6), under
  *    the same conditions (the early_demux sysctls, no route yet, no
  *    socket yet, PACKET_HOST, no fragment, after the l3mdev pass). Only
- *    connected sockets answer here, as in early demux, and the socket's
- *    cached input route (sk_rx_dst) goes with it, so the packet skips the
- *    route lookup;
+ *    connected TCP sockets answer here, as in early demux, and the
+ *    socket's cached input route (sk_rx_dst) goes with it, so the packet
+ *    skips the route lookup. UDP is left to the kernel here: its early
+ *    demux answers only the first socket of a hash2 chain and routes the
+ *    rest (rp_filter, fwmark and iif rules apply to them); the module
+ *    answers those at delivery, after routing;
  *  - delivery (PCBG_DELIVER): the last LOCAL_IN hook, so after routing
  *    decided the packet is local, after INPUT NAT and every user chain,
  *    right before tcp_v4_rcv()/udp_rcv() (and v6) would look up the
@@ -159,22 +162,6 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
 	return PCBG_HIT_WILD;
 }
 
-/*
- * UDP early demux checks the first socket of its chain with inet_match(),
- * whose bound-device rule reads tcp_l3mdev_accept; the full lookup reads
- * udp_l3mdev_accept. Where the two disagree, chain order decides.
- */
-static bool pcbg_udp_demux_dev_agrees(const struct net *net,
-				      const struct sock *sk,
-				      const struct pcbg_tuple *tp)
-{
-	int bound = READ_ONCE(sk->sk_bound_dev_if);
-
-	return inet_sk_bound_dev_eq((struct net *)net, bound, tp->dif,
-				    tp->sdif) ==
-	       udp_sk_bound_dev_eq((struct net *)net, bound, tp->dif, tp->sdif);
-}
-
 /* The socket's cached input route, as tcp_v4_early_demux() et al. use it. */
 static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk,
 			    int protocol)
@@ -254,9 +241,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	if (stage == PCBG_DEMUX || pcbg_port_has_exact(t, tp))
 		sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
 	if (sk && protocol == IPPROTO_UDP &&
-	    (!pcbg_udp_reliable(pn) || !pcbg_udp_exact_certain(t, tp) ||
-	     (stage == PCBG_DEMUX && !pcbg_udp_demux_dev_agrees(pn->net, sk,
-								tp)))) {
+	    (!pcbg_udp_reliable(pn) || !pcbg_udp_exact_certain(t, tp))) {
 		sk = NULL;
 		hit = PCBG_ASIDE;
 	}
@@ -431,7 +416,7 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 	if (!pn || ip_is_fragment(iph))
 		return NF_ACCEPT;
 	if (stage == PCBG_DEMUX) {
-		if (skb_dst(skb) || !pcbg_early_demux_on(state->net, iph->protocol) ||
+		if (iph->protocol == IPPROTO_UDP || skb_dst(skb) || !pcbg_early_demux_on(state->net, iph->protocol) ||
 		    pcbg_l3mdev_pending(state->in,
 					ipv4_l3mdev_skb(IPCB(skb)->flags)))
 			return NF_ACCEPT;
@@ -476,7 +461,8 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 	if (!pn || ipv6_addr_is_multicast(&ip6h->daddr))
 		return NF_ACCEPT;
 	if (stage == PCBG_DEMUX &&
-	    (skb_dst(skb) || !pcbg_early_demux_on(state->net, ip6h->nexthdr) ||
+	    (ip6h->nexthdr == IPPROTO_UDP || skb_dst(skb) ||
+	     !pcbg_early_demux_on(state->net, ip6h->nexthdr) ||
 	     pcbg_l3mdev_pending(state->in,
 				 ipv6_l3mdev_skb(IP6CB(skb)->flags))))
 		return NF_ACCEPT;

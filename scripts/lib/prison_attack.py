@@ -12,6 +12,8 @@
       each got.
   udp6-recv --port P --seconds S --ready F
       receives datagrams on [::]:P and prints "got TAG" for each.
+  udp-send --to A --port P --tag T
+      sends one UDP datagram.
   send-dstopts --to A --port P --tag T
       sends one UDP datagram with an IPv6 destination-options header.
   race --self4 A --port P --rounds N --hold F --open F
@@ -340,6 +342,12 @@ def udp6_recv(a):
     return 0
 
 
+def udp_send(a):
+    s = socket.socket(socket.AF_INET6 if ":" in a.to else socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(a.tag.encode(), (a.to, a.port))
+    return 0
+
+
 def send_dstopts(a):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     # Destination options: next header and length filled by the kernel,
@@ -451,6 +459,7 @@ def main():
     p.add_argument("--open")
     a = p.parse_args()
     fn = {"table": table, "loop-serve": loop_serve, "udp6-recv": udp6_recv, "send-dstopts": send_dstopts,
+          "udp-send": udp_send,
           "race": race}[a.cmd]
     return fn(a)
 

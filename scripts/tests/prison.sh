@@ -66,6 +66,29 @@ exthdr() {
 	expect_eq "$label" "$want" "$(sort /tmp/x.out | tr '\n' ' ')"
 }
 
+# A GRE tunnel between the two sides, 198.51.100.1 <-> .2 inside.
+gre_setup() {
+	ip -n $NS_S tunnel add gre1 mode gre local 192.0.2.1 remote 192.0.2.2 ttl 64 &&
+		ip -n $NS_C tunnel add gre1 mode gre local 192.0.2.2 remote 192.0.2.1 ttl 64 &&
+		ip -n $NS_S addr add 198.51.100.1/24 dev gre1 &&
+		ip -n $NS_C addr add 198.51.100.2/24 dev gre1 &&
+		ip -n $NS_S link set gre1 up && ip -n $NS_C link set gre1 up
+}
+
+# tunnel LABEL CMD...: CMD sends a datagram through the tunnel from
+# 198.51.100.1; the other side must get it.
+tunnel() {
+	local label=$1 pid
+	shift
+	rm -f /tmp/x.ready
+	ip netns exec $NS_C $ATK udp6-recv --port 9800 --seconds 2 --ready /tmp/x.ready >/tmp/x.out &
+	pid=$!
+	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	"$@" $ATK udp-send --to 198.51.100.2 --port 9800 --tag GRE1
+	wait $pid
+	expect_eq "$label" "got GRE1 " "$(tr '\n' ' ' </tmp/x.out)"
+}
+
 # in_ns_s [prison] CMD...: run in the server namespace, in a prison or not.
 in_s() {
 	local p=$1
@@ -115,6 +138,8 @@ ip netns exec $NS_S sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 attacks baseline "127.0.0.1=2 127.0.0.2=2 127.0.0.53=1 ::1=1" ip netns exec $NS_S $NOBODY
 exthdr "baseline: datagrams with a destination-options header reach a [::] socket" \
 	"got HOST got MINE " ip netns exec $NS_S $NOBODY
+check "a GRE tunnel" gre_setup
+tunnel "baseline: a datagram through the GRE tunnel arrives" ip netns exec $NS_S $NOBODY
 ns_teardown
 
 lap "allowed, unloaded"
@@ -157,6 +182,11 @@ check "pcbgjail exec: the prisoner's cgroup namespace is rooted at the prison" \
 err=$(ip netns exec $NS_S $JAIL exec M -- sh -c 'echo $$ >/sys/fs/cgroup/cgroup.procs' 2>&1) &&
 	not_ok "a prisoner moved itself out of its cgroup" ||
 	ok "a prisoner cannot move itself out of its cgroup: $err"
+check "a GRE tunnel" gre_setup
+check "create prison G (the tunnel's inner address)" in_s - $JAIL create G ip4.addr=198.51.100.1
+tunnel "prison: a prisoner's datagram through the GRE tunnel arrives (inner source judged)" \
+	ip netns exec $NS_S $JAIL exec G --
+check "destroy G" in_s - $JAIL destroy G
 err=$(rmmod pcbgroup 2>&1) && not_ok "rmmod while prisons exist" ||
 	ok "rmmod refused while prisons exist: $err"
 lap "unprivileged table"
