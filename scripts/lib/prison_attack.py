@@ -10,8 +10,9 @@
   loop-serve --port P --ready F
       the host's loopback services above, until F is removed; prints what
       each got.
-  udp6-recv --port P --seconds S --ready F
-      receives datagrams on [::]:P and prints "got TAG" for each.
+  udp6-recv --port P --ready F --stop F [--seconds S]
+      receives datagrams on [::]:P and prints "got TAG" for each, until
+      the --stop file appears (at most S seconds, default 30).
   udp-send --to A --port P --tag T
       sends one UDP datagram.
   send-dstopts --to A --port P --tag T
@@ -131,67 +132,58 @@ def smc_listen(a):
     return family(AF_SMC, socket.SOCK_STREAM, 0, then)
 
 
-def ulp_window(a):
-    """One thread loops TCP_ULP on a socket, another binds it meanwhile."""
-    s = socket.socket()
-    stop = time.monotonic() + 2
-    done = []
+class UlpSpinner:
+    """A thread looping setsockopt(TCP_ULP) on a socket while in use."""
 
-    def spin():
-        while time.monotonic() < stop and not done:
+    def __init__(self, s):
+        self.s, self.done = s, False
+        self.t = threading.Thread(target=self.spin)
+
+    def spin(self):
+        while not self.done:
             try:
-                s.setsockopt(socket.SOL_TCP, TCP_ULP, b"nosuchulp")
+                self.s.setsockopt(socket.SOL_TCP, TCP_ULP, b"nosuchulp")
             except OSError:
                 pass
-    t = threading.Thread(target=spin)
-    t.start()
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done = True
+        self.t.join()
+
+
+def ulp_window(a):
+    """One thread loops TCP_ULP on a socket, another binds it meanwhile."""
     got = "EADDRNOTAVAIL"
-    try:
+    stop = time.monotonic() + 2
+    with closing(socket.socket()) as s, UlpSpinner(s):
         for _ in range(20000):
             got = outcome(lambda: s.bind((a.host4, 0)))
             if got != "EADDRNOTAVAIL" or time.monotonic() > stop:
                 break
-    finally:
-        done.append(1)
-        t.join()
-        s.close()
     return got
 
 
 def ulp_accept_window(a):
     """TCP_ULP looping on a listener while it accepts: may the accepted
     sockets set IP_FREEBIND? Returns how many could."""
-    lst = socket.socket()
-    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lst.bind((a.self4, a.port + 1))
-    lst.listen(64)
-    done = []
-
-    def spin():
-        while not done:
-            try:
-                lst.setsockopt(socket.SOL_TCP, TCP_ULP, b"nosuchulp")
-            except OSError:
-                pass
-    t = threading.Thread(target=spin)
-    t.start()
     freed = 0
-    try:
-        for _ in range(40):
-            with closing(socket.socket()) as c:
-                c.settimeout(3)
-                c.connect((a.self4, a.port + 1))
-                n, _ = lst.accept()
-                try:
-                    n.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
-                    freed += 1
-                except OSError:
-                    pass
-                n.close()
-    finally:
-        done.append(1)
-        t.join()
-        lst.close()
+    with closing(socket.socket()) as lst:
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lst.bind((a.self4, a.port + 1))
+        lst.listen(64)
+        with UlpSpinner(lst):
+            for _ in range(40):
+                with closing(socket.socket()) as c:
+                    c.settimeout(3)
+                    c.connect((a.self4, a.port + 1))
+                    n, _ = lst.accept()
+                    with closing(n):
+                        freed += outcome(lambda: n.setsockopt(
+                            socket.IPPROTO_IP, IP_FREEBIND, 1)) == "ok"
     return "freebind=%d" % freed
 
 
@@ -328,9 +320,10 @@ def loop_serve(a):
 
 
 def udp6_recv(a):
+    """Until the --stop file appears (at most --seconds)."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("::", a.port))
-    s.settimeout(0.2)
+    s.settimeout(0.1)
     open(a.ready, "w").close()
     end = time.monotonic() + a.seconds
     while time.monotonic() < end:
@@ -338,7 +331,8 @@ def udp6_recv(a):
             data, _ = s.recvfrom(64)
             print("got " + data.decode(errors="replace"), flush=True)
         except socket.timeout:
-            pass
+            if os.path.exists(a.stop):
+                break
     return 0
 
 
@@ -450,7 +444,8 @@ def main():
     p.add_argument("--peer4", default="192.0.2.2")
     p.add_argument("--peer6", default="2001:db8::2")
     p.add_argument("--port", type=int, default=9500)
-    p.add_argument("--seconds", type=float, default=5)
+    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--stop")
     p.add_argument("--ready")
     p.add_argument("--to")
     p.add_argument("--tag")

@@ -55,13 +55,15 @@ attacks() {
 exthdr() {
 	local label=$1 want=$2 pid
 	shift 2
-	rm -f /tmp/x.ready
-	"$@" $ATK udp6-recv --port 9600 --seconds 3 --ready /tmp/x.ready >/tmp/x.out &
+	rm -f /tmp/x.ready /tmp/x.stop
+	"$@" $ATK udp6-recv --port 9600 --ready /tmp/x.ready --stop /tmp/x.stop >/tmp/x.out &
 	pid=$!
 	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
 	check "$label: the receiver is ready" test -f /tmp/x.ready
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::13 --port 9600 --tag HOST
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::11 --port 9600 --tag MINE
+	sleep 0.5
+	touch /tmp/x.stop
 	wait $pid
 	expect_eq "$label" "$want" "$(sort /tmp/x.out | tr '\n' ' ')"
 }
@@ -80,11 +82,13 @@ gre_setup() {
 tunnel() {
 	local label=$1 pid
 	shift
-	rm -f /tmp/x.ready
-	ip netns exec $NS_C $ATK udp6-recv --port 9800 --seconds 2 --ready /tmp/x.ready >/tmp/x.out &
+	rm -f /tmp/x.ready /tmp/x.stop
+	ip netns exec $NS_C $ATK udp6-recv --port 9800 --ready /tmp/x.ready --stop /tmp/x.stop >/tmp/x.out &
 	pid=$!
 	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
 	"$@" $ATK udp-send --to 198.51.100.2 --port 9800 --tag GRE1
+	sleep 0.5
+	touch /tmp/x.stop
 	wait $pid
 	expect_eq "$label" "got GRE1 " "$(tr '\n' ' ' </tmp/x.out)"
 }
