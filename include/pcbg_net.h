@@ -72,6 +72,7 @@ struct pcbg_net {
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
 	struct delayed_work reap;	/* after a walk: closed TCP sockets */
+	struct delayed_work place;	/* listeners that had no port yet */
 	unsigned long udp_missed;	/* missed UDP probes its last resync saw */
 	struct ctl_table_header *sysctl;
 	struct proc_dir_entry *proc;
@@ -133,6 +134,7 @@ int pcbg_track_init(void);
 void pcbg_track_exit(void);
 void pcbg_track_walk(void);
 void pcbg_track_walk_net(struct net *net);
+void pcbg_track_place_unbound(struct work_struct *work);
 unsigned long pcbg_track_udp_missed(void);
 void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
 void pcbg_udp_missed_check(void);

@@ -327,6 +327,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->loopback = READ_ONCE(loopback);
 	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
 	INIT_DELAYED_WORK(&pn->reap, pcbg_reap);
+	INIT_DELAYED_WORK(&pn->place, pcbg_track_place_unbound);
 	/* Its sockets are all made from now on: earlier misses are not its. */
 	pn->udp_missed = pcbg_track_udp_missed();
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
@@ -373,6 +374,7 @@ fail:
 	pcbg_raw_free_net(pn);
 	cancel_delayed_work_sync(&pn->resync);	/* a failed insert's */
 	cancel_delayed_work_sync(&pn->reap);
+	cancel_delayed_work_sync(&pn->place);
 	pcbg_free_tables(pn);
 	free_percpu(pn->stats);
 	return err;
@@ -403,6 +405,7 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 		/* No tracker can reach a table now to schedule it again. */
 		cancel_delayed_work_sync(&pn->resync);
 		cancel_delayed_work_sync(&pn->reap);
+		cancel_delayed_work_sync(&pn->place);
 		pcbg_free_tables(pn);
 		pcbg_raw_free_net(pn);
 		free_percpu(pn->stats);

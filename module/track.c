@@ -9,6 +9,10 @@
  *    SYN_RECV precede port or address assignment), joins the wildcard
  *    list on LISTEN, and leaves on CLOSE, which every full TCP socket
  *    passes before it is freed (inet_csk_destroy_sock() warns otherwise).
+ *    listen() without bind() enters LISTEN before get_port() gives it a
+ *    port: it waits on the table's unbound list, which makes the wildcard
+ *    lookup stand aside, and is placed with its port a tick later
+ *    (pcbg_track_place_unbound()).
  *  - UDP: kprobes on the functions that hash, connect, disconnect and
  *    unhash a socket; after each, the socket's place is recomputed.
  *  - Sockets that exist when the module loads: a walk over the kernel's
@@ -52,6 +56,64 @@ static bool pcbg_inet(const struct sock *sk, int protocol)
 
 /* TCP */
 
+static void pcbg_track_unbound_later(struct sock *sk)
+{
+	struct pcbg_net *pn;
+
+	rcu_read_lock();
+	pn = pcbg_net(sock_net(sk));
+	/* No table: the namespace is going, and its work cancelled. */
+	if (pn && pcbg_net_table(pn, IPPROTO_TCP))
+		schedule_delayed_work(&pn->place, 1);
+	rcu_read_unlock();
+}
+
+#define PCBG_UNBOUND_BATCH	64
+
+/*
+ * Listeners that were on the unbound list when it was scheduled: each
+ * has its port by now (get_port() ran right after the tracepoint) and
+ * gets its place; one that closed meanwhile leaves (its CLOSE tracepoint
+ * may have run before this placed it again). In batches, each socket
+ * held while it is placed.
+ */
+void pcbg_track_place_unbound(struct work_struct *work)
+{
+	struct pcbg_net *pn = container_of(to_delayed_work(work),
+					   struct pcbg_net, place);
+	struct sock *batch[PCBG_UNBOUND_BATCH];
+	struct pcbg_entry *e;
+	struct pcbg_table *t;
+	unsigned int n = 0, i;
+	bool again = false;
+
+	rcu_read_lock();
+	t = pcbg_net_table(pn, IPPROTO_TCP);
+	if (t) {
+		pcbg_chain_each(e, &t->unbound, 0) {
+			if (n == ARRAY_SIZE(batch) ||
+			    !READ_ONCE(inet_sk(e->sk)->inet_num)) {
+				again = true;
+				continue;
+			}
+			if (refcount_inc_not_zero(&e->sk->sk_refcnt))
+				batch[n++] = e->sk;
+		}
+	}
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		struct sock *sk = batch[i];
+
+		if (READ_ONCE(sk->sk_state) == TCP_LISTEN)
+			pcbg_track_set(sk, PCBG_WILD);
+		if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
+			pcbg_track_set(sk, PCBG_NONE);
+		sock_put(sk);
+	}
+	if (again)
+		schedule_delayed_work(&pn->place, 1);
+}
+
 static void pcbg_tcp_state(void *data, const struct sock *csk,
 			   const int oldstate, const int newstate)
 {
@@ -65,6 +127,8 @@ static void pcbg_tcp_state(void *data, const struct sock *csk,
 		break;
 	case TCP_LISTEN:
 		pcbg_track_set(sk, PCBG_WILD);
+		if (!inet_sk(sk)->inet_num)
+			pcbg_track_unbound_later(sk);
 		break;
 	case TCP_CLOSE:
 		pcbg_track_set(sk, PCBG_NONE);

@@ -362,6 +362,15 @@ struct sock *pcbg_lookup_wild(struct pcbg_table *t,
 	bool jailed = READ_ONCE(t->jailed);
 	struct sock *sk;
 
+	/*
+	 * A listener that has no port yet may get the packet's: the kernel
+	 * answers until pcbg_track_place_unbound() has placed it. No walk
+	 * over such listeners: any user can make thousands.
+	 */
+	if (unlikely(!hlist_empty(&t->unbound))) {
+		*hit = PCBG_ASIDE;
+		return NULL;
+	}
 again:
 	/* What pcbg_class_add() reads first (no memset: a string op in TCG). */
 	for (k = c; k < c + 2; k++) {
@@ -374,12 +383,6 @@ again:
 	pcbg_class_walk(t, &v, v.addr, tp, c, jailed);
 	if (v.any)
 		pcbg_class_walk(t, &v, v.any, tp, c, jailed);
-	if (!hlist_empty(&t->unbound)) {
-		struct pcbg_entry *e;
-
-		pcbg_chain_each(e, &t->unbound, 0)
-			pcbg_class_sk(t, e->sk, tp, c, jailed);
-	}
 	k = c[0].n ? &c[0] : &c[1];
 	if (!k->n) {
 		if (pcbg_group_stale(&t->wild, v.tab))

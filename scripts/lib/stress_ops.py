@@ -42,6 +42,8 @@ def main():
     p.add_argument("--until", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--interval", type=float, default=0.02)
+    p.add_argument("--at-least", type=int, default=0,
+                   help="writes of each kind done even if --until appears first")
     for op in ("key", "map", "flip", "race"):
         p.add_argument("--" + op, action="store_true")
     args = p.parse_args()
@@ -52,6 +54,15 @@ def main():
 
     def running():
         return not os.path.exists(args.until)
+
+    def more(name, tries):
+        """Until told to stop and the writes asked for are done (bounded:
+        a kind that keeps failing gives up after 2000 tries in all)."""
+        if running():
+            return True
+        with lock:
+            n = counts.get(name, 0)
+        return n < args.at_least and tries < 2000
 
     def count(name, err=None):
         with lock:
@@ -71,13 +82,18 @@ def main():
             time.sleep(0.01)
 
     def key():
-        while running():
+        tries = 0
+        while more("key", tries):
+            tries += 1
             attempt("key", lambda: write(P + "key", ":".join(
                 "%02x" % random.randrange(256) for _ in range(40))))
             time.sleep(args.interval)
 
     def mapping():
-        while running():
+        tries = 0
+        while more("map", tries):
+            tries += 1
+
             def one():
                 n = int(read(P + "buckets"))
                 write(P + "bucket_mapping", " ".join(
@@ -87,7 +103,7 @@ def main():
 
     def flip():
         i = 0
-        while running():
+        while more("flip", i):
             i += 1
             attempt("flip", lambda: write("/proc/sys/net/pcbgroup/enable",
                                           str(i % 2)))

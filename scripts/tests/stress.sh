@@ -56,13 +56,15 @@ tally() {
 
 sleep 2
 t0=$(date +%s)
+# Each writer does at least 11 writes and the churner makes at least 3
+# namespaces, however little a busy machine lets them run in $secs s.
 ip netns exec $NS_S python3 scripts/lib/stress_ops.py --until $stop.writers \
-	--out $ops/writers --key --map --flip &
+	--out $ops/writers --key --map --flip --at-least 11 &
 writers=$!
 # Namespaces that come and go, each with a connection of its own over
 # loopback (steered: loopback=1).
 python3 scripts/lib/netns.py churn --count 100000 --until $stop.writers \
-	>$ops/netns 2>&1 &
+	--at-least 3 >$ops/netns 2>&1 &
 churner=$!
 sleep "$secs"
 touch $stop.writers
