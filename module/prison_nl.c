@@ -225,7 +225,7 @@ static int pcbg_nl_new(struct sk_buff *skb, struct genl_info *info)
 		kfree(pa);
 		if (err == -EBUSY)
 			NL_SET_ERR_MSG(info->extack,
-				       "the cgroup has processes: make the prison first");
+				       "the cgroup has processes, or is in, around or of another prison (a destroyed one's until its sockets close)");
 		else if (err == -EEXIST)
 			NL_SET_ERR_MSG(info->extack,
 				       "the name, id or cgroup has a prison");
