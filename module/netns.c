@@ -293,13 +293,25 @@ static void pcbg_resync_now(struct pcbg_net *pn)
 	schedule_delayed_work(&pn->resync, 0);
 }
 
-/* A UDP probe missed a call, in some namespace: walk them all. */
+/*
+ * A UDP probe missed a call, in some namespace (a missed kretprobe does
+ * not say which): walk them all, at most once a PCBG_RESYNC_ALL_GAP. Any
+ * user can make probes miss (a few hundred threads connecting one
+ * socket); in between, each namespace's UDP answers wait (the kernel
+ * answers, pcbg_udp_reliable()), so the walks a user can cause are bounded
+ * in rate, not in what they cost the packets.
+ */
+#define PCBG_RESYNC_ALL_GAP	HZ
+
+static unsigned long pcbg_resync_all_last;
+
 static void pcbg_resync_all(struct work_struct *work)
 {
+	WRITE_ONCE(pcbg_resync_all_last, jiffies);
 	pcbg_all_instances(pcbg_resync_now);
 }
 
-static DECLARE_WORK(pcbg_resync_all_work, pcbg_resync_all);
+static DECLARE_DELAYED_WORK(pcbg_resync_all_work, pcbg_resync_all);
 static atomic_long_t pcbg_udp_missed_seen;
 
 /* Called by the UDP probes and lookups: cheap unless a miss is new. */
@@ -307,10 +319,15 @@ void pcbg_udp_missed_check(void)
 {
 	unsigned long seen = atomic_long_read(&pcbg_udp_missed_seen);
 	unsigned long missed = pcbg_track_udp_missed();
+	unsigned long next;
 
-	if (missed != seen &&
-	    atomic_long_cmpxchg(&pcbg_udp_missed_seen, seen, missed) == seen)
-		schedule_work(&pcbg_resync_all_work);
+	if (missed == seen ||
+	    atomic_long_cmpxchg(&pcbg_udp_missed_seen, seen, missed) != seen)
+		return;
+	/* Already pending: the walk to come covers this miss too. */
+	next = READ_ONCE(pcbg_resync_all_last) + PCBG_RESYNC_ALL_GAP;
+	schedule_delayed_work(&pcbg_resync_all_work,
+			      time_after(next, jiffies) ? next - jiffies : 0);
 }
 
 static int __net_init pcbg_net_init(struct net *net)
@@ -438,7 +455,7 @@ void pcbg_netns_exit(void)
 	mutex_unlock(&pcbg_net_mutex);
 	unregister_pernet_subsys(&pcbg_net_ops);
 	/* Scheduled by a hook or probe that ran before they were removed. */
-	cancel_work_sync(&pcbg_resync_all_work);
+	cancel_delayed_work_sync(&pcbg_resync_all_work);
 }
 
 /*

@@ -71,6 +71,8 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 		   atomic_read(&pn->jails.dropped), pcbg_prison_unconfined());
 	seq_printf(seq, "raw_sockets %u\nraw_armed %d\n", READ_ONCE(pn->raw.n),
 		   READ_ONCE(pn->raw.active));
+	/* Host-wide: a missed kretprobe does not say whose socket it was. */
+	seq_printf(seq, "udp_probe_missed %lu\n", pcbg_track_udp_missed());
 	rcu_read_unlock();
 	return 0;
 }

@@ -274,7 +274,7 @@ int pcbg_track_init(void)
 		return err;
 	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++) {
 		/* Connect can sleep in lock_sock(): room for many at once. */
-		pcbg_krps[i].maxactive = max_t(int, 64, 8 * num_possible_cpus());
+		pcbg_krps[i].maxactive = max_t(int, 512, 16 * num_possible_cpus());
 		pcbg_krp_ptrs[i] = &pcbg_krps[i];
 	}
 	err = register_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
