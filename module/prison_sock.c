@@ -834,7 +834,6 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	const struct proto_ops *ops = READ_ONCE(sock->ops);
 	struct pcbg_prison *pr;
 	struct pcbg_pops *p;
-	struct pcbg_net *pn;
 	struct sock *sk;
 	int ret = 0, err;
 
@@ -847,12 +846,10 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	sk = sock->sk;
 	if (!sk)
 		return 0;
-	pn = pcbg_net(sock_net(sk));
-	if (!READ_ONCE(pn->jails.restricted))
-		return 0;
 	rcu_read_lock();
-	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(&sk->sk_cgrp_data));
-	if (!pr || pr->vnet || READ_ONCE(pr->dead))
+	/* The packet checks' own rule: the same prison, found the same way. */
+	pr = pcbg_sk_prison(sk);
+	if (!pr || READ_ONCE(pr->dead))
 		goto out;	/* dead: its cgroup has no process */
 	err = pcbg_prisoner_may_have(sk);
 	if (err) {

@@ -162,9 +162,11 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
 	return PCBG_HIT_WILD;
 }
 
-/* The socket's cached input route, as tcp_v4_early_demux() et al. use it. */
-static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk,
-			    int protocol)
+/*
+ * The socket's cached input route, as tcp_v4_early_demux() and
+ * tcp_v6_early_demux() use it (only TCP is answered before routing).
+ */
+static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk)
 {
 	struct dst_entry *dst;
 
@@ -176,8 +178,7 @@ static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk,
 				     sk->sk_rx_dst_cookie : 0);
 	if (!dst)
 		return;
-	/* UDP does not compare the interface (udp_v4_early_demux()). */
-	if (protocol == IPPROTO_TCP && sk->sk_rx_dst_ifindex != skb->skb_iif)
+	if (sk->sk_rx_dst_ifindex != skb->skb_iif)
 		return;
 	skb_dst_set_noref(skb, dst);
 }
@@ -276,7 +277,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	skb->sk = sk;
 	skb->destructor = sock_edemux;
 	if (stage == PCBG_DEMUX)
-		pcbg_set_rx_dst(skb, sk, protocol);
+		pcbg_set_rx_dst(skb, sk);
 	return NF_ACCEPT;
 }
 
