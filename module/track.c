@@ -91,8 +91,11 @@ void pcbg_track_place_unbound(struct work_struct *work)
 	t = pcbg_net_table(pn, IPPROTO_TCP);
 	if (t) {
 		pcbg_chain_each(e, &t->unbound, 0) {
-			if (n == ARRAY_SIZE(batch) ||
-			    !READ_ONCE(inet_sk(e->sk)->inet_num)) {
+			if (n == ARRAY_SIZE(batch)) {
+				again = true;	/* the rest: next tick */
+				break;
+			}
+			if (!READ_ONCE(inet_sk(e->sk)->inet_num)) {
 				again = true;
 				continue;
 			}
