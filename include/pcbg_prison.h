@@ -44,7 +44,6 @@ int pcbg_prison_local6(const struct pcbg_prison_addrs *pa,
 int pcbg_prison_remote6(const struct pcbg_prison_addrs *pa,
 			struct in6_addr *a);
 int pcbg_prison_addrs_valid(const struct pcbg_prison_addrs *pa);
-size_t pcbg_list_estimate(size_t n);
 
 /*
  * A prisoner socket's operations: the kernel's, with the calls that take

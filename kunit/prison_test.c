@@ -230,21 +230,10 @@ static void prison_definition(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pcbg_prison_addrs_valid(pa), -E2BIG);
 }
 
-/* The listing's room: never short by less than ten, even for none. */
-static void prison_estimate(struct kunit *test)
-{
-	size_t n;
-
-	for (n = 0; n < 100; n++)
-		KUNIT_EXPECT_GE(test, pcbg_list_estimate(n), n + 10);
-	KUNIT_EXPECT_EQ(test, pcbg_list_estimate(800), 910);
-}
-
 static struct kunit_case prison_cases[] = {
 	KUNIT_CASE(prison_case4),
 	KUNIT_CASE(prison_case6),
 	KUNIT_CASE(prison_definition),
-	KUNIT_CASE(prison_estimate),
 	{}
 };
 

@@ -176,13 +176,3 @@ int pcbg_prison_addrs_valid(const struct pcbg_prison_addrs *pa)
 	}
 	return 0;
 }
-
-/*
- * How many sockets a listing of @n should make room for: sockets come and
- * go while it is filled. FreeBSD's n + n/8 left no room at all below 8
- * sockets; like FreeBSD since, add a constant.
- */
-size_t pcbg_list_estimate(size_t n)
-{
-	return n + n / 8 + 10;
-}

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /proc/net/pcbgroup/sockets: one line per member socket of the groups,
- * in the spirit of /proc/net/tcp. The listing is a snapshot taken when the
- * file is opened, with room for pcbg_list_estimate() sockets so that those
- * made while it is filled fit (FreeBSD's in_pcblist slack). A prisoner
- * sees only the sockets made in its prison (FreeBSD cr_canseeinpcb()).
+ * streamed as /proc/net/tcp is. The cursor is a place (table, group,
+ * bucket, index in the bucket), not a pointer, so a read() holds nothing
+ * between calls and does page-sized work: it walks the tables under RCU
+ * alone (a member's socket is pinned until a grace period after it
+ * leaves) and lets go of RCU every PCBG_SOCKS_BATCH buckets. Like
+ * /proc/net/tcp, a socket that moves while the file is read may be shown
+ * twice or not at all. A prisoner sees only the sockets made in its prison
+ * (FreeBSD cr_canseeinpcb()), decided by who opened the file.
  *
  * Columns: sl family proto local remote st kind group bucket cpu inode
  * prison; "group" is "wild" for the wildcard table, "bucket" "-" for a
  * listener without a port yet, "prison" the prison id or 0.
  */
 #include <linux/proc_fs.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
@@ -19,201 +24,242 @@
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 
-struct pcbg_rec {
-	struct sock *sk;	/* referenced until the snapshot is filled */
-	u8 protocol;
-	u8 kind;
-	int group;		/* -1: the wildcard table */
-	int bucket;		/* -1: no port yet */
-	int cpu;
-	unsigned long ino;
-	u32 prison;
-	int state;
-	unsigned short family;
-	__be16 lport, fport;
-	struct in6_addr laddr, faddr;	/* v4 as v4-mapped */
-};
+#define PCBG_SOCKS_BATCH	256	/* buckets walked in one RCU section */
 
-struct pcbg_snap {
-	size_t n, room;
-	bool full;		/* more sockets than room: some left out */
-	struct pcbg_rec r[];
-};
-
-/* One member, referenced; false when the snapshot is full. */
-static bool pcbg_snap_add(struct pcbg_snap *s, struct pcbg_table *t,
-			  struct pcbg_entry *e, int group, int bucket, int cpu)
-{
-	struct pcbg_rec *r = &s->r[s->n];
-
-	if (s->n == s->room) {
-		s->full = true;
-		return false;
-	}
-	if (!refcount_inc_not_zero(&e->sk->sk_refcnt))
-		return true;
-	r->sk = e->sk;
-	r->protocol = t->protocol;
-	r->kind = e->kind;
-	r->group = group;
-	r->bucket = bucket;
-	r->cpu = cpu;
-	s->n++;
-	return true;
-}
-
-static void pcbg_snap_group(struct pcbg_snap *s, struct pcbg_table *t,
-			    struct pcbg_group *g, int group, int cpu)
-{
-	struct pcbg_entry *e;
-	struct pcbg_htab *tab;
-
-	spin_lock_bh(&g->lock);
-	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
-	list_for_each_entry(e, &g->all, all)
-		if (!pcbg_snap_add(s, t, e, group, e->key & tab->mask, cpu))
-			break;
-	if (group < 0 && !s->full)
-		pcbg_chain_each(e, &t->unbound, 0)
-			if (!pcbg_snap_add(s, t, e, -1, -1, -1))
-				break;
-	spin_unlock_bh(&g->lock);
-}
-
-static void pcbg_rec_fill(struct pcbg_rec *r)
-{
-	struct sock *sk = r->sk;
-
-	r->family = sk->sk_family;
-	r->state = sk->sk_state;
-	r->lport = htons(sk->sk_num);
-	r->fport = sk->sk_dport;
-	if (sk->sk_family == AF_INET) {
-		ipv6_addr_set_v4mapped(sk->sk_rcv_saddr, &r->laddr);
-		ipv6_addr_set_v4mapped(sk->sk_daddr, &r->faddr);
-	}
-#if IS_ENABLED(CONFIG_IPV6)
-	else {
-		r->laddr = sk->sk_v6_rcv_saddr;
-		r->faddr = sk->sk_v6_daddr;
-	}
-#endif
-	r->ino = sock_i_ino(sk);
-}
-
-static struct pcbg_snap *pcbg_snap_take(struct pcbg_net *pn)
-{
-	struct pcbg_prison *own, *pr;
-	const struct pcbg_rss *rss;
-	struct pcbg_snap *s, *out;
-	size_t count = 0, i, kept;
+struct pcbg_socks_iter {
+	struct net *net;
+	u64 own;		/* the opener's prison's cgroup id, 0: none */
+	/* Where the walk is: group ngroups is the wildcard table, + 1 the
+	 * listeners without a port.
+	 */
+	unsigned int proto, group, bucket;
+	unsigned int off;	/* sockets of the bucket already passed */
+	loff_t pos;		/* the seq position the cursor stands at */
+	/* Valid from start() to stop() only: the bucket being read. */
+	bool loaded;
 	struct pcbg_table *t;
-	int p, g;
+	struct pcbg_bucket *b;
+	unsigned long used;	/* slots not read yet */
+	struct pcbg_entry *e;	/* the chain's next entry */
+	bool chain;
+	u8 nid;
+};
 
-	rcu_read_lock();
-	for (p = 0; p < PCBG_NPROTO; p++) {
-		t = rcu_dereference(pn->tables[p]);
-		if (t)
-			count += atomic_read(&t->members[PCBG_EXACT]) +
-				 atomic_read(&t->members[PCBG_WILD]);
-	}
-	rcu_read_unlock();
-	s = kvzalloc(struct_size(s, r, pcbg_list_estimate(count)),
-		     GFP_KERNEL_ACCOUNT);
-	if (!s)
-		return NULL;
-	s->room = pcbg_list_estimate(count);
-	rcu_read_lock();
-	rss = pcbg_rss_get();
-	for (p = 0; p < PCBG_NPROTO; p++) {
-		t = rcu_dereference(pn->tables[p]);
-		if (!t)
-			continue;
-		for (g = 0; g < t->ngroups; g++)
-			pcbg_snap_group(s, t, &t->groups[g], g,
-					pcbg_rss_getcpu(rss, g));
-		pcbg_snap_group(s, t, &t->wild, -1, -1);
-	}
-	/* Who may see what: the reader's prison against each socket's. */
-	own = pcbg_prison_of_current(pn);
-	out = s;
-	for (i = 0, kept = 0; i < s->n; i++) {
-		struct pcbg_rec *r = &s->r[i];
+/* Point the cursor at an existing bucket at or after its place. */
+static bool pcbg_socks_load(struct pcbg_socks_iter *it)
+{
+	struct pcbg_net *pn = pcbg_net(it->net);
+	struct pcbg_htab *tab;
+	struct pcbg_group *g;
+	struct pcbg_table *t;
 
-		pr = pcbg_prison_of_sk_cgroup(r->sk);
-		if (!own || pr == own) {
-			r->prison = pr ? pr->id : 0;
-			pcbg_rec_fill(r);
-			s->r[kept++] = *r;
+	for (; it->proto < PCBG_NPROTO; it->proto++, it->group = 0) {
+		t = rcu_dereference(pn->tables[it->proto]);
+		for (; t && it->group <= t->ngroups + 1;
+		     it->group++, it->bucket = 0, it->off = 0) {
+			it->t = t;
+			it->chain = true;
+			it->used = 0;
+			it->nid = 0;
+			if (it->group == t->ngroups + 1) {
+				if (it->bucket)
+					continue;
+				it->b = NULL;
+				it->e = pcbg_chain_first(&t->unbound, 0);
+				return true;
+			}
+			g = it->group < t->ngroups ? &t->groups[it->group] :
+						     &t->wild;
+			tab = rcu_dereference(g->tab);
+			if (it->bucket > tab->mask)
+				continue;
+			it->b = &tab->b[it->bucket];
+			it->nid = tab->nid;
+			it->used = pcbg_slots_used(it->b);
+			it->chain = false;
+			return true;
 		}
-		sock_gen_put(r->sk);
+		it->bucket = 0;
+		it->off = 0;
 	}
-	rcu_read_unlock();
-	for (i = 0; i < kept; i++)
-		s->r[i].sk = NULL;
-	s->n = kept;
-	return out;
+	return false;
+}
+
+/* The bucket's next socket, slots first, then its overflow chain. */
+static struct sock *pcbg_socks_raw(struct pcbg_socks_iter *it)
+{
+	struct sock *sk;
+
+	while (it->used) {
+		unsigned int i = __ffs(it->used);
+
+		it->used &= it->used - 1;
+		sk = rcu_dereference(it->b->sk[i]);
+		if (sk)
+			return sk;
+	}
+	if (!it->chain) {
+		it->chain = true;
+		it->e = pcbg_chain_first(&it->b->more, it->nid);
+	} else if (it->e) {
+		it->e = pcbg_chain_next(it->e, it->nid);
+	}
+	return it->e ? it->e->sk : NULL;
+}
+
+static bool pcbg_socks_visible(const struct pcbg_socks_iter *it,
+			       const struct sock *sk)
+{
+	const struct pcbg_prison *pr;
+
+	if (!it->own)
+		return true;
+	pr = pcbg_prison_of_sk_cgroup(sk);
+	return pr && pr->cgid == it->own;
+}
+
+/*
+ * The next socket the reader may see, from the cursor on; with @resume the
+ * cursor's bucket is entered again and the sockets already passed are
+ * skipped. Under rcu_read_lock(), which it lets go between buckets.
+ */
+static struct sock *pcbg_socks_walk(struct pcbg_socks_iter *it, bool resume)
+{
+	unsigned int skip = resume ? it->off : 0, buckets = 0;
+	struct sock *sk;
+
+	for (;;) {
+		if (!it->loaded) {
+			if (!pcbg_socks_load(it))
+				return NULL;
+			it->loaded = true;
+			for (; skip; skip--)
+				if (!pcbg_socks_raw(it))
+					break;
+		}
+		sk = pcbg_socks_raw(it);
+		if (sk) {
+			it->off++;
+			if (pcbg_socks_visible(it, sk))
+				return sk;
+			continue;
+		}
+		it->loaded = false;
+		it->bucket++;
+		it->off = 0;
+		skip = 0;
+		if (++buckets % PCBG_SOCKS_BATCH == 0) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+	}
+}
+
+static void pcbg_socks_rewind(struct pcbg_socks_iter *it)
+{
+	it->proto = 0;
+	it->group = 0;
+	it->bucket = 0;
+	it->off = 0;
+	it->loaded = false;
 }
 
 static void *pcbg_socks_start(struct seq_file *seq, loff_t *pos)
+	__acquires(RCU)
 {
-	struct pcbg_snap *s = seq->private;
+	struct pcbg_socks_iter *it = seq->private;
+	struct sock *sk = NULL;
+	loff_t n;
 
-	if (*pos == 0)
+	rcu_read_lock();
+	it->loaded = false;
+	if (!*pos)
 		return SEQ_START_TOKEN;
-	return *pos <= s->n ? &s->r[*pos - 1] : NULL;
+	if (*pos == it->pos)
+		return pcbg_socks_walk(it, true);
+	/* Anywhere else (lseek): from the first socket, as tcp_get_idx(). */
+	pcbg_socks_rewind(it);
+	for (n = 0; n < *pos; n++) {
+		sk = pcbg_socks_walk(it, false);
+		if (!sk)
+			break;
+	}
+	it->pos = *pos;
+	return sk;
 }
 
 static void *pcbg_socks_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	struct pcbg_snap *s = seq->private;
+	struct pcbg_socks_iter *it = seq->private;
+	struct sock *sk;
 
-	++*pos;
-	return *pos <= s->n ? &s->r[*pos - 1] : NULL;
+	if (v == SEQ_START_TOKEN)
+		pcbg_socks_rewind(it);
+	sk = pcbg_socks_walk(it, false);
+	it->pos = ++*pos;
+	return sk;
 }
 
 static void pcbg_socks_stop(struct seq_file *seq, void *v)
+	__releases(RCU)
 {
+	struct pcbg_socks_iter *it = seq->private;
+
+	/*
+	 * Resume at the socket that did not fit: enter its bucket again and
+	 * pass one fewer.
+	 */
+	if (v && v != SEQ_START_TOKEN && it->off)
+		it->off--;
+	rcu_read_unlock();
 }
 
-static void pcbg_addr_show(struct seq_file *seq, const struct pcbg_rec *r,
-			   const struct in6_addr *a, __be16 port)
+static void pcbg_addr_show(struct seq_file *seq, const struct sock *sk,
+			   bool local)
 {
-	if (r->family == AF_INET)
-		seq_printf(seq, " %pI4:%u", &a->s6_addr32[3], ntohs(port));
+	__be16 port = local ? htons(sk->sk_num) : sk->sk_dport;
+
+	if (sk->sk_family == AF_INET)
+		seq_printf(seq, " %pI4:%u",
+			   local ? &sk->sk_rcv_saddr : &sk->sk_daddr,
+			   ntohs(port));
+#if IS_ENABLED(CONFIG_IPV6)
 	else
-		seq_printf(seq, " [%pI6c]:%u", a, ntohs(port));
+		seq_printf(seq, " [%pI6c]:%u",
+			   local ? &sk->sk_v6_rcv_saddr : &sk->sk_v6_daddr,
+			   ntohs(port));
+#endif
 }
 
 static int pcbg_socks_show(struct seq_file *seq, void *v)
 {
-	struct pcbg_snap *s = seq->private;
-	const struct pcbg_rec *r = v;
+	struct pcbg_socks_iter *it = seq->private;
+	const struct pcbg_prison *pr;
+	struct sock *sk = v;
+	unsigned int group;
 
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, "sl family proto local remote st kind group bucket cpu inode prison\n");
 		return 0;
 	}
-	seq_printf(seq, "%zu %s %s", r - s->r,
-		   r->family == AF_INET ? "inet" : "inet6",
-		   r->protocol == IPPROTO_TCP ? "tcp" : "udp");
-	pcbg_addr_show(seq, r, &r->laddr, r->lport);
-	pcbg_addr_show(seq, r, &r->faddr, r->fport);
-	seq_printf(seq, " %02X %s", r->state,
-		   r->kind == PCBG_EXACT ? "exact" : "wildcard");
-	if (r->group < 0)
-		seq_puts(seq, " wild");
+	group = it->group;
+	seq_printf(seq, "%lld %s %s", seq->index - 1,
+		   sk->sk_family == AF_INET ? "inet" : "inet6",
+		   it->t->protocol == IPPROTO_TCP ? "tcp" : "udp");
+	pcbg_addr_show(seq, sk, true);
+	pcbg_addr_show(seq, sk, false);
+	seq_printf(seq, " %02X %s", sk->sk_state,
+		   group < it->t->ngroups ? "exact" : "wildcard");
+	if (group < it->t->ngroups)
+		seq_printf(seq, " %u %u %u", group, it->bucket,
+			   pcbg_rss_getcpu(pcbg_rss_get(), group));
+	else if (group == it->t->ngroups)
+		seq_printf(seq, " wild %u -", it->bucket);
 	else
-		seq_printf(seq, " %d", r->group);
-	if (r->bucket < 0)
-		seq_puts(seq, " -");
-	else
-		seq_printf(seq, " %d", r->bucket);
-	if (r->cpu < 0)
-		seq_puts(seq, " -");
-	else
-		seq_printf(seq, " %d", r->cpu);
-	seq_printf(seq, " %lu %u\n", r->ino, r->prison);
+		seq_puts(seq, " wild - -");
+	pr = pcbg_prison_of_sk_cgroup(sk);
+	seq_printf(seq, " %lu %u\n", sock_i_ino(sk), pr ? pr->id : 0);
 	return 0;
 }
 
@@ -227,28 +273,31 @@ static const struct seq_operations pcbg_socks_ops = {
 static int pcbg_socks_open(struct inode *inode, struct file *file)
 {
 	struct net *net = pde_data(inode);	/* proc_create_data() */
-	struct pcbg_snap *s;
-	int err;
+	struct pcbg_socks_iter *it;
+	struct pcbg_prison *own;
 
 	if (!maybe_get_net(net))
 		return -ENXIO;
-	s = pcbg_snap_take(pcbg_net(net));
-	put_net(net);
-	if (!s)
+	it = __seq_open_private(file, &pcbg_socks_ops, sizeof(*it));
+	if (!it) {
+		put_net(net);
 		return -ENOMEM;
-	err = seq_open(file, &pcbg_socks_ops);
-	if (err) {
-		kvfree(s);
-		return err;
 	}
-	((struct seq_file *)file->private_data)->private = s;
+	it->net = net;
+	it->pos = -1;
+	rcu_read_lock();
+	own = pcbg_prison_of_current(pcbg_net(net));
+	it->own = own ? own->cgid : 0;
+	rcu_read_unlock();
 	return 0;
 }
 
 static int pcbg_socks_release(struct inode *inode, struct file *file)
 {
-	kvfree(((struct seq_file *)file->private_data)->private);
-	return seq_release(inode, file);
+	struct pcbg_socks_iter *it = ((struct seq_file *)file->private_data)->private;
+
+	put_net(it->net);
+	return seq_release_private(inode, file);
 }
 
 static const struct proc_ops pcbg_socks_fops = {

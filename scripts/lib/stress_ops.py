@@ -3,6 +3,7 @@
 each, in one process so that they cost no fork per operation:
 
   stress_ops.py --until FILE --out FILE [--key] [--map] [--flip] [--race]
+                [--list]
 
 --key   a new random RSS key every --interval s
 --map   a new random bucket-to-CPU map
@@ -10,6 +11,8 @@ each, in one process so that they cost no fork per operation:
 --race  parameter writes and reads as fast as they go, through unloads:
         the files vanish and come back; a write fails only with ENOENT,
         ENODEV (module going) or EBUSY
+--list  /proc/net/pcbgroup/sockets read in 256-byte pieces from one open
+        file, again and again (a file kept open through unloads reads EIO)
 
 Writes "NAME=N ..." (operations that succeeded) and "errors=..." to --out.
 """
@@ -22,6 +25,7 @@ import time
 
 P = "/sys/module/pcbgroup/parameters/"
 OK_ERRS = {errno.ENOENT, errno.ENODEV, errno.EBUSY}
+LISTING = "/proc/net/pcbgroup/sockets"
 
 
 def write(path, val):
@@ -44,7 +48,7 @@ def main():
     p.add_argument("--interval", type=float, default=0.02)
     p.add_argument("--at-least", type=int, default=0,
                    help="writes of each kind done even if --until appears first")
-    for op in ("key", "map", "flip", "race"):
+    for op in ("key", "map", "flip", "race", "list"):
         p.add_argument("--" + op, action="store_true")
     args = p.parse_args()
     ncpu = os.cpu_count()
@@ -122,9 +126,27 @@ def main():
                 read(P + "entries")
             attempt("race", one)
 
+    def listing():
+        tries = 0
+        while more("list", tries):
+            tries += 1
+
+            def one():
+                fd = os.open(LISTING, os.O_RDONLY)
+                try:
+                    while os.read(fd, 256):
+                        pass
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        raise
+                    count("list_unloaded")	# open through an unload
+                finally:
+                    os.close(fd)
+            attempt("list", one)
+
     threads = []
     for name, fn in (("key", key), ("map", mapping), ("flip", flip),
-                     ("race", race)):
+                     ("race", race), ("list", listing)):
         if getattr(args, name):
             threads.append(threading.Thread(target=fn))
     if args.race:

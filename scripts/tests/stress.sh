@@ -59,7 +59,7 @@ t0=$(date +%s)
 # Each writer does at least 11 writes and the churner makes at least 3
 # namespaces, however little a busy machine lets them run in $secs s.
 ip netns exec $NS_S python3 scripts/lib/stress_ops.py --until $stop.writers \
-	--out $ops/writers --key --map --flip --at-least 11 &
+	--out $ops/writers --key --map --flip --list --at-least 11 &
 writers=$!
 # Namespaces that come and go, each with a connection of its own over
 # loopback (steered: loopback=1).
@@ -75,7 +75,7 @@ ip netns exec $NS_S sysctl -qw net.pcbgroup.enable=1
 # Phase 2: rmmod/insmod cycles while two writers race every unload.
 t0=$(date +%s)
 ip netns exec $NS_S python3 scripts/lib/stress_ops.py --until $stop \
-	--out $ops/racers --race &
+	--out $ops/racers --race --list &
 racers=$!
 done_reloads=0 cycle_fail=
 for i in $(seq "$reloads"); do
@@ -112,6 +112,7 @@ done
 opcount() { sed -n "s/.*\b$2=\([0-9]*\).*/\1/p" "$ops/$1"; }
 key=$(opcount writers key) map=$(opcount writers map)
 flip=$(opcount writers flip) race=$(opcount racers race)
+list=$(opcount writers list) rlist=$(opcount racers list)
 netns=$(opcount netns namespaces)
 check "namespaces came and went, each connection intact ($(cat $ops/netns))" \
 	grep -q 'failed=0$' $ops/netns
@@ -120,6 +121,9 @@ check "the key changed under traffic ($key writes)" test "${key:-0}" -gt 10
 check "the bucket map changed under traffic ($map writes)" test "${map:-0}" -gt 10
 check "steering flipped under traffic ($flip flips)" test "${flip:-0}" -gt 10
 check "parameter writes raced the unloads ($race rounds)" test "${race:-0}" -gt 0
+check "the socket listing was read under churn ($list times)" test "${list:-0}" -gt 10
+check "and through the unloads ($rlist times, $(opcount racers list_unloaded) cut by one)" \
+	test "${rlist:-0}" -gt 0
 check "the writers saw only ENOENT, ENODEV or EBUSY" \
 	eval '! grep -q unexpected "$ops/racers" "$ops/writers"'
 expect_eq "0 mismatches in $verified verified answers" 0 "$mism"
