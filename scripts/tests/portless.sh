@@ -10,17 +10,10 @@ setup_and_load "insmod"
 for ns in $NS_S $NS_C; do ip netns exec $ns sysctl -qw net.pcbgroup.soft_hash=1; done
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 rm -f /tmp/pl.ready /tmp/pl.stop
-ip netns exec $NS_S bash -c 'ulimit -n 4096; exec setpriv --reuid 65534 --regid 65534 --clear-groups python3 -c "
-import os, socket, time
-ls = []
-for _ in range(2000):
-    s = socket.socket()
-    s.listen(1)
-    ls.append(s)
-open(\"/tmp/pl.ready\", \"w\").close()
-while not os.path.exists(\"/tmp/pl.stop\"):
-    time.sleep(0.1)
-"' &
+# ulimit as root, then the listeners as nobody (its hard limit is raised).
+ip netns exec $NS_S bash -c 'ulimit -n 4096; exec setpriv --reuid 65534 \
+	--regid 65534 --clear-groups python3 scripts/lib/portless.py \
+	--count 2000 --ready /tmp/pl.ready --stop /tmp/pl.stop' &
 pid=$!
 for _ in $(seq 300); do [ -f /tmp/pl.ready ] && break; sleep 0.1; done
 check "2000 port-less listeners made by nobody" test -f /tmp/pl.ready
