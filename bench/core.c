@@ -1,33 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * The group table code, compiled into the benchmark module so that it can
- * build private tables beside the kernel's without pcbgroup.ko loaded.
- */
+/* The benchmark module's copy of the table code (module/standalone.c). */
 #include <linux/module.h>
 
-#include "../module/fault.c"
-#include "../module/rss.c"
-#include "../module/group.c"
-#include "../module/wild.c"
-#include "../module/prison_check.c"
-
-struct pcbg_rss __rcu *pcbg_rss_live;
-
-/* Resizes of the tables the benchmark build, which they count. */
-atomic_t pcbg_resizes_seen = ATOMIC_INIT(0);
-
-void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in)
-{
-}
-
-/* No prison here: the tables' sockets are nobody's prisoners. */
-struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
-{
-	return NULL;
-}
-
-void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
-		  unsigned int to, unsigned int count)
-{
-	atomic_inc(&pcbg_resizes_seen);
-}
+#include "../module/standalone.c"

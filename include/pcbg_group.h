@@ -338,7 +338,7 @@ static inline bool pcbg_group_stale(struct pcbg_group *g,
 }
 
 
-/* Told of every resize (netns.c; the tests and benchmark count them). */
+/* Told of every resize (stats.c; the tests and benchmark count them). */
 void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
 		  unsigned int to, unsigned int count);
 /* Told of every socket that joins or leaves a table (stats.c traces it). */

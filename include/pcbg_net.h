@@ -118,11 +118,16 @@ void pcbg_netns_walked(void);
 void pcbg_tables_jailed(struct pcbg_net *pn, bool on);
 typedef void (*pcbg_instance_fn)(struct pcbg_net *pn);
 void pcbg_all_instances(pcbg_instance_fn fn);
+/* Membership repair: a table that missed a socket, a UDP probe that missed. */
+void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
+void pcbg_udp_missed_check(void);
 
 /* stats.c: /proc/net/pcbgroup/ */
 int pcbg_proc_init_net(struct pcbg_net *pn);
 void pcbg_proc_exit_net(struct pcbg_net *pn);
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
+
+/* sockets.c: /proc/net/pcbgroup/sockets */
 int pcbg_sockets_proc_init(struct pcbg_net *pn);
 
 /* steer.c: the netfilter hooks */
@@ -136,8 +141,6 @@ void pcbg_track_walk(void);
 void pcbg_track_walk_net(struct net *net);
 void pcbg_track_place_unbound(struct work_struct *work);
 unsigned long pcbg_track_udp_missed(void);
-void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
-void pcbg_udp_missed_check(void);
 
 /*
  * No UDP probe missed a call since this namespace was last walked: its UDP

@@ -105,4 +105,10 @@ static inline const struct pcbg_rss *pcbg_rss_get(void)
 	return rcu_dereference(pcbg_rss_live);
 }
 
+/* rss_params.c: the live configuration's lifetime and its users. */
+void pcbg_rss_setup(void);
+void pcbg_rss_teardown(void);
+unsigned int pcbg_rss_hold(void);
+void pcbg_rss_release(void);
+
 #endif /* _PCBG_RSS_H */

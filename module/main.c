@@ -12,7 +12,6 @@
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 #include "pcbg_raw.h"
-#include "pcbgroup.h"
 
 static int __init pcbg_init(void)
 {

@@ -13,7 +13,7 @@
 
 #include "pcbg_fault.h"
 #include "pcbg_net.h"
-#include "pcbgroup.h"
+#include "pcbg_rss.h"
 
 unsigned int pcbg_net_id __read_mostly;
 bool pcbg_tracking __read_mostly;
@@ -95,9 +95,17 @@ MODULE_PARM_DESC(group_chains, "Minimum hash buckets per connection group, 64 by
 module_param_cb(index_size, &min_size_ops, &index_size, 0444);
 MODULE_PARM_DESC(index_size, "Minimum chains of the per-namespace socket index, a power of two (load time; default 0: 64, it grows with the sockets)");
 
+/*
+ * The template's .data holds the offset of the field in struct pcbg_net;
+ * each namespace's copy points at its own (as the kernel's templates
+ * point into init_net and are moved to each net).
+ */
+#define PCBG_SYSCTL_FIELD(f)	((void *)offsetof(struct pcbg_net, f))
+
 static const struct ctl_table pcbg_sysctl_template[] = {
 	{
 		.procname	= "enable",
+		.data		= PCBG_SYSCTL_FIELD(enable),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
@@ -106,6 +114,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 	},
 	{
 		.procname	= "verify",
+		.data		= PCBG_SYSCTL_FIELD(verify),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
@@ -114,6 +123,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 	},
 	{
 		.procname	= "soft_hash",
+		.data		= PCBG_SYSCTL_FIELD(soft_hash),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
@@ -122,6 +132,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 	},
 	{
 		.procname	= "loopback",
+		.data		= PCBG_SYSCTL_FIELD(loopback),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
@@ -130,6 +141,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 	},
 	{
 		.procname	= "raw_demux",
+		.data		= PCBG_SYSCTL_FIELD(raw.demux),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= pcbg_raw_sysctl,
@@ -142,17 +154,15 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 static int pcbg_sysctl_init_net(struct pcbg_net *pn)
 {
 	struct ctl_table *tbl;
+	int i;
 
 	tbl = pcbg_fail() ? NULL :
 	      kmemdup(pcbg_sysctl_template, sizeof(pcbg_sysctl_template),
 		      GFP_KERNEL_ACCOUNT);
 	if (!tbl)
 		return -ENOMEM;
-	tbl[0].data = &pn->enable;
-	tbl[1].data = &pn->verify;
-	tbl[2].data = &pn->soft_hash;
-	tbl[3].data = &pn->loopback;
-	tbl[4].data = &pn->raw.demux;
+	for (i = 0; tbl[i].procname; i++)
+		tbl[i].data = (char *)pn + (uintptr_t)tbl[i].data;
 	pn->sysctl = register_net_sysctl(pn->net, "net/pcbgroup", tbl);
 	if (!pn->sysctl) {
 		kfree(tbl);

@@ -7,7 +7,7 @@
  * bits is FreeBSD's: fls(ncpus - 1) + 1, so there are at least two buckets
  * per CPU, capped at 128 indirection entries. Everything here works on a
  * struct pcbg_rss passed in, so that the parsing and validation can be unit
- * tested; params.c owns the live copy.
+ * tested; rss_params.c owns the live copy.
  */
 #include <linux/kernel.h>
 #include <linux/bitops.h>

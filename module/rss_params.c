@@ -13,7 +13,6 @@
 #include "pcbg_fault.h"
 #include "pcbg_rss.h"
 #include "pcbg_net.h"
-#include "pcbgroup.h"
 
 static struct pcbg_rss pcbg_rss_boot;	/* used until the first change */
 struct pcbg_rss __rcu *pcbg_rss_live = (struct pcbg_rss __rcu *)&pcbg_rss_boot;
