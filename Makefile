@@ -4,6 +4,7 @@
 # make soak       the stress suite with 100 rmmod/insmod cycles (debug kernel)
 # make bench      benchmarks, pcbgroup against the native path
 # make style      checkpatch over the sources
+# make lint       shellcheck, pyflakes, the headers' and files' layering
 # make install    pcbgroup.ko into /lib/modules/KERNEL/updates, then depmod
 #                 (or DKMS: see dkms.conf)
 
@@ -37,4 +38,7 @@ bench:
 style:
 	scripts/style
 
-.PHONY: all module install clean check soak bench style
+lint:
+	scripts/lint
+
+.PHONY: all module install clean check soak bench style lint

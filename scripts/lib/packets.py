@@ -17,7 +17,6 @@ loaded: the stack's outcome must not change.
 """
 import argparse
 import json
-import os
 import selectors
 import signal
 import socket

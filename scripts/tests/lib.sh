@@ -5,7 +5,8 @@
 
 KO=${KO:-out/${PCBG_KERNEL:-test}/pcbgroup.ko}
 P=/sys/module/pcbgroup/parameters
-T_FAILED=0
+T_FAILED=0	# what each test exits with
+export T_FAILED
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; T_FAILED=1; }
@@ -119,8 +120,8 @@ server_stop() {
 # instances_settle WANT [SECS]: the module's instance count reaches WANT
 # within SECS (default 10; namespace teardown is asynchronous).
 instances_settle() {
-	local i
-	for i in $(seq $((${2:-10} * 10))); do
+	local _
+	for _ in $(seq $((${2:-10} * 10))); do
 		[ "$(cat $P/instances)" = "$1" ] && return 0
 		sleep 0.1
 	done

@@ -63,7 +63,7 @@ echo "pcbgroup-test: oom end" >/dev/kmsg
 made=$(grep -o 'made=[0-9]*' /tmp/mc.out | tail -1 | cut -d= -f2)
 peak=$(cat $g/memory.peak 2>/dev/null || cat $g/memory.current)
 events=$(tr '\n' ' ' <$g/memory.events)
-echo "# limited user: $(tail -1 /tmp/mc.out); memory.events: $events"
+echo "# limited user: $(tail -1 /tmp/mc.out); peak $((peak >> 10)) KiB; memory.events: $events"
 check "the limit stopped the user's namespaces (${made:-0} made, of 5000 tried)" \
 	test "${made:-0}" -gt 0 -a "${made:-5000}" -lt 5000
 check "the cgroup stayed within its limit" test "$(cat $g/memory.current)" -le $((64 << 20))

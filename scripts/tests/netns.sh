@@ -14,10 +14,11 @@ cleanup
 # Two identical pairs:  [iso1-s]<->[iso1-c]   [iso2-s]<->[iso2-c]
 pair_setup iso1-s iso1-c && pair_setup iso2-s iso2-c
 check "insmod soft_hash=1 verify=1" insmod "$KO" soft_hash=1 verify=1
+spids=()
 for n in 1 2; do
 	ip netns exec iso$n-s $TRAFFIC server --addr 192.0.2.1 --tcp 7000 \
 		--udp 7001 --stats /tmp/iso$n.stats --lifetime 300 &
-	eval pid$n=$!
+	spids+=($!)
 done
 sleep 2
 ip netns exec iso1-c $TRAFFIC tcp-client --addr 192.0.2.1 --conns 30 --rounds 3 >/tmp/iso1.out &
@@ -29,8 +30,8 @@ r1=$?
 wait $c2
 r2=$?
 check "same 4-tuples in two namespaces at once: traffic intact" test $r1 -eq 0 -a $r2 -eq 0
-kill $pid1 $pid2
-wait $pid1 $pid2
+kill "${spids[@]}"
+wait "${spids[@]}"
 expect_eq "namespace 1 server accepted only its 30 clients" 30 \
 	"$(sed 's/accepted=\([0-9]*\).*/\1/' /tmp/iso1.stats)"
 expect_eq "namespace 2 server accepted only its 70 clients" 70 \
@@ -52,7 +53,7 @@ cleanup
 live=20
 names=()
 for i in $(seq $live); do
-	ip netns add live$i && ip -n live$i link set lo up && names+=(--ns live$i)
+	ip netns add live$i && ip -n live$i link set lo up && names+=(--ns "live$i")
 done
 rm -f /tmp/hold.ready
 python3 scripts/lib/netns.py hold "${names[@]}" --ready /tmp/hold.ready >/tmp/hold.out &

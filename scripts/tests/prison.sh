@@ -106,8 +106,8 @@ in_s() {
 
 # ready_wait: the file /tmp/p.ready appears (a server listens).
 ready_wait() {
-	local i
-	for i in $(seq 100); do [ -f /tmp/p.ready ] && return 0; sleep 0.1; done
+	local _
+	for _ in $(seq 100); do [ -f /tmp/p.ready ] && return 0; sleep 0.1; done
 	return 1
 }
 

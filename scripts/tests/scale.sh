@@ -15,8 +15,8 @@ SCALE="python3 scripts/lib/scale.py"
 
 # wait_file FILE SECS
 wait_file() {
-	local i
-	for i in $(seq $(($2 * 5))); do
+	local _
+	for _ in $(seq $(($2 * 5))); do
 		[ -f "$1" ] && return 0
 		sleep 0.2
 	done

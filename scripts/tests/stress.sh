@@ -46,8 +46,8 @@ client 1 churn1 churn --addr 2001:db8::1 --addr 192.0.2.1
 # insmod starts the counters again).
 mism=0 looked=0 verified=0 raced=0
 tally() {
-	local m l v
 	# Through /proc/PID/net of a process in each namespace: no exec.
+	# shellcheck disable=SC2046 # four numbers, split on purpose
 	set -- $(cat /proc/{$SERVER_PID,${pids[0]}}/net/pcbgroup/stats 2>/dev/null |
 		awk '{s[$1] += $2} END {print s["mismatch"]+0, s["lookups"]+0, s["verified"]+0, s["verify_race"]+0}')
 	mism=$((mism + $1)) looked=$((looked + $2)) verified=$((verified + $3))
@@ -105,6 +105,7 @@ for f in tcp4 tcp6 udp4 udp6 churn0 churn1; do
 	else
 		not_ok "$f: $out"
 	fi
+	# shellcheck disable=SC2046 # the counts, split on purpose
 	set -- $(echo "$out" | sed 's/[a-z]*=//g')
 	msgs=$((msgs + ${1:-0})) lost=$((lost + ${3:-0})) bad=$((bad + ${4:-0}))
 done
