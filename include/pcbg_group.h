@@ -282,6 +282,22 @@ static inline struct sock *pcbg_cursor_next(struct pcbg_cursor *c)
 }
 
 /*
+ * Chain hash: keyed by a per-table secret, unlike Toeplitz, so chains
+ * cannot be flooded by a peer that knows the RSS key.
+ */
+static inline u32 pcbg_tuple_key(const struct pcbg_table *t,
+			  const struct pcbg_tuple *tp)
+{
+	u32 ports = (__force u32)tp->fport << 16 | (__force u32)tp->lport;
+
+	if (tp->family == AF_INET)
+		return jhash_3words((__force u32)tp->laddr4,
+				    (__force u32)tp->faddr4, ports, t->secret);
+	return jhash2((const u32 *)&tp->laddr6, 4,
+		      jhash2((const u32 *)&tp->faddr6, 4, ports ^ t->secret));
+}
+
+/*
  * Wildcard sockets are hashed by local address and port, as the kernel's
  * lhash2 and UDP hash2 are (ipv4_portaddr_hash(): the address hashed, the
  * port mixed in after, so the wildcard address's hash is computed once);

@@ -9,7 +9,9 @@
  */
 #include "fault.c"
 #include "rss.c"
+#include "table.c"
 #include "group.c"
+#include "lookup.c"
 #include "wild.c"
 #include "prison_check.c"
 #include "raw_table.c"

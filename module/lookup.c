@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The exact lookup (the connected socket of a 4-tuple, in the group of
+ * its RSS bucket) and pcbg_lookup(), FreeBSD's in_pcblookup() order:
+ * exact first, then the wildcard sockets every group shares (wild.c).
+ */
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
+#include <net/ipv6.h>
+#include <net/tcp_states.h>
+
+#include "pcbg_group.h"
+
+/*
+ * Still connected. The state is on the socket's first cache line, which
+ * the tuple check reads anyway; whether it is hashed is on the second, so
+ * that is read only where it tells something the state does not: a TCP
+ * socket moving to TIME_WAIT leaves the kernel's table (for its timewait
+ * socket) in FIN_WAIT or CLOSING, while this table still has it until
+ * tcp_done(). An ESTABLISHED socket leaves the kernel's table only on its
+ * way to CLOSE, under its lock, just before the tracepoint removes it from
+ * this one: a packet steered to it then meets a closed socket and is
+ * dropped, where the kernel would have answered with a reset, on a
+ * connection that is going away. UDP sockets leave this table (kprobe on
+ * udp_lib_unhash) before the kernel's; a UDP socket closed while that
+ * probe missed keeps its state, so for UDP being hashed is checked too.
+ */
+static bool pcbg_sk_live(const struct pcbg_table *t, const struct sock *sk)
+{
+	int state = READ_ONCE(sk->sk_state);
+
+	if (state == TCP_ESTABLISHED)
+		return t->protocol == IPPROTO_TCP || !sk_unhashed(sk);
+	if (t->protocol != IPPROTO_TCP || state == TCP_CLOSE ||
+	    state == TCP_LISTEN)
+		return false;
+	return !sk_unhashed(sk);
+}
+
+/* The socket is connected and matches the tuple exactly (inet_match()). */
+static inline bool pcbg_exact_match(struct pcbg_table *t, struct sock *sk,
+				    const struct pcbg_tuple *tp)
+{
+	if (!pcbg_sk_live(t, sk) || !net_eq(sock_net(sk), t->net))
+		return false;
+	if (tp->family == AF_INET) {
+		INET_ADDR_COOKIE(acookie, tp->faddr4, tp->laddr4);
+		const __portpair ports = INET_COMBINED_PORTS(tp->fport,
+							     ntohs(tp->lport));
+
+		if (sk->sk_portpair != ports || sk->sk_addrpair != acookie)
+			return false;
+	} else {
+#if IS_ENABLED(CONFIG_IPV6)
+		if (sk->sk_portpair != INET_COMBINED_PORTS(tp->fport,
+							   ntohs(tp->lport)) ||
+		    sk->sk_family != AF_INET6 ||
+		    !ipv6_addr_equal(&sk->sk_v6_daddr, &tp->faddr6) ||
+		    !ipv6_addr_equal(&sk->sk_v6_rcv_saddr, &tp->laddr6))
+			return false;
+#else
+		return false;
+#endif
+	}
+	return pcbg_dev_match(t, READ_ONCE(sk->sk_bound_dev_if), tp);
+}
+
+/**
+ * pcbg_lookup_exact - the connected socket of a tuple, in its group
+ * @t: the namespace's table for the protocol
+ * @rss: the RSS configuration the hash was computed with
+ * @tp: the packet's tuple
+ * @hash: the packet's RSS hash (hardware or software Toeplitz)
+ * @hit: PCBG_HIT_EXACT, PCBG_MISS, or PCBG_ASIDE when two sockets match
+ *
+ * Called under rcu_read_lock(); the socket is not referenced. A candidate
+ * is checked once: the kernel's ehash lookup checks again after taking its
+ * reference because its sockets are SLAB_TYPESAFE_BY_RCU and may be reused
+ * meanwhile; ours are pinned by the entry's reference until a grace period
+ * after removal, so they cannot be.
+ */
+struct sock *pcbg_lookup_exact(struct pcbg_table *t,
+			       const struct pcbg_rss *rss,
+			       const struct pcbg_tuple *tp, u32 hash,
+			       enum pcbg_hit *hit)
+{
+	struct pcbg_group *g = &t->groups[pcbg_table_group(t, rss, hash)];
+	u32 key = pcbg_tuple_key(t, tp);
+	bool all = atomic_read(&t->dups);	/* look for a second match */
+	struct sock *sk, *found;
+	struct pcbg_htab *tab;
+	struct pcbg_bucket *b;
+	struct pcbg_entry *e;
+	int i;
+
+again:
+	found = NULL;
+	*hit = PCBG_MISS;
+	tab = rcu_dereference(g->tab);
+	b = &tab->b[key & tab->mask];
+	/*
+	 * Every slot's key, without the used bits: a hit is mostly in the
+	 * first, and a freed slot's socket is NULL.
+	 */
+	for (i = 0; i < PCBG_SLOTS; i++) {
+		if (READ_ONCE(b->key[i]) != key)
+			continue;
+		sk = rcu_dereference(b->sk[i]);
+		if (!sk || !pcbg_exact_match(t, sk, tp))
+			continue;
+		if (found)
+			goto twice;
+		found = sk;
+		if (!all)
+			goto out;
+	}
+	pcbg_chain_each(e, &b->more, tab->nid) {
+		if (e->key != key || !pcbg_exact_match(t, e->sk, tp))
+			continue;
+		if (found)
+			goto twice;
+		found = e->sk;
+		if (!all)
+			goto out;
+	}
+	if (!found && pcbg_group_stale(g, tab))
+		goto again;
+out:
+	if (found)
+		*hit = PCBG_HIT_EXACT;
+	return found;
+twice:
+	*hit = PCBG_ASIDE;
+	return NULL;
+}
+
+/**
+ * pcbg_lookup - in_pcblookup() on one group
+ * @t: the namespace's table for the protocol
+ * @rss: the RSS configuration the hash was computed with
+ * @tp: the packet's tuple
+ * @hash: the packet's RSS hash
+ * @flags: PCBG_LOOKUP_WILDCARD, PCBG_LOOKUP_REF
+ * @hit: how the socket was found, or why not
+ *
+ * FreeBSD's order: the exact 4-tuple in the group, then the wildcard
+ * sockets every group shares. Called under rcu_read_lock(). The caller
+ * decides whether a wildcard answer may be given at all (steer.c).
+ */
+struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
+			 const struct pcbg_tuple *tp, u32 hash,
+			 unsigned int flags, enum pcbg_hit *hit)
+{
+	struct sock *sk = NULL;
+
+	*hit = PCBG_MISS;
+	if (!(flags & PCBG_LOOKUP_WILDCARD) || pcbg_port_has_exact(t, tp))
+		sk = pcbg_lookup_exact(t, rss, tp, hash, hit);
+
+	if (!sk && *hit == PCBG_MISS && (flags & PCBG_LOOKUP_WILDCARD))
+		sk = pcbg_lookup_wild(t, tp, hit);
+	if (sk && (flags & PCBG_LOOKUP_REF) &&
+	    unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
+		*hit = PCBG_MISS;
+		return NULL;
+	}
+	return sk;
+}
