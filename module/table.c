@@ -169,9 +169,6 @@ static void pcbg_resize_soon(struct pcbg_table *t)
 		queue_work(system_unbound_wq, &t->resize);
 }
 
-
-
-
 /* The size a stripe of the index wants for its count. */
 static unsigned int pcbg_stripe_size(const struct pcbg_table *t,
 				     const struct pcbg_istripe *is)
