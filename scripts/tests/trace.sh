@@ -1,5 +1,5 @@
 #!/bin/bash
-# The pcbgroup:lookup tracepoint with the README's bpftrace one-liner.
+# The pcbgroup:lookup tracepoint with docs/operating.md's bpftrace one-liner.
 . scripts/tests/lib.sh
 
 command -v bpftrace >/dev/null || { not_ok "bpftrace not installed (scripts/setup)"; exit 1; }
@@ -20,7 +20,7 @@ bt_start() {
 	sleep 1
 }
 
-# The README's one-liner, ended by the test after the traffic.
+# docs/operating.md's one-liner, ended by the test after the traffic.
 bt_start 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }'
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic while tracing" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
@@ -33,7 +33,7 @@ check "bpftrace counted exact hits ($exact)" test "$exact" -gt 0
 groups=$(awk -F'[][, :]+' '/^@lookups/ {print $2}' /tmp/bt.out | sort -u | wc -l)
 check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)"
 
-# The README's resize one-liner: 200 connections grow the groups (4
+# docs/operating.md's resize one-liner: 200 connections grow the groups (4
 # buckets each at first) on both sides; bpftrace must see every resize
 # the namespaces count. Once (namespaces made after the load): the
 # tracepoint does not depend on the order.
