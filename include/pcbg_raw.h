@@ -102,15 +102,17 @@ int pcbg_raw_collect(struct pcbg_raw *r, const struct pcbg_raw_key *pkt,
 bool pcbg_raw_wants_growth(const struct pcbg_raw *r);
 int pcbg_raw_grow(struct pcbg_raw *r);
 
-/* raw_demux.c: following the kernel's raw sockets, and delivery. */
+/* raw_demux.c: the module's and each namespace's raw demux. */
 struct pcbg_net;
 int pcbg_raw_demux_init(void);
 void pcbg_raw_demux_exit(void);
 int pcbg_raw_init_net(struct pcbg_net *pn);
 void pcbg_raw_exit_net(struct pcbg_net *pn);
 void pcbg_raw_free_net(struct pcbg_net *pn);
-void pcbg_raw_update(struct pcbg_net *pn, bool wait);
 int pcbg_raw_sysctl(struct ctl_table *table, int write, void *buffer,
 		    size_t *lenp, loff_t *ppos);
+
+/* raw_deliver.c: whether a namespace's raw IP goes through its index. */
+void pcbg_raw_update(struct pcbg_net *pn, bool wait);
 
 #endif /* _PCBG_RAW_H */
