@@ -2,7 +2,7 @@
 /*
  * The "pcbgroup" generic netlink family: prisons of the caller's network
  * namespace. A stable interface: attributes and commands are only ever
- * added. scripts/pcbgjail speaks it.
+ * added. tools/pcbgjail speaks it.
  */
 #ifndef _PCBG_NETLINK_H
 #define _PCBG_NETLINK_H

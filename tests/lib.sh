@@ -1,0 +1,129 @@
+# Helpers for the system tests, sourced by each tests/*.sh in the
+# guest. Each check prints "ok - NAME" or "not ok - NAME: why"; the host
+# (scripts/check) counts them.
+# shellcheck shell=bash
+
+KO=${KO:-out/${PCBG_KERNEL:-test}/pcbgroup.ko}
+P=/sys/module/pcbgroup/parameters
+T_FAILED=0	# what each test exits with
+export T_FAILED
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; T_FAILED=1; }
+
+# check NAME CMD...: passes when CMD succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: want '$2', got '$3'"; fi
+}
+
+# refuse NAME ERRNO-TEXT FILE VALUE: the write must fail with that error
+# and leave the file as it was.
+refuse() {
+	local name=$1 want=$2 file=$3 val=$4 before after err
+	before=$(cat "$file")
+	err=$( (printf '%s' "$val" >"$file") 2>&1)
+	after=$(cat "$file")
+	if [ -z "$err" ]; then
+		not_ok "$name: write of '$val' accepted"
+	elif ! echo "$err" | grep -q "$want"; then
+		not_ok "$name: want '$want', got '$err'"
+	elif [ "$before" != "$after" ]; then
+		not_ok "$name: value changed from '$before' to '$after'"
+	else
+		ok "$name"
+	fi
+}
+
+loaded() { [ -d /sys/module/pcbgroup ]; }
+
+unload() { ! loaded || rmmod pcbgroup; }
+
+# Two namespaces joined by a veth pair (documentation addresses only):
+#
+#   [ $NS_S: veth0 192.0.2.1/24 2001:db8::1/64 ] <-> [ $NS_C: veth1 192.0.2.2 2001:db8::2 ]
+#        server side                                      client side
+NS_S=pcbg-srv
+NS_C=pcbg-cli
+ns_setup() {
+	ns_teardown
+	pair_setup $NS_S $NS_C
+}
+
+# pair_setup SERVER CLIENT: two namespaces with the addresses above.
+pair_setup() {
+	ip netns add "$1" && ip netns add "$2" &&
+	# No router solicitations: no traffic the test did not send.
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.router_solicitations=0 &&
+	ip netns exec "$2" sysctl -qw net.ipv6.conf.default.router_solicitations=0 &&
+	ip link add veth0 netns "$1" type veth peer name veth1 netns "$2" &&
+	ip -n "$1" addr add 192.0.2.1/24 dev veth0 &&
+	ip -n "$2" addr add 192.0.2.2/24 dev veth1 &&
+	ip -n "$1" addr add 2001:db8::1/64 dev veth0 nodad &&
+	ip -n "$2" addr add 2001:db8::2/64 dev veth1 nodad &&
+	ip -n "$1" link set veth0 up && ip -n "$2" link set veth1 up &&
+	ip -n "$1" link set lo up && ip -n "$2" link set lo up
+}
+# setup_and_load NAME PARAMS...: the two namespaces above and the module,
+# in the order PCBG_NS_ORDER says: "before" (the default: namespaces
+# first, the module loaded into a running host) or "after" (the module
+# first, the namespaces made later, as new containers are).
+setup_and_load() {
+	local name=$1
+	shift
+	if [ "${PCBG_NS_ORDER:-before}" = after ]; then
+		check "$name (namespaces made after load)" insmod "$KO" "$@"
+		ns_setup
+	else
+		ns_setup
+		check "$name" insmod "$KO" "$@"
+	fi
+}
+ns_teardown() {
+	ip netns del $NS_S 2>/dev/null
+	ip netns del $NS_C 2>/dev/null
+	true
+}
+
+TRAFFIC="python3 tests/lib/traffic.py"
+
+# stat NS NAME: a counter from the namespace's /proc/net/pcbgroup/stats.
+stat() {
+	ip netns exec "$1" awk -v n="$2" '$1 == n {print $2}' /proc/net/pcbgroup/stats
+}
+
+# server_start NS ARGS...: an echo server, waited for until it listens.
+server_start() {
+	local ns=$1
+	shift
+	rm -f /tmp/server.ready
+	ip netns exec "$ns" $TRAFFIC server --ready /tmp/server.ready "$@" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		[ -f /tmp/server.ready ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+server_stop() {
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	true
+}
+
+# instances_settle WANT [SECS]: the module's instance count reaches WANT
+# within SECS (default 10; namespace teardown is asynchronous).
+instances_settle() {
+	local _
+	for _ in $(seq $((${2:-10} * 10))); do
+		[ "$(cat $P/instances)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""N connected UDP sockets on 192.0.2.1:9000, one per flow of
+tests/lib/pktgen.sh (peers 192.0.2.2.., ports 10000..). They are never
+read: the benchmark counts the packets the kernel looks up and queues."""
+import argparse
+import resource
+import signal
+import socket
+import sys
+
+FLOWS_PER_ADDR = 50000
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--flows", type=int, required=True)
+    p.add_argument("--ready", required=True)
+    a = p.parse_args()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (a.flows + 100, a.flows + 100))
+    socks = []
+    for i in range(a.flows):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        s.bind(("192.0.2.1", 9000))
+        peer = "192.0.2.%d" % (2 + i // FLOWS_PER_ADDR)
+        s.connect((peer, 10000 + i % FLOWS_PER_ADDR))
+        socks.append(s)
+    open(a.ready, "w").close()
+    signal.sigwait([signal.SIGTERM])
+    return 0
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Accept locality of SO_REUSEPORT + SO_INCOMING_CPU listeners (FreeBSD's
+# IP_RSS_LISTEN_BUCKET): one listener per CPU; the client sends each flow
+# from the CPU its RSS bucket maps to, as an RSS NIC would deliver it. The
+# figure is the share of connections accepted by the listener of the CPU
+# that received them, with pcbgroup and with the module unloaded.
+. tests/lib.sh
+
+ncpu=$(nproc)
+conns=${LOCALITY_CONNS:-200}
+reps=${LOCALITY_REPS:-1}
+verify=${LOCALITY_VERIFY:-1}
+
+# measure LABEL PORT-BASE: prints "accepted local seconds".
+measure() {
+	local mapping out
+	mapping=$(python3 -c "n=$ncpu; b=$BUCKETS; print(' '.join('%d:%d' % (i, i % n) for i in range(b)))")
+	server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001 \
+		--reuseport-cpus --stats /tmp/locality.stats
+	out=$(ip netns exec $NS_C $TRAFFIC locality-client --addr 192.0.2.1 \
+		--src 192.0.2.2 --conns "$conns" --mapping "$mapping" --port-base "$2")
+	server_stop
+	if [ "${out% secs=*}" != "sent=$conns ok=$conns lost=0 misdelivered=0" ]; then
+		not_ok "$1: traffic $out"
+		echo 0 0 0
+		return
+	fi
+	awk -F'[ =]' -v secs="${out##*secs=}" '{printf "%d %d %s\n", $2, $4, secs}' \
+		/tmp/locality.stats
+}
+
+mkdir -p "$PCBG_OUT" 2>/dev/null
+res=${PCBG_OUT:-/tmp}/locality-${PCBG_KERNEL}.txt
+: >"$res"
+for r in $(seq "$reps"); do
+	ns_teardown
+	setup_and_load "insmod soft_hash=1 verify=$verify" soft_hash=1 verify=$verify
+	BUCKETS=$(cat $P/buckets)
+	read -r total local secs < <(measure pcbgroup $((20000 + r * 2000)))
+	expect_eq "pcbgroup: every connection accepted" "$conns" "$total"
+	expect_eq "pcbgroup: accepted on the receiving CPU (100%)" "$conns" "$local"
+	echo "# accept locality with pcbgroup: $local/$total in $secs s"
+	check "bucket-listener hits" test "$(stat $NS_S hit_bucket_listener)" -ge "$conns"
+	expect_eq "0 mismatches" 0 "$(stat $NS_S mismatch)"
+	check "rmmod" rmmod pcbgroup
+
+	read -r ntotal nlocal nsecs < <(measure native $((40000 + r * 2000)))
+	expect_eq "native: every connection accepted" "$conns" "$ntotal"
+	echo "# accept locality without the module: $nlocal/$ntotal in $nsecs s"
+	echo "pcbgroup $local $total native $nlocal $ntotal $secs $nsecs" >>"$res"
+done
+ns_teardown
+exit $T_FAILED

@@ -1,0 +1,33 @@
+#!/bin/bash
+# What an unprivileged user can arm and allocate through the module: in a
+# user and network namespace of its own (unshare -Urn, root there only),
+# 40 raw sockets (more than raw_demux_min) do not arm the raw demux's
+# redirection, which every packet of the host would then pass, and no
+# prison can be made (a prison arms it, registers hooks, pins a cgroup,
+# holds the module). The host's root still can.
+. tests/lib.sh
+
+setup_and_load "insmod"
+out=$(setpriv --reuid 65534 --regid 65534 --clear-groups unshare -Urn python3 - <<'PY'
+import errno, os, socket, sys
+sys.path.insert(0, "tools/lib")
+import pcbg_genl
+socks = [socket.socket(socket.AF_INET, socket.SOCK_RAW, 253) for _ in range(40)]
+stats = dict(l.split()[:2] for l in open("/proc/net/pcbgroup/stats") if len(l.split()) >= 2)
+try:
+    pcbg_genl.Prisons().create("U", "/sys/fs/cgroup", ["192.0.2.50"])
+    made = "ok"
+except OSError as e:
+    made = errno.errorcode.get(e.errno, str(e.errno))
+print("raw_sockets=%s raw_armed=%s create=%s" % (stats.get("raw_sockets"), stats.get("raw_armed"), made))
+PY
+)
+expect_eq "a user namespace's 40 raw sockets arm nothing; it makes no prison" \
+	"raw_sockets=40 raw_armed=0 create=EPERM" "$out"
+mkdir -p /sys/fs/cgroup/pcbgroup
+check "the host's root makes a prison" ip netns exec $NS_S tools/pcbgjail create H ip4.addr=192.0.2.1
+expect_eq "and it arms the redirection" 1 "$(stat $NS_S raw_armed)"
+check "destroy it" ip netns exec $NS_S tools/pcbgjail destroy H
+ns_teardown
+unload
+exit $T_FAILED
