@@ -143,6 +143,8 @@ def main():
                 finally:
                     os.close(fd)
             attempt("list", one)
+            # A reader among the writers, not a load of its own.
+            time.sleep(args.interval * 5)
 
     threads = []
     for name, fn in (("key", key), ("map", mapping), ("flip", flip),
