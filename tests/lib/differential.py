@@ -26,8 +26,8 @@ import sys
 import threading
 import time
 
-CLONE_NEWNET = 0x40000000
-libc = ctypes.CDLL(None, use_errno=True)
+from common import Netns, libc  # tests/lib/, the script's directory
+
 SO_INCOMING_CPU = 49
 SO_ATTACH_REUSEPORT_CBPF = 51
 IP_TRANSPARENT = 19
@@ -43,27 +43,6 @@ def sh(cmds, check=True):
         r = subprocess.run(line, shell=True, capture_output=True, text=True)
         if check and r.returncode:
             raise RuntimeError("%s: %s" % (line, r.stderr.strip()))
-
-
-class Netns:
-    """with Netns(name): the calling thread is in that namespace (sockets
-    made and /proc/sys/net files opened inside belong to it)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __enter__(self):
-        self.own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        fd = os.open("/run/netns/" + self.name, os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET):
-                raise OSError(ctypes.get_errno(), "setns " + self.name)
-        finally:
-            os.close(fd)
-
-    def __exit__(self, *a):
-        libc.setns(self.own, CLONE_NEWNET)
-        os.close(self.own)
 
 
 def fam(addr):

@@ -24,69 +24,12 @@ import struct
 import sys
 import time
 
+from common import a4, a6, ext, ip4, ip6, tcp, udp  # tests/lib/
+
 S4, C4 = "192.0.2.1", "192.0.2.2"
 S6, C6 = "2001:db8::1", "2001:db8::2"
 UDP_PORT, CONN_PORT, DUAL_PORT, TCP_PORT = 7001, 7002, 7003, 7000
 CONN_PEER = 5002
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def a4(x):
-    return socket.inet_pton(socket.AF_INET, x)
-
-
-def a6(x):
-    return socket.inet_pton(socket.AF_INET6, x)
-
-
-def udp(src, dst, sport, dport, payload, v6=False, length=None, ck=None):
-    ln = 8 + len(payload) if length is None else length
-    hdr = struct.pack("!HHHH", sport, dport, ln, 0)
-    if ck is None:
-        pseudo = (src + dst + struct.pack("!IxxxB", 8 + len(payload), 17) if v6
-                  else src + dst + struct.pack("!xBH", 17, 8 + len(payload)))
-        ck = csum(pseudo + hdr + payload) or 0xFFFF
-    return hdr[:6] + struct.pack("!H", ck) + payload
-
-
-def tcp(src, dst, sport, dport, flags, seq=1000, ack=0, doff=5, opts=b"",
-        payload=b"", v6=False, ck=None):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags,
-                      65535, 0, 0) + opts
-    seg = hdr + payload
-    if ck is None:
-        pseudo = (src + dst + struct.pack("!IxxxB", len(seg), 6) if v6
-                  else src + dst + struct.pack("!xBH", 6, len(seg)))
-        ck = csum(pseudo + seg)
-    return seg[:16] + struct.pack("!H", ck) + seg[18:]
-
-
-def ip4(src, dst, proto, payload, ihl=5, opts=b"", tot=None, frag=0,
-        ident=1, ck=None, ttl=64):
-    tl = 4 * ihl + len(payload) if tot is None else tot
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, tl, ident, frag, ttl,
-                      proto, 0, src, dst) + opts
-    if ck is None:
-        ck = csum(hdr[:20] + opts)
-    return hdr[:10] + struct.pack("!H", ck) + hdr[12:] + payload
-
-
-def ip6(src, dst, nh, payload, plen=None, version=6):
-    pl = len(payload) if plen is None else plen
-    return struct.pack("!IHBB16s16s", version << 28, pl, nh, 64, src, dst) + payload
-
-
-def ext(nh, body=b"\0" * 6):
-    """A hop-by-hop or destination options header (PadN)."""
-    return struct.pack("!BB", nh, (len(body) + 2) // 8 - 1) + body
 
 
 def frames(est_port):

@@ -23,8 +23,7 @@ import sys
 import threading
 import time
 
-from differential import Netns  # tests/lib/, the script's directory
-from packets import a4, ip4
+from common import Netns, a4, ip4  # tests/lib/, the script's directory
 
 PEERS = ["192.0.2.%d" % (100 + i) for i in range(32)]
 PROBES = 3

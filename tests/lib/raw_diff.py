@@ -50,8 +50,7 @@ import threading
 import time
 import traceback
 
-from differential import Netns  # tests/lib/, the script's directory
-from packets import a4, csum, ip4
+from common import Netns, a4, csum, ip4  # tests/lib/, the script's directory
 
 libc = ctypes.CDLL(None, use_errno=True)
 

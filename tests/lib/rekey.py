@@ -17,8 +17,7 @@ import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from traffic import toeplitz  # noqa: E402
+from common import toeplitz  # tests/lib/, the script's directory
 
 
 def group(key, bits, fa, la, fp, lp):

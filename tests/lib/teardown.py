@@ -14,13 +14,10 @@ on odd rounds delete then unload, on even rounds unload then delete.
 Prints "rounds=N messages=M lost=L".
 """
 import argparse
-import os
 import socket
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from differential import Netns  # noqa: E402
+from common import Netns  # tests/lib/, the script's directory
 
 C, R, S = "pcbg-td-c", "pcbg-td-r", "pcbg-td-s"
 SETUP = {

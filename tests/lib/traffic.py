@@ -21,6 +21,8 @@ import struct
 import sys
 import time
 
+from common import KEY, toeplitz  # tests/lib/
+
 
 def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
@@ -256,23 +258,6 @@ def churn(args):
             rnd += 1
     print("sent=%d ok=%d lost=%d misdelivered=%d" % (sent, ok, sent - ok - bad, bad))
     return 0 if ok == sent else 1
-
-
-KEY = bytes.fromhex("6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da3"
-                    "8030f20c6a42b73bbeac01fa")
-
-
-def toeplitz(key, data):
-    """FreeBSD's toeplitz_hash(): the NIC's RSS hash."""
-    result = 0
-    v = int.from_bytes(key[:4], "big")
-    for i, byte in enumerate(data):
-        nxt = key[i + 4] if i + 4 < len(key) else 0
-        for b in range(8):
-            if byte & (0x80 >> b):
-                result ^= v
-            v = ((v << 1) | ((nxt >> (7 - b)) & 1)) & 0xFFFFFFFF
-    return result
 
 
 def locality_client(args):
