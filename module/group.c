@@ -24,12 +24,9 @@
  * allocation and answer every lookup this module does not (see steer.c).
  */
 #include <linux/hash.h>
-#include <linux/jhash.h>
 #include <linux/memcontrol.h>
-#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/vmalloc.h>
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
 #include <net/ipv6.h>
