@@ -113,14 +113,11 @@ static inline struct pcbg_table *pcbg_net_table(struct pcbg_net *pn,
 int pcbg_netns_init(void);
 void pcbg_netns_exit(void);
 void pcbg_netns_set_ready(bool ready);
-void pcbg_groups_rss_changed(void);
-void pcbg_netns_walked(void);
-void pcbg_tables_jailed(struct pcbg_net *pn, bool on);
+
+/* instances.c: a walk over every namespace's instance */
 typedef void (*pcbg_instance_fn)(struct pcbg_net *pn);
 void pcbg_all_instances(pcbg_instance_fn fn);
-/* Membership repair: a table that missed a socket, a UDP probe that missed. */
-void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
-void pcbg_udp_missed_check(void);
+void pcbg_instances_set_open(bool open);
 
 /* stats.c: /proc/net/pcbgroup/ */
 int pcbg_proc_init_net(struct pcbg_net *pn);
@@ -141,6 +138,13 @@ void pcbg_track_walk(void);
 void pcbg_track_walk_net(struct net *net);
 void pcbg_track_place_unbound(struct work_struct *work);
 unsigned long pcbg_track_udp_missed(void);
+void pcbg_track_init_net(struct pcbg_net *pn);
+void pcbg_track_cancel_net(struct pcbg_net *pn);
+void pcbg_track_repair_exit(void);
+/* Membership repair: a table that missed a socket, a UDP probe that missed. */
+void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t);
+void pcbg_udp_missed_check(void);
+void pcbg_track_rekeyed(void);
 
 /*
  * No UDP probe missed a call since this namespace was last walked: its UDP

@@ -8,6 +8,7 @@
 #ifndef _PCBG_PRISON_H
 #define _PCBG_PRISON_H
 
+#include <linux/hash.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/list.h>
@@ -91,14 +92,23 @@ struct pcbg_jails {
 
 struct pcbg_net;
 
-/* prison.c */
-void pcbg_jails_init(struct pcbg_jails *j);
-void pcbg_jails_exit(struct pcbg_net *pn);
+/* The by-cgroup hash bucket of a cgroup id (prison.c fills, prison_of.c reads). */
+static inline struct hlist_head *pcbg_prison_bucket(struct pcbg_jails *j,
+						    u64 cgid)
+{
+	return &j->hash[hash_64(cgid, PCBG_PRISON_HBITS)];
+}
+
+/* prison_of.c: which prison a socket or task is in */
 struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
 					  struct cgroup *cg);
 struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn);
 struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk);
 struct pcbg_prison *pcbg_sk_prison(const struct sock *sk);
+
+/* prison.c: the registry */
+void pcbg_jails_init(struct pcbg_jails *j);
+void pcbg_jails_exit(struct pcbg_net *pn);
 void pcbg_prison_put(struct pcbg_prison *pr);
 struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
 				     const char *name);

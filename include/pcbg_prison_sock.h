@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the call wrappers of a prisoner's socket (prison_sock.c) share with
- * its sendmsg() rules (prison_send.c).
+ * its connect() and sendmsg() address rules (prison_send.c).
  */
 #ifndef _PCBG_PRISON_SOCK_H
 #define _PCBG_PRISON_SOCK_H
@@ -28,7 +28,12 @@ struct pcbg_dst {
 	struct in6_addr src6;
 };
 
-bool pcbg_is_tcp(const struct sock *sk);
+static inline bool pcbg_is_tcp(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP;
+}
+
+/* prison_send.c: a connect()'s and a sendmsg()'s addresses */
 __be32 pcbg_src4(const struct pcbg_prison_addrs *pa, struct sock *sk,
 		 __be32 daddr);
 struct in6_addr pcbg_src6(const struct pcbg_prison_addrs *pa,

@@ -53,7 +53,8 @@ static inline struct pcbg_net *pcbg_raw_pn(struct pcbg_raw *r)
 bool pcbg_raw_trusted(struct pcbg_raw *r);
 void pcbg_raw_resync(struct pcbg_net *pn);
 void pcbg_raw_sync_work(struct work_struct *work);
-int pcbg_raw_track_init(void);
+typedef void (*pcbg_raw_changed_fn)(struct pcbg_net *pn, bool wait);
+int pcbg_raw_track_init(pcbg_raw_changed_fn changed);
 void pcbg_raw_track_exit(void);
 
 /* raw_deliver.c */

@@ -106,7 +106,7 @@ static inline const struct pcbg_rss *pcbg_rss_get(void)
 }
 
 /* rss_params.c: the live configuration's lifetime and its users. */
-void pcbg_rss_setup(void);
+void pcbg_rss_setup(void (*rekeyed)(void));
 void pcbg_rss_teardown(void);
 unsigned int pcbg_rss_hold(void);
 void pcbg_rss_release(void);

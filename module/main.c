@@ -17,7 +17,7 @@ static int __init pcbg_init(void)
 {
 	int err;
 
-	pcbg_rss_setup();
+	pcbg_rss_setup(pcbg_track_rekeyed);
 	pcbg_fault_init();
 	err = pcbg_entry_cache_init();
 	if (err)
@@ -29,7 +29,6 @@ static int __init pcbg_init(void)
 	if (err)
 		goto fail_netns;
 	pcbg_track_walk();		/* sockets that were already there */
-	pcbg_netns_walked();
 	pcbg_netns_set_ready(true);
 	err = pcbg_raw_demux_init();	/* raw sockets, then their delivery */
 	if (err)

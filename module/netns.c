@@ -15,16 +15,7 @@
 #include "pcbg_net.h"
 #include "pcbg_rss.h"
 
-unsigned int pcbg_net_id __read_mostly;
 bool pcbg_tracking __read_mostly;
-/*
- * Whether the pernet operations are registered: a parameter write can
- * come before init and during exit (module parameters do not pin the
- * module), so re-placing sockets takes this mutex, and so does exit
- * before it unregisters and frees the tables.
- */
-static bool pcbg_net_registered;
-static DEFINE_MUTEX(pcbg_net_mutex);
 static atomic_t pcbg_instances;
 
 /* Read-only status for leak checks: live instances and group entries. */
@@ -206,140 +197,6 @@ static void pcbg_free_tables(struct pcbg_net *pn)
 	}
 }
 
-/* How soon a table that missed a socket is walked again. */
-#define PCBG_RESYNC_DELAY	(HZ / 10)
-/* Some time after a walk: see pcbg_table_reap(). */
-#define PCBG_REAP_DELAY		HZ
-
-/*
- * A socket could not be placed (no memory): wildcard answers stop in this
- * table until a walk over the kernel's tables has placed every socket of
- * the namespace again (pcbg_resync()).
- */
-void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t)
-{
-	atomic_inc(&t->fail_gen);
-	PCBG_INC(pn, INSERT_FAIL);
-	schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
-}
-
-/*
- * Walk the namespace's sockets again: after an insert failure, every
- * socket gets its entry; after a missed UDP probe, the UDP table also
- * loses the entries of sockets the kernel no longer has.
- */
-static void pcbg_resync(struct work_struct *work)
-{
-	struct pcbg_net *pn = container_of(to_delayed_work(work),
-					   struct pcbg_net, resync);
-	unsigned long missed = pcbg_track_udp_missed();
-	struct pcbg_table *tables[PCBG_NPROTO], *udp;
-	int gen[PCBG_NPROTO] = {}, i;
-	bool again = false;
-
-	/* Exit frees the tables only after cancelling this work. */
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		tables[i] = rcu_dereference_protected(pn->tables[i], 1);
-		if (tables[i])
-			gen[i] = atomic_read(&tables[i]->fail_gen);
-	}
-	udp = tables[PCBG_UDP];
-	if (udp)
-		pcbg_table_mark(udp);
-	pcbg_track_walk_net(pn->net);
-	if (udp)
-		PCBG_ADD(pn, STALE, pcbg_table_sweep(udp));
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = tables[i];
-
-		/* A failure during the walk: it may have missed that one. */
-		if (!t || pcbg_table_complete(t))
-			continue;
-		if (atomic_read(&t->fail_gen) == gen[i])
-			WRITE_ONCE(t->synced_gen, gen[i]);
-		else
-			again = true;
-	}
-	/* A miss during the walk is seen by pcbg_udp_missed_check(). */
-	WRITE_ONCE(pn->udp_missed, missed);
-	PCBG_INC(pn, RESYNC);
-	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
-	if (again)
-		schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
-}
-
-static void pcbg_reap(struct work_struct *work)
-{
-	struct pcbg_net *pn = container_of(to_delayed_work(work),
-					   struct pcbg_net, reap);
-	/* Exit frees the tables only after cancelling this work. */
-	struct pcbg_table *t = rcu_dereference_protected(pn->tables[PCBG_TCP],
-							 1);
-
-	if (t)
-		PCBG_ADD(pn, STALE, pcbg_table_reap(t));
-}
-
-/*
- * @fn on the instance of every namespace, under the mutex that module
- * exit takes before unregistering them, and net_rwsem.
- */
-void pcbg_all_instances(pcbg_instance_fn fn)
-{
-	struct net *net;
-
-	mutex_lock(&pcbg_net_mutex);
-	if (pcbg_net_registered) {
-		down_read(&net_rwsem);
-		for_each_net(net)
-			fn(pcbg_net(net));
-		up_read(&net_rwsem);
-	}
-	mutex_unlock(&pcbg_net_mutex);
-}
-
-static void pcbg_resync_now(struct pcbg_net *pn)
-{
-	schedule_delayed_work(&pn->resync, 0);
-}
-
-/*
- * A UDP probe missed a call, in some namespace (a missed kretprobe does
- * not say which): walk them all, at most once a PCBG_RESYNC_ALL_GAP. Any
- * user can make probes miss (a few hundred threads connecting one
- * socket); in between, each namespace's UDP answers wait (the kernel
- * answers, pcbg_udp_reliable()), so the walks a user can cause are bounded
- * in rate, not in what they cost the packets.
- */
-#define PCBG_RESYNC_ALL_GAP	HZ
-
-static unsigned long pcbg_resync_all_last;
-
-static void pcbg_resync_all(struct work_struct *work)
-{
-	WRITE_ONCE(pcbg_resync_all_last, jiffies);
-	pcbg_all_instances(pcbg_resync_now);
-}
-
-static DECLARE_DELAYED_WORK(pcbg_resync_all_work, pcbg_resync_all);
-static atomic_long_t pcbg_udp_missed_seen;
-
-/* Called by the UDP probes and lookups: cheap unless a miss is new. */
-void pcbg_udp_missed_check(void)
-{
-	unsigned long seen = atomic_long_read(&pcbg_udp_missed_seen);
-	unsigned long missed = pcbg_track_udp_missed();
-	unsigned long next;
-
-	if (missed == seen ||
-	    atomic_long_cmpxchg(&pcbg_udp_missed_seen, seen, missed) != seen)
-		return;
-	/* Already pending: the walk to come covers this miss too. */
-	next = READ_ONCE(pcbg_resync_all_last) + PCBG_RESYNC_ALL_GAP;
-	schedule_delayed_work(&pcbg_resync_all_work,
-			      time_after(next, jiffies) ? next - jiffies : 0);
-}
-
 static int __net_init pcbg_net_init(struct net *net)
 {
 	static const u8 protocols[PCBG_NPROTO] = { IPPROTO_TCP, IPPROTO_UDP };
@@ -352,11 +209,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	pn->verify = READ_ONCE(verify);
 	pn->soft_hash = READ_ONCE(soft_hash);
 	pn->loopback = READ_ONCE(loopback);
-	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
-	INIT_DELAYED_WORK(&pn->reap, pcbg_reap);
-	INIT_DELAYED_WORK(&pn->place, pcbg_track_place_unbound);
-	/* Its sockets are all made from now on: earlier misses are not its. */
-	pn->udp_missed = pcbg_track_udp_missed();
+	pcbg_track_init_net(pn);
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
 	pn->stats = pcbg_fail() ? NULL :
 		    alloc_percpu_gfp(struct pcbg_pcpu_stats, GFP_KERNEL_ACCOUNT);
@@ -399,9 +252,7 @@ fail:
 	pcbg_unpublish_tables(pn);
 	synchronize_rcu();
 	pcbg_raw_free_net(pn);
-	cancel_delayed_work_sync(&pn->resync);	/* a failed insert's */
-	cancel_delayed_work_sync(&pn->reap);
-	cancel_delayed_work_sync(&pn->place);
+	pcbg_track_cancel_net(pn);	/* a failed insert's */
 	pcbg_free_tables(pn);
 	free_percpu(pn->stats);
 	return err;
@@ -430,9 +281,7 @@ static void __net_exit pcbg_net_exit_batch(struct list_head *net_exit_list)
 		struct pcbg_net *pn = pcbg_net(net);
 
 		/* No tracker can reach a table now to schedule it again. */
-		cancel_delayed_work_sync(&pn->resync);
-		cancel_delayed_work_sync(&pn->reap);
-		cancel_delayed_work_sync(&pn->place);
+		pcbg_track_cancel_net(pn);
 		pcbg_free_tables(pn);
 		pcbg_raw_free_net(pn);
 		free_percpu(pn->stats);
@@ -452,20 +301,15 @@ int pcbg_netns_init(void)
 {
 	int err = register_pernet_subsys(&pcbg_net_ops);
 
-	mutex_lock(&pcbg_net_mutex);
-	pcbg_net_registered = !err;
-	mutex_unlock(&pcbg_net_mutex);
+	pcbg_instances_set_open(!err);
 	return err;
 }
 
 void pcbg_netns_exit(void)
 {
-	mutex_lock(&pcbg_net_mutex);	/* waits for a rehash in progress */
-	pcbg_net_registered = false;
-	mutex_unlock(&pcbg_net_mutex);
+	pcbg_instances_set_open(false);
 	unregister_pernet_subsys(&pcbg_net_ops);
-	/* Scheduled by a hook or probe that ran before they were removed. */
-	cancel_delayed_work_sync(&pcbg_resync_all_work);
+	pcbg_track_repair_exit();
 }
 
 /*
@@ -479,52 +323,4 @@ void pcbg_netns_set_ready(bool ready)
 	WRITE_ONCE(pcbg_tracking, ready);
 	if (!ready)
 		synchronize_net();	/* no hook answers from here on */
-}
-
-static void pcbg_reap_later(struct pcbg_net *pn)
-{
-	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
-}
-
-/* After the load-time walk: reap what it met closing, everywhere. */
-void pcbg_netns_walked(void)
-{
-	pcbg_all_instances(pcbg_reap_later);
-}
-
-static void pcbg_rehash(struct pcbg_net *pn)
-{
-	int i;
-
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t;
-
-		t = rcu_dereference_protected(pn->tables[i],
-					      lockdep_is_held(&net_rwsem));
-		if (!t)
-			continue;
-		PCBG_ADD(pn, INSERT_FAIL, pcbg_table_rehash(t));
-		if (!pcbg_table_complete(t))
-			schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
-	}
-}
-
-/* Whether the wildcard lookups apply the prison rules (prison.c). */
-void pcbg_tables_jailed(struct pcbg_net *pn, bool on)
-{
-	int i;
-
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
-								 true);
-
-		if (t)
-			WRITE_ONCE(t->jailed, on);
-	}
-}
-
-/* A new RSS key or table: re-place every connected socket. */
-void pcbg_groups_rss_changed(void)
-{
-	pcbg_all_instances(pcbg_rehash);
 }

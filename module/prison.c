@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Prison objects and a namespace's registry of them: created, changed and
- * destroyed through generic netlink (prison_nl.c), found by cgroup when a
- * socket is created (prison_sock.c), a packet is checked (prison_nf.c,
- * wild.c, raw_demux.c) or /proc is read.
+ * destroyed through generic netlink (prison_nl.c), and found by cgroup
+ * (prison_of.c) when a socket is created (prison_sock.c), a packet is
+ * checked (prison_nf.c, wild.c, raw_deliver.c) or /proc is read.
  *
  * Like a dying FreeBSD jail, a destroyed prison still confines the
  * sockets made while it lived: it leaves the registry (its name and id)
@@ -17,7 +17,6 @@
  * holds its namespace too, for the registry its last socket updates.
  */
 #include <linux/cgroup.h>
-#include <linux/hash.h>
 #include <linux/slab.h>
 #include <net/sock.h>
 
@@ -49,6 +48,20 @@ static void pcbg_prison_free_rcu(struct rcu_head *head)
 	}
 	kfree(rcu_dereference_protected(pr->addrs, true));
 	kfree(pr);
+}
+
+/* Whether the wildcard lookups apply the prison rules. */
+static void pcbg_tables_jailed(struct pcbg_net *pn, bool on)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
+								 true);
+
+		if (t)
+			WRITE_ONCE(t->jailed, on);
+	}
 }
 
 static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
@@ -86,78 +99,6 @@ void pcbg_prison_put(struct pcbg_prison *pr)
 	pcbg_prison_bury(pn, pr);
 	mutex_unlock(&pn->jails.lock);
 	put_net(net);
-}
-
-static struct hlist_head *pcbg_prison_bucket(struct pcbg_jails *j, u64 cgid)
-{
-	return &j->hash[hash_64(cgid, PCBG_PRISON_HBITS)];
-}
-
-/**
- * pcbg_prison_of_cgroup - the prison of a cgroup or of its nearest ancestor
- * @pn: the namespace whose prisons are searched
- * @cg: the cgroup (a socket's, or a reader's)
- *
- * Under rcu_read_lock(); the prison is not referenced.
- */
-struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
-					  struct cgroup *cg)
-{
-	struct pcbg_jails *j = &pn->jails;
-	struct pcbg_prison *pr;
-
-	if (!READ_ONCE(j->n))
-		return NULL;
-	for (; cg; cg = cgroup_parent(cg)) {
-		u64 id = cgroup_id(cg);
-
-		hlist_for_each_entry_rcu(pr, pcbg_prison_bucket(j, id), hnode)
-			if (pr->cgid == id)
-				return pr;
-	}
-	return NULL;
-}
-
-/* The prison the calling task is in, in @pn (under rcu_read_lock()). */
-struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
-{
-	return pcbg_prison_of_cgroup(pn, task_dfl_cgroup(current));
-}
-
-/*
- * The prison of the cgroup a socket was created in, FreeBSD's
- * inp_cred: what decides who may see it (under rcu_read_lock()).
- */
-struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
-{
-	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
-
-	return pcbg_prison_of_cgroup(pcbg_net(sock_net(sk)),
-				     sock_cgroup_ptr(d));
-}
-
-/**
- * pcbg_sk_prison - the IP-restricted prison of a socket, or NULL
- * @sk: a socket (a request or TIME_WAIT socket has no cgroup: NULL)
- *
- * Decided by the cgroup the socket was made in (sk_cgrp_data), which the
- * kernel sets for every socket, kernel-made ones for the caller too (MPTCP
- * subflows, accept()ed children), and never changes: what a ULP or
- * IPV6_ADDRFORM does to sock->ops does not move a socket out of prison.
- * Under rcu_read_lock().
- */
-struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
-{
-	struct pcbg_prison *pr;
-	struct pcbg_net *pn;
-
-	if (!sk_fullsock(sk))
-		return NULL;
-	pn = pcbg_net(sock_net(sk));
-	if (likely(!READ_ONCE(pn->jails.restricted)))
-		return NULL;
-	pr = pcbg_prison_of_sk_cgroup(sk);
-	return pr && !pr->vnet ? pr : NULL;
 }
 
 /* A prison by id, or if @id is 0 by name (under the registry's mutex). */

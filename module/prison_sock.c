@@ -49,11 +49,6 @@ static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
 				       gfp_t gfp);
 static void pcbg_rewrap(struct socket *sock, struct pcbg_pops *p);
 
-bool pcbg_is_tcp(const struct sock *sk)
-{
-	return sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP;
-}
-
 /* Whether @a is an address of this host, where bind() would look. */
 static bool pcbg_local4(struct sock *sk, __be32 a)
 {
@@ -69,55 +64,6 @@ static bool pcbg_local6(struct sock *sk, const struct in6_addr *a)
 	if (ipv6_addr_v4mapped(a))
 		return pcbg_local4(sk, a->s6_addr32[3]);
 	return ipv6_chk_addr(sock_net(sk), a, NULL, 0);
-}
-
-/*
- * FreeBSD in_pcbladdr() in a jail: the source routing picks if it is the
- * prison's, else the primary address.
- */
-__be32 pcbg_src4(const struct pcbg_prison_addrs *pa, struct sock *sk,
-		 __be32 daddr)
-{
-	struct flowi4 fl4 = {
-		.daddr = daddr,
-		.flowi4_oif = sk->sk_bound_dev_if,
-		.flowi4_proto = sk->sk_protocol,
-	};
-	struct rtable *rt;
-
-	if (pa->n4 == 1)
-		return pa->a4[0];
-	rt = ip_route_output_key(sock_net(sk), &fl4);
-	if (!IS_ERR(rt)) {
-		ip_rt_put(rt);
-		if (!pcbg_prison_check4(pa, fl4.saddr))
-			return fl4.saddr;
-	}
-	return pa->a4[0];
-}
-
-struct in6_addr pcbg_src6(const struct pcbg_prison_addrs *pa,
-			  struct sock *sk, const struct in6_addr *daddr)
-{
-	struct flowi6 fl6 = {
-		.daddr = *daddr,
-		.flowi6_oif = sk->sk_bound_dev_if,
-		.flowi6_proto = sk->sk_protocol,
-	};
-	struct dst_entry *dst;
-	struct in6_addr s;
-
-	if (pa->n6 == 1)
-		return pa->a6[0];
-	dst = ip6_route_output(sock_net(sk), sk, &fl6);
-	if (!dst->error && !ipv6_dev_get_saddr(sock_net(sk), dst->dev, daddr,
-					      0, &s) &&
-	    !pcbg_prison_check6(pa, &s)) {
-		dst_release(dst);
-		return s;
-	}
-	dst_release(dst);
-	return pa->a6[0];
 }
 
 /* The address of a bind(), checked and substituted in place. */
@@ -173,118 +119,6 @@ static int pcbg_p_bind(struct socket *sock, struct sockaddr *sa, int len)
 	if (err)
 		return err;
 	return p->base->bind(sock, (struct sockaddr *)&ss, len);
-}
-
-/*
- * Give a socket without a local address the one it connects from, as
- * connect() would, but a prison's (socket locked). TCP rehashes its bind
- * bucket as tcp_v4_connect() does; a datagram socket's connect takes its
- * source from inet_saddr or np->saddr.
- */
-int pcbg_set_src4(struct sock *sk, __be32 src)
-{
-	struct inet_sock *inet = inet_sk(sk);
-
-	if (inet->inet_rcv_saddr)
-		return 0;
-	if (pcbg_is_tcp(sk))
-		return sk->sk_state == TCP_CLOSE ?
-		       inet_bhash2_update_saddr(sk, &src, AF_INET) : 0;
-	if (!inet->inet_saddr)
-		inet->inet_saddr = src;
-	return 0;
-}
-
-int pcbg_set_src6(struct sock *sk, const struct in6_addr *src)
-{
-	struct ipv6_pinfo *np = inet6_sk(sk);
-
-	if (!ipv6_addr_any(&sk->sk_v6_rcv_saddr))
-		return 0;
-	if (pcbg_is_tcp(sk))
-		return sk->sk_state == TCP_CLOSE ?
-		       inet_bhash2_update_saddr(sk, (void *)src, AF_INET6) : 0;
-	if (np && ipv6_addr_any(&np->saddr))
-		np->saddr = *src;
-	return 0;
-}
-
-int pcbg_dst_prep(struct pcbg_prison *pr, struct sock *sk,
-		  struct sockaddr *sa, int len, struct pcbg_dst *d)
-{
-	const struct pcbg_prison_addrs *pa;
-	int err = 0;
-
-	d->family = 0;
-	d->need_src = false;
-	rcu_read_lock();
-	pa = pcbg_prison_addrs(pr);
-	if (sk->sk_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-
-		if (len < sizeof(*sin) || sin->sin_family != AF_INET)
-			goto out;
-		err = pcbg_prison_remote4(pa, &sin->sin_addr.s_addr);
-		if (err)
-			goto out;
-		d->family = AF_INET;
-		d->need_src = !inet_sk(sk)->inet_rcv_saddr &&
-			      !inet_sk(sk)->inet_saddr;
-		if (d->need_src)
-			d->src4 = pcbg_src4(pa, sk, sin->sin_addr.s_addr);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-		struct in6_addr *a = &sin6->sin6_addr;
-
-		if (len < SIN6_LEN_RFC2133 || sin6->sin6_family != AF_INET6)
-			goto out;
-		err = pcbg_prison_remote6(pa, a);
-		if (err)
-			goto out;
-		if (ipv6_addr_v4mapped(a)) {
-			d->family = AF_INET;
-			d->need_src = ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
-				      !inet_sk(sk)->inet_saddr;
-			if (d->need_src) {
-				if (!pa->n4)
-					err = -EAFNOSUPPORT;
-				else
-					d->src4 = pcbg_src4(pa, sk,
-							    a->s6_addr32[3]);
-			}
-		} else {
-			d->family = AF_INET6;
-			d->need_src = ipv6_addr_any(&sk->sk_v6_rcv_saddr) &&
-				      (!inet6_sk(sk) ||
-				       ipv6_addr_any(&inet6_sk(sk)->saddr));
-			if (d->need_src)
-				d->src6 = pcbg_src6(pa, sk, a);
-		}
-	}
-out:
-	rcu_read_unlock();
-	return err;
-}
-
-/* A connect()'s destination rewritten and its source set (in @ss). */
-int pcbg_connect_prep(struct pcbg_pops *p, struct sock *sk,
-		      struct sockaddr_storage *ss, int len)
-{
-	struct pcbg_dst d;
-	int err;
-
-	err = pcbg_dst_prep(p->pr, sk, (struct sockaddr *)ss, len, &d);
-	if (!err && d.need_src) {
-		lock_sock(sk);
-		if (d.family == AF_INET)
-			err = pcbg_set_src4(sk, d.src4);
-		else
-			err = pcbg_set_src6(sk, &d.src6);
-		release_sock(sk);
-	}
-	if (err)
-		pcbg_prison_denied(p->pr, "connect", err);
-	return err;
 }
 
 static int pcbg_p_connect(struct socket *sock, struct sockaddr *sa, int len,

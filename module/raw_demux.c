@@ -105,7 +105,7 @@ int pcbg_raw_demux_init(void)
 	err = pcbg_raw_deliver_init();
 	if (err)
 		return err;
-	err = pcbg_raw_track_init();
+	err = pcbg_raw_track_init(pcbg_raw_update);
 	if (err) {
 		/* What the probes scheduled meanwhile. */
 		pcbg_all_instances(pcbg_raw_cancel_instance);

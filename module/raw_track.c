@@ -21,6 +21,13 @@
 #include "pcbg_raw.h"
 #include "pcbg_raw_demux.h"
 
+/*
+ * Told when the namespace's raw sockets changed: arming the delivery
+ * (raw_deliver.c) may be due. Passed down by raw_demux.c, as delivery in
+ * turn asks this file whether the index can be trusted.
+ */
+static pcbg_raw_changed_fn pcbg_raw_changed;
+
 static void pcbg_raw_failed(struct pcbg_raw *r)
 {
 	unsigned long flags;
@@ -64,7 +71,7 @@ static int pcbg_raw_hash_ret(struct kretprobe_instance *ri,
 			pcbg_raw_failed(r);
 		else if (pcbg_raw_wants_growth(r))
 			schedule_work(&r->sync);
-		pcbg_raw_update(pcbg_raw_pn(r), false);
+		pcbg_raw_changed(pcbg_raw_pn(r), false);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -77,7 +84,7 @@ static void pcbg_raw_unhash(struct sock *sk)
 	rcu_read_lock();
 	r = pcbg_raw_of(sk);
 	if (r && pcbg_raw_remove(r, sk))
-		pcbg_raw_update(pcbg_raw_pn(r), false);
+		pcbg_raw_changed(pcbg_raw_pn(r), false);
 	rcu_read_unlock();
 }
 
@@ -276,7 +283,7 @@ void pcbg_raw_resync(struct pcbg_net *pn)
 		pcbg_raw_failed(r);
 	}
 	PCBG_INC(pn, RAW_RESYNC);
-	pcbg_raw_update(pn, false);
+	pcbg_raw_changed(pn, false);
 }
 
 void pcbg_raw_sync_work(struct work_struct *work)
@@ -292,10 +299,12 @@ void pcbg_raw_sync_work(struct work_struct *work)
 		pcbg_raw_resync(pn);
 }
 
-int pcbg_raw_track_init(void)
+int pcbg_raw_track_init(pcbg_raw_changed_fn changed)
 {
 	unsigned int i;
 	int err;
+
+	pcbg_raw_changed = changed;
 
 	pcbg_raw_krp_hash.maxactive = max_t(int, 64, 8 * num_possible_cpus());
 	err = register_kretprobe(&pcbg_raw_krp_hash);

@@ -26,6 +26,7 @@ static unsigned int pcbg_rss_users;
  * removes them after exit), so a write that comes now must not publish.
  */
 static bool pcbg_rss_closed;
+static void (*pcbg_rss_rekeyed_fn)(void);
 
 static struct pcbg_rss *pcbg_rss_locked(void)
 {
@@ -50,6 +51,7 @@ typedef int (*pcbg_rss_setter)(struct pcbg_rss *rss, const char *val);
 static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 {
 	struct pcbg_rss *old, *new;
+	void (*rekeyed)(void);
 	bool rekey;
 	int err;
 
@@ -78,9 +80,11 @@ static int pcbg_rss_update(const char *val, pcbg_rss_setter set)
 	if (rekey)
 		atomic_inc(&pcbg_rss_moving);	/* before any lookup sees it */
 	pcbg_rss_publish(old, new);
+	rekeyed = pcbg_rss_rekeyed_fn;
 	mutex_unlock(&pcbg_rss_mutex);
 	if (rekey) {
-		pcbg_groups_rss_changed();
+		if (rekeyed)
+			rekeyed();
 		atomic_dec(&pcbg_rss_moving);
 	}
 	return 0;
@@ -200,10 +204,17 @@ void pcbg_rss_release(void)
 	mutex_unlock(&pcbg_rss_mutex);
 }
 
-void pcbg_rss_setup(void)
+/*
+ * @rekeyed re-places the connected sockets after a new key; it is passed
+ * down from the module's entry so that this file needs no call up into
+ * the groups. A key given on the insmod line is parsed before it is set,
+ * when there is nothing to re-place.
+ */
+void pcbg_rss_setup(void (*rekeyed)(void))
 {
 	mutex_lock(&pcbg_rss_mutex);
 	pcbg_rss_locked();
+	pcbg_rss_rekeyed_fn = rekeyed;
 	mutex_unlock(&pcbg_rss_mutex);
 }
 

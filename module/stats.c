@@ -8,7 +8,6 @@
 #include <net/net_namespace.h>
 
 #include "pcbg_net.h"
-#include "pcbg_trace.h"
 
 static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_LOOKUPS]	= "lookups",
@@ -75,30 +74,6 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "udp_probe_missed %lu\n", pcbg_track_udp_missed());
 	rcu_read_unlock();
 	return 0;
-}
-
-/*
- * A table resized (group.c, from its resize work): counted, and traced as
- * tracepoint:pcbgroup:resize.
- */
-void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
-		  unsigned int to, unsigned int count)
-{
-	struct pcbg_net *pn = pcbg_net(t->net);
-
-	PCBG_INC(pn, RESIZE);
-	trace_resize(t->net, t->protocol, group, from, to, count);
-}
-
-/*
- * A socket joined (@in) or left a table: tracepoint:pcbgroup:member. The
- * tracepoint's static key keeps this a call and a test when off.
- */
-void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in)
-{
-	if (trace_member_enabled())
-		trace_member(t->net, t->protocol, e->sk, e->kind,
-			     e->kind == PCBG_WILD ? -1 : e->group, in);
 }
 
 /* One group's columns of a table: members, buckets, longest bucket. */

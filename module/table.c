@@ -137,7 +137,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 	t->any_key = jhash_1word(0, t->secret);
 	t->memcg = get_mem_cgroup_from_mm(current->mm);
 	INIT_WORK(&t->resize, pcbg_resize_work);
-	/* Before anything can fail: pcbg_table_free() takes their locks. */
+	/* Before anything can fail: pcbg_table_release() reads them. */
 	for (i = 0; i < PCBG_ISTRIPES; i++)
 		spin_lock_init(&t->index[i].lock);
 	if (pcbg_group_init(&t->wild, PCBG_MIN_WILD))
@@ -159,7 +159,7 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 			goto fail;
 	return t;
 fail:
-	pcbg_table_free(t);
+	pcbg_table_release(t);	/* nothing in it yet */
 	return NULL;
 }
 

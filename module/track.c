@@ -308,6 +308,180 @@ void pcbg_track_exit(void)
 	tracepoint_synchronize_unregister();
 }
 
+/*
+ * Membership repair: a table that missed a socket (no memory), a UDP
+ * probe that missed a call, a new RSS key. Each is mended by walking the
+ * kernel's tables again, in a work item, never on a packet's path.
+ */
+
+/* How soon a table that missed a socket is walked again. */
+#define PCBG_RESYNC_DELAY	(HZ / 10)
+/* Some time after a walk: see pcbg_table_reap(). */
+#define PCBG_REAP_DELAY		HZ
+
+/*
+ * A socket could not be placed (no memory): wildcard answers stop in this
+ * table until a walk over the kernel's tables has placed every socket of
+ * the namespace again (pcbg_resync()).
+ */
+void pcbg_table_failed(struct pcbg_net *pn, struct pcbg_table *t)
+{
+	atomic_inc(&t->fail_gen);
+	PCBG_INC(pn, INSERT_FAIL);
+	schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
+/*
+ * Walk the namespace's sockets again: after an insert failure, every
+ * socket gets its entry; after a missed UDP probe, the UDP table also
+ * loses the entries of sockets the kernel no longer has.
+ */
+static void pcbg_resync(struct work_struct *work)
+{
+	struct pcbg_net *pn = container_of(to_delayed_work(work),
+					   struct pcbg_net, resync);
+	unsigned long missed = pcbg_track_udp_missed();
+	struct pcbg_table *tables[PCBG_NPROTO], *udp;
+	int gen[PCBG_NPROTO] = {}, i;
+	bool again = false;
+
+	/* Exit frees the tables only after cancelling this work. */
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		tables[i] = rcu_dereference_protected(pn->tables[i], 1);
+		if (tables[i])
+			gen[i] = atomic_read(&tables[i]->fail_gen);
+	}
+	udp = tables[PCBG_UDP];
+	if (udp)
+		pcbg_table_mark(udp);
+	pcbg_track_walk_net(pn->net);
+	if (udp)
+		PCBG_ADD(pn, STALE, pcbg_table_sweep(udp));
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = tables[i];
+
+		/* A failure during the walk: it may have missed that one. */
+		if (!t || pcbg_table_complete(t))
+			continue;
+		if (atomic_read(&t->fail_gen) == gen[i])
+			WRITE_ONCE(t->synced_gen, gen[i]);
+		else
+			again = true;
+	}
+	/* A miss during the walk is seen by pcbg_udp_missed_check(). */
+	WRITE_ONCE(pn->udp_missed, missed);
+	PCBG_INC(pn, RESYNC);
+	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
+	if (again)
+		schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+}
+
+static void pcbg_reap(struct work_struct *work)
+{
+	struct pcbg_net *pn = container_of(to_delayed_work(work),
+					   struct pcbg_net, reap);
+	/* Exit frees the tables only after cancelling this work. */
+	struct pcbg_table *t = rcu_dereference_protected(pn->tables[PCBG_TCP],
+							 1);
+
+	if (t)
+		PCBG_ADD(pn, STALE, pcbg_table_reap(t));
+}
+
+static void pcbg_resync_now(struct pcbg_net *pn)
+{
+	schedule_delayed_work(&pn->resync, 0);
+}
+
+/*
+ * A UDP probe missed a call, in some namespace (a missed kretprobe does
+ * not say which): walk them all, at most once a PCBG_RESYNC_ALL_GAP. Any
+ * user can make probes miss (a few hundred threads connecting one
+ * socket); in between, each namespace's UDP answers wait (the kernel
+ * answers, pcbg_udp_reliable()), so the walks a user can cause are bounded
+ * in rate, not in what they cost the packets.
+ */
+#define PCBG_RESYNC_ALL_GAP	HZ
+
+static unsigned long pcbg_resync_all_last;
+
+static void pcbg_resync_all(struct work_struct *work)
+{
+	WRITE_ONCE(pcbg_resync_all_last, jiffies);
+	pcbg_all_instances(pcbg_resync_now);
+}
+
+static DECLARE_DELAYED_WORK(pcbg_resync_all_work, pcbg_resync_all);
+static atomic_long_t pcbg_udp_missed_seen;
+
+/* Called by the UDP probes and lookups: cheap unless a miss is new. */
+void pcbg_udp_missed_check(void)
+{
+	unsigned long seen = atomic_long_read(&pcbg_udp_missed_seen);
+	unsigned long missed = pcbg_track_udp_missed();
+	unsigned long next;
+
+	if (missed == seen ||
+	    atomic_long_cmpxchg(&pcbg_udp_missed_seen, seen, missed) != seen)
+		return;
+	/* Already pending: the walk to come covers this miss too. */
+	next = READ_ONCE(pcbg_resync_all_last) + PCBG_RESYNC_ALL_GAP;
+	schedule_delayed_work(&pcbg_resync_all_work,
+			      time_after(next, jiffies) ? next - jiffies : 0);
+}
+
+static void pcbg_reap_later(struct pcbg_net *pn)
+{
+	schedule_delayed_work(&pn->reap, PCBG_REAP_DELAY);
+}
+
+
+static void pcbg_rehash(struct pcbg_net *pn)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t;
+
+		t = rcu_dereference_protected(pn->tables[i],
+					      lockdep_is_held(&net_rwsem));
+		if (!t)
+			continue;
+		PCBG_ADD(pn, INSERT_FAIL, pcbg_table_rehash(t));
+		if (!pcbg_table_complete(t))
+			schedule_delayed_work(&pn->resync, PCBG_RESYNC_DELAY);
+	}
+}
+
+/* A new RSS key or table: re-place every connected socket. */
+void pcbg_track_rekeyed(void)
+{
+	pcbg_all_instances(pcbg_rehash);
+}
+
+void pcbg_track_init_net(struct pcbg_net *pn)
+{
+	INIT_DELAYED_WORK(&pn->resync, pcbg_resync);
+	INIT_DELAYED_WORK(&pn->reap, pcbg_reap);
+	INIT_DELAYED_WORK(&pn->place, pcbg_track_place_unbound);
+	/* Its sockets are all made from now on: earlier misses are not its. */
+	pn->udp_missed = pcbg_track_udp_missed();
+}
+
+/* The instance is out of every tracker's and hook's reach by now. */
+void pcbg_track_cancel_net(struct pcbg_net *pn)
+{
+	cancel_delayed_work_sync(&pn->resync);
+	cancel_delayed_work_sync(&pn->reap);
+	cancel_delayed_work_sync(&pn->place);
+}
+
+/* After the instances are gone: a hook or probe may have asked for a walk. */
+void pcbg_track_repair_exit(void)
+{
+	cancel_delayed_work_sync(&pcbg_resync_all_work);
+}
+
 /* The walk over sockets that existed before the module was loaded. */
 
 /* The walks take every socket of @only, or of every namespace if NULL. */
@@ -386,6 +560,8 @@ void pcbg_track_walk(void)
 			pcbg_walk_tcp(net->ipv4.tcp_death_row.hashinfo, NULL);
 	up_read(&net_rwsem);
 	pcbg_walk_udp(&udp_table, NULL);
+	/* Reap what the walk met closing, everywhere. */
+	pcbg_all_instances(pcbg_reap_later);
 }
 
 /* Place every socket of one namespace again (pcbg_resync()). */

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which prison a socket or a task is in: its cgroup's, or the nearest
+ * ancestor's, in the namespace's by-cgroup hash. Read on the packet path
+ * (prison_nf.c, wild.c, raw_deliver.c, verify.c) under RCU alone; the
+ * registry (prison.c) fills the hash.
+ */
+#include <linux/cgroup.h>
+#include <net/sock.h>
+
+#include "pcbg_net.h"
+#include "pcbg_prison.h"
+
+/**
+ * pcbg_prison_of_cgroup - the prison of a cgroup or of its nearest ancestor
+ * @pn: the namespace whose prisons are searched
+ * @cg: the cgroup (a socket's, or a reader's)
+ *
+ * Under rcu_read_lock(); the prison is not referenced.
+ */
+struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
+					  struct cgroup *cg)
+{
+	struct pcbg_jails *j = &pn->jails;
+	struct pcbg_prison *pr;
+
+	if (!READ_ONCE(j->n))
+		return NULL;
+	for (; cg; cg = cgroup_parent(cg)) {
+		u64 id = cgroup_id(cg);
+
+		hlist_for_each_entry_rcu(pr, pcbg_prison_bucket(j, id), hnode)
+			if (pr->cgid == id)
+				return pr;
+	}
+	return NULL;
+}
+
+/* The prison the calling task is in, in @pn (under rcu_read_lock()). */
+struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
+{
+	return pcbg_prison_of_cgroup(pn, task_dfl_cgroup(current));
+}
+
+/*
+ * The prison of the cgroup a socket was created in, FreeBSD's
+ * inp_cred: what decides who may see it (under rcu_read_lock()).
+ */
+struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
+{
+	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+
+	return pcbg_prison_of_cgroup(pcbg_net(sock_net(sk)),
+				     sock_cgroup_ptr(d));
+}
+
+/**
+ * pcbg_sk_prison - the IP-restricted prison of a socket, or NULL
+ * @sk: a socket (a request or TIME_WAIT socket has no cgroup: NULL)
+ *
+ * Decided by the cgroup the socket was made in (sk_cgrp_data), which the
+ * kernel sets for every socket, kernel-made ones for the caller too (MPTCP
+ * subflows, accept()ed children), and never changes: what a ULP or
+ * IPV6_ADDRFORM does to sock->ops does not move a socket out of prison.
+ * Under rcu_read_lock().
+ */
+struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
+{
+	struct pcbg_prison *pr;
+	struct pcbg_net *pn;
+
+	if (!sk_fullsock(sk))
+		return NULL;
+	pn = pcbg_net(sock_net(sk));
+	if (likely(!READ_ONCE(pn->jails.restricted)))
+		return NULL;
+	pr = pcbg_prison_of_sk_cgroup(sk);
+	return pr && !pr->vnet ? pr : NULL;
+}
