@@ -5,6 +5,7 @@
 # make bench      benchmarks, pcbgroup against the native path
 # make style      checkpatch over the sources
 # make lint       shellcheck, pyflakes, the headers' and files' layering
+# make docs       redraw docs/packet-path.svg from its source (graphviz)
 # make install    pcbgroup.ko into /lib/modules/KERNEL/updates, then depmod
 #                 (or DKMS: see dkms.conf)
 
@@ -41,4 +42,9 @@ style:
 lint:
 	scripts/lint
 
-.PHONY: all module install clean check soak bench style lint
+docs: docs/packet-path.svg
+
+docs/packet-path.svg: docs/packet-path.dot
+	dot -Tsvg $< -o $@
+
+.PHONY: all module install clean check soak bench style lint docs

@@ -115,6 +115,32 @@ static const char *const kind_names[] = {
 };
 
 /*
+ * What a hook asks (pcbg_answer(), the one policy), and the reference it
+ * takes dropped as the packet's would be: the path packets take.
+ */
+static struct sock *answer(struct pcbg_table *t, const struct pcbg_rss *rss,
+			   const struct pcbg_tuple *tp, u32 hash,
+			   enum pcbg_stage stage, bool syn)
+{
+	struct pcbg_query q = {
+		.tp = tp,
+		.hash = hash,
+		.protocol = t->protocol,
+		.stage = stage,
+		.syn = syn,
+		.udp_reliable = true,
+		.placed_by = true,	/* hashed as the sockets were placed */
+	};
+	enum pcbg_hit hit;
+	struct sock *sk;
+
+	sk = pcbg_answer(t, rss, &q, &hit);
+	if (sk)
+		sock_put(sk);
+	return sk;
+}
+
+/*
  * One lookup of the flow at position @k of the order, as the receive path
  * would do it: the NIC's hash arrives with the packet, so it is read from
  * an array walked in the same order, not from a random place.
@@ -123,7 +149,6 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 {
 	u32 i = b->order[k];
 	struct pcbg_tuple tp;
-	enum pcbg_hit hit;
 	struct sock *sk;
 
 	switch (kind) {
@@ -136,11 +161,10 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case PCBG_HW:
 	case PCBG_SW:
 		tuple_of(&tp, i, LPORT);
-		sk = pcbg_lookup(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[k] :
-				 pcbg_tuple_rss_bucket(b->rss, &tp),
-				 PCBG_LOOKUP_REF, &hit);
-		if (sk)
-			sock_put(sk);
+		/* An established segment, as early demux asks. */
+		sk = answer(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[k] :
+			    pcbg_tuple_rss_bucket(b->rss, &tp), PCBG_DEMUX,
+			    false);
 		return sk;
 	case NATIVE_LISTEN:
 		/* __inet_lookup(): established first, then the listener. */
@@ -157,16 +181,16 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case PCBG_LISTEN:
 		tuple_of(&tp, i, LPORT);
 		tp.fport = syn_fport_of(i);
-		return pcbg_lookup(b->t, b->rss, &tp, b->hash[k],
-				   PCBG_LOOKUP_WILDCARD, &hit);
+		/* A SYN at delivery: the reservation table, then listeners. */
+		return answer(b->t, b->rss, &tp, b->hash[k], PCBG_DELIVER, true);
 	case NATIVE_UDP:
 		return __udp4_lib_lookup(b->net, faddr_of(i), fport_of(i),
 					 LADDR, htons(udp_port_of(i)), 1, 0,
 					 &udp_table, NULL);
 	case PCBG_UDP:
 		tuple_of(&tp, i, udp_port_of(i));
-		return pcbg_lookup(b->tu, b->rss, &tp, b->hash[k],
-				   PCBG_LOOKUP_WILDCARD, &hit);
+		return answer(b->tu, b->rss, &tp, b->hash[k], PCBG_DELIVER,
+			      false);
 	}
 	return false;
 }
@@ -291,7 +315,6 @@ static int grow_fn(void *arg)
 	struct bench *b = g->b;
 	u32 hash[HOT], i, k = 0;
 	struct pcbg_tuple tp;
-	enum pcbg_hit hit;
 
 	for (i = 0; i < HOT; i++) {
 		tuple_of(&tp, i, LPORT);
@@ -306,8 +329,8 @@ static int grow_fn(void *arg)
 			u32 f = k % HOT;
 
 			tuple_of(&tp, f, LPORT);
-			if (pcbg_lookup(b->t, b->rss, &tp, hash[f], 0, &hit) !=
-			    b->sks[f])
+			if (answer(b->t, b->rss, &tp, hash[f], PCBG_DEMUX,
+				   false) != b->sks[f])
 				g->wrong++;
 		}
 		rcu_read_unlock();

@@ -45,10 +45,11 @@ enum pcbg_hit {
 	PCBG_ASIDE = 6,	/* the kernel's pick cannot be known here: stack */
 };
 
-/* in_pcblookup() flags. */
-#define PCBG_LOOKUP_WILDCARD	0x1	/* also match wildcard sockets */
-#define PCBG_LOOKUP_REF		0x2	/* return a referenced socket */
-/* Without PCBG_LOOKUP_REF the socket is valid only under rcu_read_lock(). */
+/* Where the stack would look the socket up (steer.c, lookup.c). */
+enum pcbg_stage {
+	PCBG_DEMUX,	/* early demux: connected sockets, before routing */
+	PCBG_DELIVER,	/* the protocol's receive: after LOCAL_IN */
+};
 
 /*
  * A packet's tuple seen from the local host: f = foreign, l = local; dif
@@ -401,9 +402,24 @@ unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk);
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);
 
-struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
-			 const struct pcbg_tuple *tp, u32 hash,
-			 unsigned int flags, enum pcbg_hit *hit);
+/*
+ * A packet as the answer policy (pcbg_answer(), lookup.c) sees it: what
+ * the hook knows at the point where the stack would look, and what it
+ * knows of the namespace. KUnit and the benchmark fill it as a hook does.
+ */
+struct pcbg_query {
+	const struct pcbg_tuple *tp;
+	u32 hash;		/* RSS hash, or at least its bucket bits */
+	u8 protocol;		/* IPPROTO_TCP or IPPROTO_UDP */
+	u8 stage;		/* enum pcbg_stage */
+	bool syn;		/* TCP: SYN without ACK, may open a connection */
+	/* UDP only: */
+	bool udp_reliable;	/* no probe missed since the last walk */
+	bool placed_by;		/* the hash is the one sockets were placed by */
+};
+
+struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
+			 const struct pcbg_query *q, enum pcbg_hit *hit);
 bool pcbg_wild_excluded(struct sock *sk, const struct pcbg_tuple *tp);
 struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       const struct pcbg_rss *rss,

@@ -80,12 +80,6 @@ struct pcbg_net {
 	struct pcbg_raw raw;		/* raw sockets (raw_demux.c) */
 };
 
-/* Where the stack would look the socket up (steer.c). */
-enum pcbg_stage {
-	PCBG_DEMUX,	/* early demux: connected sockets, before routing */
-	PCBG_DELIVER,	/* the protocol's receive: after LOCAL_IN */
-};
-
 extern unsigned int pcbg_net_id;
 extern bool pcbg_tracking;
 
@@ -158,12 +152,7 @@ static inline bool pcbg_udp_reliable(struct pcbg_net *pn)
 	return false;
 }
 
-/* verify.c: the kernel's own lookups, the reference */
-struct sock *pcbg_native_established(struct net *net,
-				     const struct pcbg_tuple *tp);
-struct sock *pcbg_native_listener(struct net *net,
-				  const struct pcbg_tuple *tp);
-struct sock *pcbg_native_udp(struct net *net, const struct pcbg_tuple *tp);
+/* verify.c: every answer compared with the kernel's (verify mode) */
 bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		 const struct pcbg_tuple *tp, struct sock *sk);
 

@@ -132,24 +132,51 @@ static void vector2(struct pcbg_tuple *tp)
 	tp->dif = 1;
 }
 
+/*
+ * How a test asks, as the hooks do (pcbg_answer()): as early demux, the
+ * exact lookup alone, or as the delivery of a SYN (or a datagram): exact,
+ * then the wildcard sockets.
+ */
+#define AS_DEMUX	0
+#define AS_SYN		1
+
+static struct pcbg_query query(const struct pcbg_table *t,
+			       const struct pcbg_tuple *tp, u32 hash, int as)
+{
+	return (struct pcbg_query){
+		.tp = tp,
+		.hash = hash,
+		.protocol = t->protocol,
+		.stage = as == AS_SYN ? PCBG_DELIVER : PCBG_DEMUX,
+		.syn = as == AS_SYN,
+		/* Every socket tracked; hashed as the sockets were placed. */
+		.udp_reliable = true,
+		.placed_by = true,
+	};
+}
+
+/* The answer, its reference dropped: the test holds its sockets. */
 static struct sock *lookup_in(struct kunit *test, struct pcbg_table *t,
 			      const struct pcbg_tuple *tp, u32 hash,
-			      unsigned int flags, enum pcbg_hit *hit)
+			      int as, enum pcbg_hit *hit)
 {
 	struct group_ctx *ctx = test->priv;
+	struct pcbg_query q = query(t, tp, hash, as);
 	struct sock *sk;
 
 	rcu_read_lock();
-	sk = pcbg_lookup(t, ctx->rss, tp, hash, flags, hit);
+	sk = pcbg_answer(t, ctx->rss, &q, hit);
 	rcu_read_unlock();
+	if (sk)
+		sock_put(sk);
 	return sk;
 }
 
 static struct sock *lookup(struct kunit *test, const struct pcbg_tuple *tp,
-			   u32 hash, unsigned int flags, enum pcbg_hit *hit)
+			   u32 hash, int as, enum pcbg_hit *hit)
 {
 	return lookup_in(test, ((struct group_ctx *)test->priv)->t, tp, hash,
-			 flags, hit);
+			 as, hit);
 }
 
 static void group_selection(struct kunit *test)
@@ -176,8 +203,10 @@ static void group_selection(struct kunit *test)
 static void group_insert_remove(struct kunit *test)
 {
 	struct group_ctx *ctx = test->priv;
+	struct pcbg_query q;
 	struct pcbg_tuple tp;
 	enum pcbg_hit hit;
+	unsigned int refs;
 	struct sock *sk;
 
 	vector2(&tp);
@@ -198,9 +227,13 @@ static void group_insert_remove(struct kunit *test)
 	tp.fport = htons(14231);
 	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
 	tp.fport = htons(14230);
-	/* A referenced lookup takes a reference. */
-	KUNIT_EXPECT_PTR_EQ(test, sk, lookup(test, &tp, 0xc626b0ea,
-					     PCBG_LOOKUP_REF, &hit));
+	/* An answer is referenced: the packet holds the socket. */
+	q = query(ctx->t, &tp, 0xc626b0ea, AS_DEMUX);
+	refs = refcount_read(&sk->sk_refcnt);
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, sk, pcbg_answer(ctx->t, ctx->rss, &q, &hit));
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, refs + 1, refcount_read(&sk->sk_refcnt));
 	sock_put(sk);
 	/* A closed socket is not answered even before it is removed. */
 	sk->sk_state = TCP_CLOSE;
@@ -226,7 +259,7 @@ static void group_wildcard_in_every_group(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, ls, PCBG_WILD));
 	for (b = 0; b < NGROUPS; b++) {
 		KUNIT_EXPECT_PTR_EQ(test, ls,
-				    lookup(test, &tp, b, PCBG_LOOKUP_WILDCARD,
+				    lookup(test, &tp, b, AS_SYN,
 					   &hit));
 		KUNIT_EXPECT_EQ(test, PCBG_HIT_WILD, hit);
 		/* Without WILDCARD only exact matches are answered. */
@@ -235,7 +268,7 @@ static void group_wildcard_in_every_group(struct kunit *test)
 	/* Another port is another socket's business. */
 	tp.lport = htons(4740);
 	KUNIT_EXPECT_PTR_EQ(test, NULL,
-			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+			    lookup(test, &tp, 0, AS_SYN, &hit));
 }
 
 /*
@@ -249,7 +282,7 @@ static void group_precedence(struct kunit *test)
 	struct sock *exact, *local, *wild, *mapped, *v6only;
 	struct pcbg_tuple tp;
 	enum pcbg_hit hit;
-	const unsigned int f = PCBG_LOOKUP_WILDCARD;
+	const int f = AS_SYN;
 
 	vector2(&tp);
 	v6only = v6_any_listener(test, 4739, true);
@@ -306,10 +339,10 @@ static void group_bound_device(struct kunit *test)
 	ls->sk_bound_dev_if = 7;
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, ls, PCBG_WILD));
 	KUNIT_EXPECT_PTR_EQ(test, NULL,
-			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+			    lookup(test, &tp, 0, AS_SYN, &hit));
 	tp.dif = 7;
 	KUNIT_EXPECT_PTR_EQ(test, ls,
-			    lookup(test, &tp, 0, PCBG_LOOKUP_WILDCARD, &hit));
+			    lookup(test, &tp, 0, AS_SYN, &hit));
 }
 
 /* A new RSS key moves connected sockets to their new groups. */
@@ -525,6 +558,7 @@ static void resize_tuple(struct pcbg_tuple *tp, int i)
 static int resize_reader(void *arg)
 {
 	struct resize_ctx *rc = arg;
+	struct pcbg_query q;
 	struct pcbg_tuple tp;
 	enum pcbg_hit hit;
 	struct sock *sk;
@@ -536,11 +570,13 @@ static int resize_reader(void *arg)
 		hi = smp_load_acquire(&rc->hi);	/* inserted by then */
 		for (i = lo; i < hi; i++) {
 			resize_tuple(&tp, i);
+			q = query(rc->t, &tp, pcbg_tuple_rss_hash(rc->rss, &tp),
+				  AS_SYN);
 			rcu_read_lock();
-			sk = pcbg_lookup(rc->t, rc->rss, &tp,
-					 pcbg_tuple_rss_hash(rc->rss, &tp),
-					 PCBG_LOOKUP_WILDCARD, &hit);
+			sk = pcbg_answer(rc->t, rc->rss, &q, &hit);
 			rcu_read_unlock();
+			if (sk)
+				sock_put(sk);
 			/* Still a member after the walk: it had to be found. */
 			if (sk != rc->sk[i] && i >= smp_load_acquire(&rc->lo))
 				atomic_inc(&rc->wrong);

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The exact lookup (the connected socket of a 4-tuple, in the group of
- * its RSS bucket) and pcbg_lookup(), FreeBSD's in_pcblookup() order:
- * exact first, then the wildcard sockets every group shares (wild.c).
+ * its RSS bucket) and the answer policy, pcbg_answer(): FreeBSD's
+ * in_pcblookup() order, exact first, then the wildcard sockets every
+ * group shares (wild.c), each only where the stack would find the same.
  */
+#include <linux/filter.h>
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
 
 #include "pcbg_group.h"
+#include "pcbg_native.h"
 
 /*
  * Still connected. The state is on the socket's first cache line, which
@@ -134,33 +137,87 @@ twice:
 	return NULL;
 }
 
-/**
- * pcbg_lookup - in_pcblookup() on one group
- * @t: the namespace's table for the protocol
- * @rss: the RSS configuration the hash was computed with
- * @tp: the packet's tuple
- * @hash: the packet's RSS hash
- * @flags: PCBG_LOOKUP_WILDCARD, PCBG_LOOKUP_REF
- * @hit: how the socket was found, or why not
- *
- * FreeBSD's order: the exact 4-tuple in the group, then the wildcard
- * sockets every group shares. Called under rcu_read_lock(). The caller
- * decides whether a wildcard answer may be given at all (steer.c).
- */
-struct sock *pcbg_lookup(struct pcbg_table *t, const struct pcbg_rss *rss,
-			 const struct pcbg_tuple *tp, u32 hash,
-			 unsigned int flags, enum pcbg_hit *hit)
+/* A BPF sk_lookup program runs between the kernel's wildcard classes. */
+static bool pcbg_sk_lookup_prog(const struct net *net)
 {
+#ifdef CONFIG_BPF_SYSCALL
+	return static_branch_unlikely(&bpf_sk_lookup_enabled) &&
+	       rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether a wildcard answer may be given, no connected socket of the
+ * packet's group having matched: only if the exact lookup covered every
+ * connected socket that could own the tuple.
+ */
+static enum pcbg_hit pcbg_wild_allowed(struct pcbg_table *t,
+				       const struct pcbg_query *q)
+{
+	struct sock *conn;
+
+	if (q->protocol == IPPROTO_TCP && !q->syn)
+		return PCBG_MISS;	/* established or request: the stack's */
+	if (pcbg_sk_lookup_prog(t->net) || !pcbg_table_complete(t))
+		return PCBG_ASIDE;
+	if (q->protocol == IPPROTO_UDP) {
+		if (!q->udp_reliable)
+			return PCBG_ASIDE;
+		/*
+		 * The exact lookup covered every connected socket of the port
+		 * only if its bucket is the one they were placed by.
+		 */
+		if (!q->placed_by && pcbg_port_has_exact(t, q->tp))
+			return PCBG_ASIDE;
+		return PCBG_HIT_WILD;
+	}
+	/* A request or TIME_WAIT socket, or any connection, owns the tuple. */
+	conn = pcbg_native_established(t->net, q->tp);
+	if (conn) {
+		sock_gen_put(conn);
+		return PCBG_MISS;
+	}
+	return PCBG_HIT_WILD;
+}
+
+/**
+ * pcbg_answer - the answer policy: which socket the groups give a packet
+ * @t: the namespace's table for the packet's protocol
+ * @rss: the RSS configuration @q->hash was computed with
+ * @q: the packet, where the stack would look, and the namespace's state
+ * @hit: how the socket was found, or why none is given
+ *
+ * FreeBSD's in_pcblookup() order, the exact 4-tuple in the packet's group
+ * and then (at delivery) the wildcard sockets every group shares, each
+ * answered only where it cannot differ from the stack's own lookup:
+ * PCBG_MISS leaves a packet that is not the groups' to answer to the
+ * stack, PCBG_ASIDE one whose answer they cannot know. The one place that
+ * decides; the hooks (steer.c), KUnit and the benchmark all call it.
+ * Under rcu_read_lock(); returns a referenced socket or NULL.
+ */
+struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
+			 const struct pcbg_query *q, enum pcbg_hit *hit)
+{
+	const struct pcbg_tuple *tp = q->tp;
 	struct sock *sk = NULL;
 
 	*hit = PCBG_MISS;
-	if (!(flags & PCBG_LOOKUP_WILDCARD) || pcbg_port_has_exact(t, tp))
-		sk = pcbg_lookup_exact(t, rss, tp, hash, hit);
-
-	if (!sk && *hit == PCBG_MISS && (flags & PCBG_LOOKUP_WILDCARD))
-		sk = pcbg_lookup_wild(t, tp, hit);
-	if (sk && (flags & PCBG_LOOKUP_REF) &&
-	    unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
+	/* Delivery sees new connections and unconnected traffic mostly. */
+	if (q->stage == PCBG_DEMUX || pcbg_port_has_exact(t, tp))
+		sk = pcbg_lookup_exact(t, rss, tp, q->hash, hit);
+	if (sk && q->protocol == IPPROTO_UDP &&
+	    (!q->udp_reliable || !pcbg_udp_exact_certain(t, tp))) {
+		sk = NULL;
+		*hit = PCBG_ASIDE;
+	}
+	if (!sk && *hit == PCBG_MISS && q->stage == PCBG_DELIVER) {
+		*hit = pcbg_wild_allowed(t, q);
+		if (*hit == PCBG_HIT_WILD)
+			sk = pcbg_lookup_wild(t, tp, hit);
+	}
+	if (sk && unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
 		*hit = PCBG_MISS;
 		return NULL;
 	}

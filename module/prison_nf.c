@@ -29,6 +29,7 @@
 #include <net/tcp.h>
 #include <net/udp.h>
 
+#include "pcbg_native.h"
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 

@@ -12,6 +12,7 @@
 #include "table.c"
 #include "group.c"
 #include "lookup.c"
+#include "native.c"
 #include "wild.c"
 #include "prison_check.c"
 #include "raw_table.c"

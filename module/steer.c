@@ -27,13 +27,9 @@
  * that no group answers for certain goes on as if the module were not
  * there: the kernel's own lookup in the reservation table serves it.
  *
- * Wildcard answers need the exact lookup to be authoritative: a connected
- * socket missing from the groups (insert failure, a hash that placed the
- * flow elsewhere) would otherwise lose its packets to a listener or an
- * unconnected socket. TCP asks the reservation table for an established,
- * request or TIME_WAIT socket first; UDP answers only when no connected
- * socket uses the port, or when the bucket is the one the sockets were
- * placed by (software Toeplitz over this very tuple).
+ * Which socket a packet gets, if any, is decided by the answer policy,
+ * pcbg_answer() (lookup.c); this file finds the packet's tuple, hash and
+ * group, and hands the answer to the stack.
  */
 #include <linux/filter.h>
 #include <linux/ip.h>
@@ -114,54 +110,6 @@ static enum pcbg_hash_src pcbg_hash_src(const struct pcbg_net *pn,
 	return PCBG_HASH_NONE;
 }
 
-/* A BPF sk_lookup program runs between the kernel's wildcard classes. */
-static bool pcbg_sk_lookup_prog(const struct net *net)
-{
-#ifdef CONFIG_BPF_SYSCALL
-	return static_branch_unlikely(&bpf_sk_lookup_enabled) &&
-	       rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]);
-#else
-	return false;
-#endif
-}
-
-/*
- * Whether a wildcard answer may be given for this packet, given that no
- * connected socket in its group matched.
- */
-static enum pcbg_hit pcbg_wild_allowed(struct pcbg_net *pn,
-				       struct pcbg_table *t, int protocol,
-				       const struct pcbg_tuple *tp,
-				       const struct pcbg_l4 *l4,
-				       enum pcbg_hash_src src)
-{
-	struct sock *conn;
-
-	if (protocol == IPPROTO_TCP && !pcbg_is_syn(l4))
-		return PCBG_MISS;	/* established or request: the stack's */
-	if (pcbg_sk_lookup_prog(pn->net) || !pcbg_table_complete(t))
-		return PCBG_ASIDE;
-	if (protocol == IPPROTO_UDP) {
-		if (!pcbg_udp_reliable(pn))
-			return PCBG_ASIDE;
-		/*
-		 * The exact lookup above covered every connected socket of the
-		 * port only if its bucket is the one they were placed by.
-		 */
-		if ((src != PCBG_HASH_SOFT || !pcbg_rss_settled()) &&
-		    atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]))
-			return PCBG_ASIDE;
-		return PCBG_HIT_WILD;
-	}
-	/* A request or TIME_WAIT socket, or any connection, owns the tuple. */
-	conn = pcbg_native_established(pn->net, tp);
-	if (conn) {
-		sock_gen_put(conn);
-		return PCBG_MISS;
-	}
-	return PCBG_HIT_WILD;
-}
-
 /*
  * The socket's cached input route, as tcp_v4_early_demux() and
  * tcp_v6_early_demux() use it (only TCP is answered before routing).
@@ -210,6 +158,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 			       enum pcbg_hash_src src)
 {
 	const struct pcbg_rss *rss = pcbg_rss_get();
+	struct pcbg_query q = {};
 	unsigned int group;
 	struct pcbg_table *t;
 	enum pcbg_hit hit;
@@ -236,25 +185,16 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	PCBG_INC(pn, LOOKUPS);
 	PCBG_GROUP_INC(pn, group_lookups, group);
 
-	/* Delivery sees new connections and unconnected traffic mostly. */
-	sk = NULL;
-	hit = PCBG_MISS;
-	if (stage == PCBG_DEMUX || pcbg_port_has_exact(t, tp))
-		sk = pcbg_lookup_exact(t, rss, tp, hash, &hit);
-	if (sk && protocol == IPPROTO_UDP &&
-	    (!pcbg_udp_reliable(pn) || !pcbg_udp_exact_certain(t, tp))) {
-		sk = NULL;
-		hit = PCBG_ASIDE;
+	q.tp = tp;
+	q.hash = hash;
+	q.protocol = protocol;
+	q.stage = stage;
+	q.syn = protocol == IPPROTO_TCP && pcbg_is_syn(l4);
+	if (protocol == IPPROTO_UDP) {
+		q.udp_reliable = pcbg_udp_reliable(pn);
+		q.placed_by = src == PCBG_HASH_SOFT && pcbg_rss_settled();
 	}
-	if (!sk && hit == PCBG_MISS && stage == PCBG_DELIVER) {
-		hit = pcbg_wild_allowed(pn, t, protocol, tp, l4, src);
-		if (hit == PCBG_HIT_WILD)
-			sk = pcbg_lookup_wild(t, tp, &hit);
-	}
-	if (sk && !refcount_inc_not_zero(&sk->sk_refcnt)) {
-		sk = NULL;
-		hit = PCBG_MISS;
-	}
+	sk = pcbg_answer(t, rss, &q, &hit);
 	outcome = hit;
 	if (sk && READ_ONCE(pn->verify) &&
 	    !pcbg_verify(pn, stage, protocol, tp, sk)) {

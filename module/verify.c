@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The correctness oracle: the kernel's own lookups (the reservation
- * table). In verify mode every socket the groups found is compared with
+ * The correctness oracle: in verify mode every socket the groups found is
+ * compared, through the kernel's own lookups (native.c), with
  * what the stack itself would pick for the same packet, at the point where
  * it would look and with the inputs it would use there (the post-NAT
  * tuple, dif and sdif of early demux or of the protocol's receive path);
@@ -13,61 +13,8 @@
 #include <net/tcp.h>
 #include <net/udp.h>
 
+#include "pcbg_native.h"
 #include "pcbg_net.h"
-
-/* __inet_lookup_established() for the tuple; returns a reference. */
-struct sock *pcbg_native_established(struct net *net,
-				     const struct pcbg_tuple *tp)
-{
-	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
-
-	if (tp->family == AF_INET)
-		return __inet_lookup_established(net, h, tp->faddr4, tp->fport,
-						 tp->laddr4, ntohs(tp->lport),
-						 tp->dif, tp->sdif);
-#if IS_ENABLED(CONFIG_IPV6)
-	return __inet6_lookup_established(net, h, &tp->faddr6, tp->fport,
-					  &tp->laddr6, ntohs(tp->lport),
-					  tp->dif, tp->sdif);
-#else
-	return NULL;
-#endif
-}
-
-/* The listener the stack would pick, under RCU, without a reference. */
-struct sock *pcbg_native_listener(struct net *net,
-				  const struct pcbg_tuple *tp)
-{
-	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
-
-	if (tp->family == AF_INET)
-		return __inet_lookup_listener(net, h, NULL, 0, tp->faddr4,
-					      tp->fport, tp->laddr4,
-					      ntohs(tp->lport), tp->dif,
-					      tp->sdif);
-#if IS_ENABLED(CONFIG_IPV6)
-	return inet6_lookup_listener(net, h, NULL, 0, &tp->faddr6, tp->fport,
-				     &tp->laddr6, ntohs(tp->lport), tp->dif,
-				     tp->sdif);
-#else
-	return NULL;
-#endif
-}
-
-struct sock *pcbg_native_udp(struct net *net, const struct pcbg_tuple *tp)
-{
-	if (tp->family == AF_INET)
-		return __udp4_lib_lookup(net, tp->faddr4, tp->fport, tp->laddr4,
-					 tp->lport, tp->dif, tp->sdif,
-					 &udp_table, NULL);
-#if IS_ENABLED(CONFIG_IPV6)
-	return __udp6_lib_lookup(net, &tp->faddr6, tp->fport, &tp->laddr6,
-				 tp->lport, tp->dif, tp->sdif, &udp_table,
-				 NULL);
-#else
-	return NULL;
-#endif
-}
 
 /**
  * pcbg_verify - compare the groups' answer with the kernel's

@@ -127,3 +127,14 @@ instances_settle() {
 	done
 	return 1
 }
+
+# stat_above NS NAME N [SECS]: the counter NAME of NS exceeds N within SECS
+# (default 60): a check on work done, however slowly a busy host runs it.
+stat_above() {
+	local _
+	for _ in $(seq $((${4:-60} * 10))); do
+		[ "$(stat "$1" "$2")" -gt "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

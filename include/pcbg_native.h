@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* native.c: the kernel's own lookups, for a pcbgroup tuple. */
+#ifndef _PCBG_NATIVE_H
+#define _PCBG_NATIVE_H
+
+#include "pcbg_group.h"
+
+/* __inet_lookup_established() (and v6); returns a reference. */
+struct sock *pcbg_native_established(struct net *net,
+				     const struct pcbg_tuple *tp);
+/* The listener the stack would pick, under RCU, without a reference. */
+struct sock *pcbg_native_listener(struct net *net,
+				  const struct pcbg_tuple *tp);
+/* __udp4_lib_lookup() (and v6), under RCU, without a reference. */
+struct sock *pcbg_native_udp(struct net *net, const struct pcbg_tuple *tp);
+
+#endif /* _PCBG_NATIVE_H */
