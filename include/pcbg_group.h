@@ -355,10 +355,10 @@ static inline bool pcbg_group_stale(struct pcbg_group *g,
 }
 
 
-/* Told of every resize (stats.c; the tests and benchmark count them). */
+/* Told of every resize (trace.c; the tests and benchmark count them). */
 void pcbg_resized(struct pcbg_table *t, int group, unsigned int from,
 		  unsigned int to, unsigned int count);
-/* Told of every socket that joins or leaves a table (stats.c traces it). */
+/* Told of every socket that joins or leaves a table (trace.c traces it). */
 void pcbg_member(struct pcbg_table *t, const struct pcbg_entry *e, bool in);
 unsigned int pcbg_group_longest(struct pcbg_group *g);
 size_t pcbg_table_bytes(struct pcbg_table *t);

@@ -42,17 +42,17 @@ MODULE_PARM_DESC(instances, "Network namespaces with a pcbgroup instance (read o
 module_param_cb(entries, &pcbg_entries_ops, NULL, 0444);
 MODULE_PARM_DESC(entries, "Sockets held in group tables, all namespaces, including those waiting for a grace period (read only)");
 
-static bool enable = true;
-module_param(enable, bool, 0644);
+static bool pcbg_default_enable = true;
+module_param_named(enable, pcbg_default_enable, bool, 0644);
 MODULE_PARM_DESC(enable, "Default of net.pcbgroup.enable for new namespaces: steer packets through the groups (default Y)");
-static bool verify;
-module_param(verify, bool, 0644);
+static bool pcbg_default_verify;
+module_param_named(verify, pcbg_default_verify, bool, 0644);
 MODULE_PARM_DESC(verify, "Default of net.pcbgroup.verify: compare every answer with the kernel's own lookup (default N)");
-static bool soft_hash;
-module_param(soft_hash, bool, 0644);
+static bool pcbg_default_soft_hash;
+module_param_named(soft_hash, pcbg_default_soft_hash, bool, 0644);
 MODULE_PARM_DESC(soft_hash, "Default of net.pcbgroup.soft_hash: software Toeplitz for packets without a hardware L4 hash (default N)");
-static bool loopback;
-module_param(loopback, bool, 0644);
+static bool pcbg_default_loopback;
+module_param_named(loopback, pcbg_default_loopback, bool, 0644);
 MODULE_PARM_DESC(loopback, "Default of net.pcbgroup.loopback: send loopback traffic through the groups too (default N)");
 
 /* Minimum sizes; 0: the tables start small and grow with their sockets. */
@@ -205,10 +205,10 @@ static int __net_init pcbg_net_init(struct net *net)
 
 	pn->net = net;
 	pcbg_jails_init(&pn->jails);
-	pn->enable = READ_ONCE(enable);
-	pn->verify = READ_ONCE(verify);
-	pn->soft_hash = READ_ONCE(soft_hash);
-	pn->loopback = READ_ONCE(loopback);
+	pn->enable = READ_ONCE(pcbg_default_enable);
+	pn->verify = READ_ONCE(pcbg_default_verify);
+	pn->soft_hash = READ_ONCE(pcbg_default_soft_hash);
+	pn->loopback = READ_ONCE(pcbg_default_loopback);
 	pcbg_track_init_net(pn);
 	/* Charged to the creator's memory cgroup, as the kernel's own. */
 	pn->stats = pcbg_fail() ? NULL :

@@ -33,8 +33,8 @@
 #include "pcbg_raw.h"
 #include "pcbg_raw_demux.h"
 
-static bool raw_demux = true;
-module_param(raw_demux, bool, 0644);
+static bool pcbg_default_raw_demux = true;
+module_param_named(raw_demux, pcbg_default_raw_demux, bool, 0644);
 MODULE_PARM_DESC(raw_demux, "Default of net.pcbgroup.raw_demux for new namespaces: deliver raw IP through the per-namespace hash (default Y)");
 
 /* net.pcbgroup.raw_demux */
@@ -57,7 +57,7 @@ int pcbg_raw_init_net(struct pcbg_net *pn)
 	int err;
 
 	INIT_WORK(&r->sync, pcbg_raw_sync_work);
-	r->demux = READ_ONCE(raw_demux);
+	r->demux = READ_ONCE(pcbg_default_raw_demux);
 	err = pcbg_raw_init(r, 0);
 	if (err)
 		return err;
