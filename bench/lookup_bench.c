@@ -116,7 +116,7 @@ static const char *const kind_names[] = {
 
 /*
  * What a hook asks (pcbg_answer(), the one policy), and the reference it
- * takes dropped as the packet's would be: the path packets take.
+ * takes, if any, dropped as the packet's would be: the path packets take.
  */
 static struct sock *answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 			   const struct pcbg_tuple *tp, u32 hash,
@@ -136,7 +136,7 @@ static struct sock *answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 
 	sk = pcbg_answer(t, rss, &q, &hit);
 	if (sk)
-		sock_put(sk);
+		pcbg_answer_put(sk);
 	return sk;
 }
 

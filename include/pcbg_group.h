@@ -420,6 +420,13 @@ struct pcbg_query {
 
 struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_query *q, enum pcbg_hit *hit);
+
+/* An answer not handed to a packet: its reference, if it took one. */
+static inline void pcbg_answer_put(struct sock *sk)
+{
+	if (sk_is_refcounted(sk))
+		sock_gen_put(sk);
+}
 bool pcbg_wild_excluded(struct sock *sk, const struct pcbg_tuple *tp);
 struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       const struct pcbg_rss *rss,

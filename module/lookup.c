@@ -195,7 +195,12 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_table *t,
  * PCBG_MISS leaves a packet that is not the groups' to answer to the
  * stack, PCBG_ASIDE one whose answer they cannot know. The one place that
  * decides; the hooks (steer.c), KUnit and the benchmark all call it.
- * Under rcu_read_lock(); returns a referenced socket or NULL.
+ * Under rcu_read_lock(). A socket freed only after a grace period
+ * (SOCK_RCU_FREE: listeners, UDP) comes without a reference, as the
+ * kernel's own lookups return it and bpf_sk_assign() hands it over
+ * (sock_pfree()): no atomic on a line that every CPU receiving for the
+ * socket would share. Others (TCP connections) are referenced, as early
+ * demux's are. Release one that is not handed over with pcbg_answer_put().
  */
 struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_query *q, enum pcbg_hit *hit)
@@ -217,7 +222,8 @@ struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 		if (*hit == PCBG_HIT_WILD)
 			sk = pcbg_lookup_wild(t, tp, hit);
 	}
-	if (sk && unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
+	if (sk && sk_is_refcounted(sk) &&
+	    unlikely(!refcount_inc_not_zero(&sk->sk_refcnt))) {
 		*hit = PCBG_MISS;
 		return NULL;
 	}

@@ -22,8 +22,11 @@
  *    Broadcast and multicast routes are left to the stack, which delivers
  *    them to every socket.
  *
- * The answer goes in skb->sk with sock_edemux(), as early demux and TPROXY
- * do; skb_steal_sock() in the protocol's receive path takes it. A packet
+ * The answer goes in skb->sk with sock_pfree(), as bpf_sk_assign() puts a
+ * prefetched socket there (a TCP connection referenced, as early demux's;
+ * a listener or UDP socket, freed only after a grace period, not: the
+ * packet reaches the protocol in this softirq, under RCU);
+ * skb_steal_sock() in the protocol's receive path takes it. A packet
  * that no group answers for certain goes on as if the module were not
  * there: the kernel's own lookup in the reservation table serves it.
  *
@@ -198,7 +201,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	outcome = hit;
 	if (sk && READ_ONCE(pn->verify) &&
 	    !pcbg_verify(pn, stage, protocol, tp, sk)) {
-		sock_gen_put(sk);
+		pcbg_answer_put(sk);
 		sk = NULL;
 		hit = PCBG_ASIDE;
 		outcome = PCBG_TRACE_MISMATCH;
@@ -215,7 +218,7 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 		return NF_ACCEPT;
 	PCBG_GROUP_INC(pn, group_hits, group);
 	skb->sk = sk;
-	skb->destructor = sock_edemux;
+	skb->destructor = sock_pfree;
 	if (stage == PCBG_DEMUX)
 		pcbg_set_rx_dst(skb, sk);
 	return NF_ACCEPT;

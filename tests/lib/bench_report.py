@@ -79,7 +79,7 @@ def main():
             if pl and nl:
                 ratios = [p / q for p, q in zip(pl, nl)]
                 rows.append(("lookup cost, listener (ns)",
-                             "%s sockets, %s cache; a SYN to their port, asked as the delivery hook asks (pcbg_answer(): the kernel's established lookup, then 1 wildcard listener; a reference taken and dropped), native __inet_lookup_established() then __inet_lookup_listener(); module defaults; %d runs" % (n, cache, len(ratios)),
+                             "%s sockets, %s cache; a SYN to their port, asked as the delivery hook asks (pcbg_answer(): the kernel's established lookup, then 1 wildcard listener; a TCP connection referenced, a listener handed over without one), native __inet_lookup_established() then __inet_lookup_listener(); module defaults; %d runs" % (n, cache, len(ratios)),
                              "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
                              spread(ratios), "<= 1.0"))
         for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
