@@ -34,7 +34,6 @@
  * pcbg_answer() (lookup.c); this file finds the packet's tuple, hash and
  * group, and hands the answer to the stack.
  */
-#include <linux/filter.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/netfilter.h>
