@@ -49,6 +49,7 @@ enum pcbg_hit {
 enum pcbg_stage {
 	PCBG_DEMUX,	/* early demux: connected sockets, before routing */
 	PCBG_DELIVER,	/* the protocol's receive: after LOCAL_IN */
+	PCBG_LOOKUP,	/* inside the kernel's lookup function (udp_lookup.c) */
 };
 
 /*

@@ -117,9 +117,15 @@ void pcbg_instances_set_open(bool open);
 int pcbg_proc_init_net(struct pcbg_net *pn);
 void pcbg_proc_exit_net(struct pcbg_net *pn);
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
+void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit);
 
 /* sockets.c: /proc/net/pcbgroup/sockets */
 int pcbg_sockets_proc_init(struct pcbg_net *pn);
+
+/* udp_lookup.c: UDP answered inside the kernel's lookup functions */
+void pcbg_udp_lookup_init(void);
+void pcbg_udp_lookup_exit(void);
+bool pcbg_udp_lookup_armed(void);
 
 /* steer.c: the netfilter hooks */
 int pcbg_steer_init_net(struct net *net);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints for bpftrace and perf: tracepoint:pcbgroup:lookup fires for
- * every lookup a steering hook makes (stage 0: early demux, 1: delivery),
+ * every lookup a steering hook makes (stage 0: early demux, 1: delivery,
+ * 2: inside the kernel's UDP lookup function),
  * tracepoint:pcbgroup:resize for every table grown or shrunk.
  */
 #undef TRACE_SYSTEM
@@ -66,7 +67,10 @@ TRACE_EVENT(lookup,
 		__entry->sk = sk;
 	),
 	TP_printk("netns=%u stage=%s proto=%u family=%u lport=%u fport=%u hash=0x%08x group=%d cpu=%d rxcpu=%d outcome=%s sk=%p",
-		  __entry->netns, __entry->stage ? "deliver" : "demux",
+		  __entry->netns,
+		  __print_symbolic(__entry->stage, { PCBG_DEMUX, "demux" },
+				   { PCBG_DELIVER, "deliver" },
+				   { PCBG_LOOKUP, "lookup" }),
 		  __entry->protocol, __entry->family,
 		  __entry->lport, __entry->fport, __entry->hash, __entry->group,
 		  __entry->cpu, __entry->rxcpu,

@@ -134,11 +134,14 @@ static void vector2(struct pcbg_tuple *tp)
 
 /*
  * How a test asks, as the hooks do (pcbg_answer()): as early demux, the
- * exact lookup alone, or as the delivery of a SYN (or a datagram): exact,
- * then the wildcard sockets.
+ * exact lookup alone; as the delivery of a SYN (or a datagram): the
+ * wildcard sockets (a datagram: exact first; a SYN's connection, if any,
+ * is the kernel's established lookup's); or as the delivery of another
+ * segment: the exact lookup alone.
  */
 #define AS_DEMUX	0
 #define AS_SYN		1
+#define AS_DELIVER	2
 
 static struct pcbg_query query(const struct pcbg_table *t,
 			       const struct pcbg_tuple *tp, u32 hash, int as)
@@ -147,8 +150,8 @@ static struct pcbg_query query(const struct pcbg_table *t,
 		.tp = tp,
 		.hash = hash,
 		.protocol = t->protocol,
-		.stage = as == AS_SYN ? PCBG_DELIVER : PCBG_DEMUX,
-		.syn = as == AS_SYN,
+		.stage = as == AS_DEMUX ? PCBG_DEMUX : PCBG_DELIVER,
+		.syn = as == AS_SYN && t->protocol == IPPROTO_TCP,
 		/* Every socket tracked; hashed as the sockets were placed. */
 		.udp_reliable = true,
 		.placed_by = true,
@@ -308,8 +311,13 @@ static void group_precedence(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, exact, PCBG_EXACT));
 	KUNIT_EXPECT_EQ(test, 4, atomic_read(&ctx->t->members[PCBG_WILD]));
 
-	/* 1. The exact 4-tuple beats every wildcard. */
-	KUNIT_EXPECT_PTR_EQ(test, exact, lookup(test, &tp, 0xc626b0ea, f, &hit));
+	/*
+	 * 1. The exact 4-tuple beats every wildcard: a segment of the
+	 * connection gets it, a SYN is not looked up in the groups (the
+	 * kernel's established lookup finds the connection).
+	 */
+	KUNIT_EXPECT_PTR_EQ(test, exact, lookup(test, &tp, 0xc626b0ea,
+						AS_DELIVER, &hit));
 	KUNIT_EXPECT_EQ(test, PCBG_HIT_EXACT, hit);
 	pcbg_table_set(ctx->t, exact, PCBG_NONE);
 	/* 2. The listener on the exact local address, in every group. */
@@ -581,7 +589,7 @@ static int resize_reader(void *arg)
 		for (i = lo; i < hi; i++) {
 			resize_tuple(&tp, i);
 			q = query(rc->t, &tp, pcbg_tuple_rss_hash(rc->rss, &tp),
-				  AS_SYN);
+				  i < RESIZE_EXACT ? AS_DELIVER : AS_SYN);
 			rcu_read_lock();
 			sk = pcbg_answer(rc->t, rc->rss, &q, &hit);
 			rcu_read_unlock();

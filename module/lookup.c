@@ -209,8 +209,12 @@ struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 	struct sock *sk = NULL;
 
 	*hit = PCBG_MISS;
-	/* Delivery sees new connections and unconnected traffic mostly. */
-	if (q->stage == PCBG_DEMUX || pcbg_port_has_exact(t, tp))
+	/*
+	 * Delivery sees new connections and unconnected traffic mostly. A
+	 * SYN skips the groups: the kernel's established lookup, which must
+	 * run for it anyway (pcbg_wild_allowed()), finds any connection.
+	 */
+	if (q->stage == PCBG_DEMUX || (!q->syn && pcbg_port_has_exact(t, tp)))
 		sk = pcbg_lookup_exact(t, rss, tp, q->hash, hit);
 	if (sk && q->protocol == IPPROTO_UDP &&
 	    (!q->udp_reliable || !pcbg_udp_exact_certain(t, tp))) {

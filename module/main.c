@@ -30,6 +30,7 @@ static int __init pcbg_init(void)
 		goto fail_netns;
 	pcbg_track_walk();		/* sockets that were already there */
 	pcbg_netns_set_ready(true);
+	pcbg_udp_lookup_init();		/* UDP inside the kernel's lookup */
 	err = pcbg_raw_demux_init();	/* raw sockets, then their delivery */
 	if (err)
 		goto fail_track;
@@ -49,6 +50,7 @@ fail_prison:
 fail_raw:
 	pcbg_raw_demux_exit();
 fail_track:
+	pcbg_udp_lookup_exit();
 	pcbg_netns_set_ready(false);
 	pcbg_track_exit();
 fail_netns:
@@ -65,6 +67,7 @@ static void __exit pcbg_exit(void)
 	pcbg_prison_nl_exit();
 	pcbg_prison_sock_exit();	/* no prisoner socket is left */
 	pcbg_raw_demux_exit();
+	pcbg_udp_lookup_exit();		/* no handler runs after this */
 	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
 	pcbg_netns_exit();

@@ -47,6 +47,28 @@ u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat)
 	return sum;
 }
 
+/* How a lookup ended, counted once per answer given or refused. */
+void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
+{
+	switch (hit) {
+	case PCBG_HIT_EXACT:
+		PCBG_INC(pn, HIT_EXACT);
+		break;
+	case PCBG_HIT_BUCKET:
+		PCBG_INC(pn, HIT_BUCKET);
+		break;
+	case PCBG_HIT_WILD:
+		PCBG_INC(pn, HIT_WILD);
+		break;
+	case PCBG_ASIDE:
+		PCBG_INC(pn, ASIDE);
+		break;
+	default:
+		PCBG_INC(pn, MISS);
+		break;
+	}
+}
+
 static int pcbg_stats_show(struct seq_file *seq, void *v)
 {
 	struct pcbg_net *pn = pcbg_net(seq_file_single_net(seq));

@@ -20,7 +20,9 @@
  *    socket with inet_iif()/inet_sdif(). Connected sockets, then
  *    listeners (for a SYN) and unconnected UDP sockets answer here.
  *    Broadcast and multicast routes are left to the stack, which delivers
- *    them to every socket.
+ *    them to every socket. While UDP is answered inside the kernel's own
+ *    lookup functions (udp_lookup.c, the default), this hook leaves UDP
+ *    alone.
  *
  * The answer goes in skb->sk with sock_pfree(), as bpf_sk_assign() puts a
  * prefetched socket there (a TCP connection referenced, as early demux's;
@@ -131,27 +133,6 @@ static void pcbg_set_rx_dst(struct sk_buff *skb, struct sock *sk)
 	if (sk->sk_rx_dst_ifindex != skb->skb_iif)
 		return;
 	skb_dst_set_noref(skb, dst);
-}
-
-static void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
-{
-	switch (hit) {
-	case PCBG_HIT_EXACT:
-		PCBG_INC(pn, HIT_EXACT);
-		break;
-	case PCBG_HIT_BUCKET:
-		PCBG_INC(pn, HIT_BUCKET);
-		break;
-	case PCBG_HIT_WILD:
-		PCBG_INC(pn, HIT_WILD);
-		break;
-	case PCBG_ASIDE:
-		PCBG_INC(pn, ASIDE);
-		break;
-	default:
-		PCBG_INC(pn, MISS);
-		break;
-	}
 }
 
 static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
@@ -270,6 +251,12 @@ static bool pcbg_early_demux_on(const struct net *net, int protocol)
 	       READ_ONCE(net->ipv4.sysctl_udp_early_demux);
 }
 
+/* UDP is answered inside the kernel's lookup function (udp_lookup.c). */
+static bool pcbg_udp_elsewhere(int protocol)
+{
+	return protocol == IPPROTO_UDP && pcbg_udp_lookup_armed();
+}
+
 /* Traffic the groups cannot serve costs next to nothing. */
 static bool pcbg_no_hash(struct pcbg_net *pn, enum pcbg_hash_src src,
 			 enum pcbg_stage stage)
@@ -367,7 +354,8 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 		struct rtable *rt = skb_rtable(skb);
 
 		/* The stack delivers these to every matching socket. */
-		if (!rt || (rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)))
+		if (!rt || (rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) ||
+		    pcbg_udp_elsewhere(iph->protocol))
 			return NF_ACCEPT;
 	}
 	src = pcbg_hash_src(pn, skb, state->in);
@@ -402,6 +390,8 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	pn = pcbg_gate(skb, state);
 	if (!pn || ipv6_addr_is_multicast(&ip6h->daddr))
+		return NF_ACCEPT;
+	if (stage == PCBG_DELIVER && pcbg_udp_elsewhere(ip6h->nexthdr))
 		return NF_ACCEPT;
 	if (stage == PCBG_DEMUX &&
 	    (ip6h->nexthdr == IPPROTO_UDP || skb_dst(skb) ||

@@ -79,7 +79,8 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 		PCBG_INC(pn, MISMATCH);
 		net_info_ratelimited("verify: %s %s port %u<-%u: groups %p state %d hashed %d, kernel %p state %d\n",
 				     protocol == IPPROTO_TCP ? "tcp" : "udp",
-				     stage == PCBG_DEMUX ? "demux" : "deliver",
+				     stage == PCBG_DEMUX ? "demux" :
+				     stage == PCBG_LOOKUP ? "lookup" : "deliver",
 				     ntohs(tp->lport), ntohs(tp->fport), sk,
 				     sk->sk_state, !sk_unhashed(sk), native,
 				     native && nstate < 0 ? native->sk_state : nstate);

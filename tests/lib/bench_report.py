@@ -148,7 +148,7 @@ def main():
 
     def rate_rows(reps_by_n, hits, section, setup, label):
         """Rows of a rate measured in pairs (higher is better)."""
-        for n in sorted(reps_by_n, key=int):
+        for n in sorted(reps_by_n, key=lambda n: (int(n.rstrip("ghu")), n)):
             reps = reps_by_n[n].values()
             ratios = [v["pcbgroup"] / v["native"] for v in reps
                       if v.get("native") and "pcbgroup" in v]
@@ -164,12 +164,31 @@ def main():
     for line in read(os.path.join(raw, "rx.txt")):
         parts = line.split()
         _, n, mode, r, pps = parts[:5]
-        rx[n][r][mode] = float(pps or 0)
-        if mode == "pcbgroup":
-            hits[n] = parts[5] if len(parts) > 5 else "0"
+        # The module with udp_lookup=0 is its own row.
+        key = n + "h" if mode == "hook" else n
+        rx[key][r]["native" if mode == "native" else "pcbgroup"] = \
+            float(pps or 0)
+        if mode == "native" and n.endswith("g"):
+            rx[n + "h"][r]["native"] = float(pps or 0)
+        if mode != "native":
+            hits[key] = parts[5] if len(parts) > 5 else "0"
+
+    def rx_setup(n, h, k):
+        flows = n.rstrip("ghu")
+        if n.endswith("u"):
+            return ("one unconnected socket on the port, %s flows, pktgen 64 B, module at its defaults: "
+                    "the cost where it cannot win (the handler in __udp4_lib_lookup() leaves at once); "
+                    "answers in last run: %s" % (flows, h))
+        if not n.endswith(("g", "h")):
+            return ("%s connected flows on one port, pktgen 64 B, module at its defaults "
+                    "(answered in __udp4_lib_lookup()); exact hits in last run: %s" % (flows, h))
+        how = ("module at its defaults (answered in __udp4_lib_lookup(): the GRO lookup and udp_rcv()'s)"
+               if n.endswith("g") else
+               "module with udp_lookup=0 soft_hash=1 (answered at LOCAL_IN only: the GRO lookup still walks)")
+        return ("%s connected flows on one port, GRO on the link and a UDP_GRO socket in the namespace, "
+                "pktgen 64 B, %s; exact hits in last run: %s" % (flows, how, h))
     rate_rows(rx, hits, "RX path, UDP pps over veth (higher is better)",
-              lambda n, h, k: "%s connected flows on one port, pktgen 64 B, software Toeplitz; "
-              "steered exact hits in last run: %s" % (n, h), "rx %s flows")
+              rx_setup, "rx %s flows")
 
     tcprx = collections.defaultdict(lambda: collections.defaultdict(dict))
     tcphits = {}

@@ -757,13 +757,71 @@ class Plain(Scenario):
             count(out, "udp " + a, udp_clients("dc", a, 7001, 20))
 
 
+class UdpGro(Scenario):
+    """Connected UDP sockets on one port while a socket of the namespace has
+    UDP_GRO on and the link does GRO: udp4_gro_receive() then looks every
+    datagram up before any hook, and udp_rcv() again. Both lookups must
+    give the kernel's socket; the groups answer both (at least twice as
+    many exact hits as datagrams to connected sockets)."""
+    flows = 24
+    UDP_GRO = 104
+
+    def setup(self):
+        super().setup()
+        sh("ip netns exec ds ethtool -K veth0 gro on")
+
+    def serve(self, srv):
+        for a, p in (("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")):
+            for i in range(self.flows):
+                srv.add_udp("connected", "ds", a, 7300,
+                            connect=(p, 21000 + i))
+            srv.add_udp("unconnected", "ds", a, 7300)
+            # Its own port; it only turns udp_encap_needed_key on.
+            srv.add_udp("gro", "ds", a, 7301,
+                        opts=((socket.SOL_UDP, self.UDP_GRO, 1),))
+
+    def traffic(self, srv, out):
+        for a, p in (("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")):
+            got = 0
+            for i in range(self.flows):
+                got += self.echo(a, p, 21000 + i, 3)
+            out["connected replies " + a] = got
+            count(out, "unconnected " + a, udp_clients("dc", a, 7300, 5))
+
+    @staticmethod
+    def echo(addr, src, sport, n):
+        got = 0
+        with Netns("dc"):
+            s = socket.socket(fam(addr), socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, sport))
+        s.settimeout(1.0)
+        for i in range(n):
+            s.sendto(struct.pack("!II", i, sport), (addr, 7300))
+            try:
+                got += len(s.recv(64)) == 8
+            except OSError:
+                pass
+        s.close()
+        return got
+
+    def check(self, out, stats):
+        """Datagrams to connected sockets, each looked up twice."""
+        want = 2 * out.get("received connected", 0)
+        got = stats.get("ds", {}).get("hit_exact", 0)
+        if got < want:
+            return "%d exact hits for %d lookups of connected datagrams" % (
+                got, want)
+        return None
+
+
 SCENARIOS = {
     "plain": Plain, "forward": Forward, "dnat": Dnat, "redirect": Redirect,
     "snat-input": SnatInput, "vrf-accept0": Vrf, "vrf-accept1": Vrf1,
     "sk-lookup": SkLookup, "reuseport-bpf": ReuseportBpf,
     "incoming-cpu": IncomingCpu, "ipsec-transport": Ipsec,
     "ipsec-tunnel": IpsecTunnel, "broadcast": Broadcast, "tproxy": Tproxy,
-    "skuid-socket-match": SkuidMatch, "bridge": Bridge,
+    "skuid-socket-match": SkuidMatch, "bridge": Bridge, "udp-gro": UdpGro,
 }
 
 
@@ -861,6 +919,9 @@ def main():
             totals["aside"] += aside
             if mism:
                 why.append("%s: %d verify mismatches" % (mode, mism))
+            extra = scen.check(out, stats) if hasattr(scen, "check") else None
+            if extra:
+                why.append("%s: %s" % (mode, extra))
             if scen.steered and not steered:
                 why.append("%s: the groups answered nothing in %s" %
                            (mode, ",".join(scen.steered)))

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UDP answered inside the kernel's own lookup functions,
+ * __udp4_lib_lookup() and __udp6_lib_lookup(): an ftrace handler on each
+ * (IPMODIFY, as raw demux and livepatch redirect) gives the groups' answer
+ * as the function's return value, or lets the function run.
+ *
+ * Why there and not in a netfilter hook: with UDP_GRO on any socket
+ * (QUIC servers), udp4_gro_receive() looks every datagram up before any
+ * hook, and that lookup walks every connected socket of the port
+ * (udp4_lib_lookup2()); ICMP errors, diag, TPROXY and the BPF socket
+ * helpers look up through the same functions. Answering in the function
+ * serves all of them, with the stack's own inputs, at the stack's own
+ * point.
+ *
+ * Where it cannot win it leaves at once: a port without connected
+ * sockets in the namespace's table (the kernel's hash2 finds an
+ * unconnected socket in one step), another UDP table (UDP-Lite),
+ * loopback unless the namespace asks for it. Where it answers, the answer
+ * policy is the one of every other path (pcbg_answer(), at delivery), so
+ * the socket is the one the function would have returned; the group is
+ * found by the software RSS bucket, which is what sockets are placed by
+ * (the function is not always given the packet, so not its NIC hash).
+ *
+ * If the functions cannot be redirected (a livepatch of either), the
+ * netfilter delivery hook answers UDP as before and the log says so.
+ */
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <net/udp.h>
+
+#include "pcbg_net.h"
+#include "pcbg_trace.h"
+
+static bool pcbg_default_udp_lookup = true;
+module_param_named(udp_lookup, pcbg_default_udp_lookup, bool, 0444);
+MODULE_PARM_DESC(udp_lookup,
+		 "Answer UDP inside __udp4/6_lib_lookup() (serves GRO, ICMP errors, diag); 0: only at the LOCAL_IN hook (default 1)");
+
+static bool pcbg_udp_armed;
+
+/* The redirection target: the socket the handler put in its argument. */
+static noinline notrace struct sock *pcbg_udp_found(struct sock *sk)
+{
+	return sk;
+}
+
+/*
+ * The groups' answer for a lookup of @net's UDP table, or NULL to let the
+ * kernel's function look. Under the caller's rcu_read_lock(), as the
+ * function itself is; the socket is not referenced (UDP sockets are
+ * freed after a grace period), as the function returns it.
+ */
+static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
+{
+	struct pcbg_net *pn = pcbg_net(net);
+	const struct pcbg_rss *rss;
+	struct pcbg_query q;
+	struct pcbg_table *t;
+	unsigned int group;
+	enum pcbg_hit hit;
+	struct sock *sk;
+	int outcome;
+
+	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready())
+		return NULL;
+	t = pcbg_net_table(pn, IPPROTO_UDP);
+	if (!t || !pcbg_port_has_exact(t, tp))
+		return NULL;
+	if (tp->dif == LOOPBACK_IFINDEX && !READ_ONCE(pn->loopback))
+		return NULL;	/* the reservation table's, as at the hooks */
+	rss = pcbg_rss_get();
+	q.tp = tp;
+	q.hash = pcbg_tuple_rss_bucket(rss, tp);
+	q.protocol = IPPROTO_UDP;
+	q.stage = PCBG_DELIVER;
+	q.syn = false;
+	q.udp_reliable = pcbg_udp_reliable(pn);
+	q.placed_by = pcbg_rss_settled();
+	group = pcbg_table_group(t, rss, q.hash);
+	PCBG_INC(pn, LOOKUPS);
+	PCBG_GROUP_INC(pn, group_lookups, group);
+	sk = pcbg_answer(t, rss, &q, &hit);
+	outcome = hit;
+	/* verify: the kernel's function, called from here, is not redirected */
+	if (sk && READ_ONCE(pn->verify) &&
+	    !pcbg_verify(pn, PCBG_LOOKUP, IPPROTO_UDP, tp, sk)) {
+		pcbg_answer_put(sk);
+		sk = NULL;
+		hit = PCBG_ASIDE;
+		outcome = PCBG_TRACE_MISMATCH;
+	}
+	if (trace_lookup_enabled()) {
+		u32 hash = pcbg_tuple_rss_hash(rss, tp);
+
+		trace_lookup(net, tp, IPPROTO_UDP, PCBG_LOOKUP, hash, group,
+			     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)),
+			     outcome, sk);
+	}
+	pcbg_count_hit(pn, hit);
+	if (sk)
+		PCBG_GROUP_INC(pn, group_hits, group);
+	return sk;
+}
+
+/* Return @sk from the redirected function without running it. */
+static void notrace pcbg_udp_return(struct ftrace_regs *fregs,
+				    struct sock *sk)
+{
+	fregs->regs.di = (unsigned long)sk;
+	ftrace_instruction_pointer_set(fregs, (unsigned long)pcbg_udp_found);
+}
+
+/*
+ * __udp4_lib_lookup(net, saddr, sport, daddr, dport, dif, sdif, udptable,
+ * skb): the arguments as the function's entry has them.
+ */
+static void notrace pcbg_udp4_ftrace(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *op,
+				     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = &fregs->regs;
+	struct pcbg_tuple tp;
+	struct sock *sk;
+	int bit;
+
+	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	if (bit < 0)
+		return;	/* verify's own call: the kernel's function runs */
+	memset(&tp, 0, sizeof(tp));
+	tp.family = AF_INET;
+	tp.faddr4 = (__force __be32)(u32)regs_get_kernel_argument(regs, 1);
+	tp.fport = (__force __be16)(u16)regs_get_kernel_argument(regs, 2);
+	tp.laddr4 = (__force __be32)(u32)regs_get_kernel_argument(regs, 3);
+	tp.lport = (__force __be16)(u16)regs_get_kernel_argument(regs, 4);
+	tp.dif = (int)regs_get_kernel_argument(regs, 5);
+	tp.sdif = (int)regs_get_kernel_argument(regs, 6);
+	sk = pcbg_udp_answer((void *)regs_get_kernel_argument(regs, 0), &tp);
+	if (sk)
+		pcbg_udp_return(fregs, sk);
+	ftrace_test_recursion_unlock(bit);
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+/* __udp6_lib_lookup(net, saddr, sport, daddr, dport, dif, sdif, ...) */
+static void notrace pcbg_udp6_ftrace(unsigned long ip, unsigned long parent_ip,
+				     struct ftrace_ops *op,
+				     struct ftrace_regs *fregs)
+{
+	struct pt_regs *regs = &fregs->regs;
+	struct pcbg_tuple tp;
+	struct sock *sk;
+	int bit;
+
+	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	if (bit < 0)
+		return;
+	memset(&tp, 0, sizeof(tp));
+	tp.family = AF_INET6;
+	tp.faddr6 = *(const struct in6_addr *)regs_get_kernel_argument(regs, 1);
+	tp.fport = (__force __be16)(u16)regs_get_kernel_argument(regs, 2);
+	tp.laddr6 = *(const struct in6_addr *)regs_get_kernel_argument(regs, 3);
+	tp.lport = (__force __be16)(u16)regs_get_kernel_argument(regs, 4);
+	tp.dif = (int)regs_get_kernel_argument(regs, 5);
+	tp.sdif = (int)regs_get_kernel_argument(regs, 6);
+	sk = pcbg_udp_answer((void *)regs_get_kernel_argument(regs, 0), &tp);
+	if (sk)
+		pcbg_udp_return(fregs, sk);
+	ftrace_test_recursion_unlock(bit);
+}
+#endif
+
+struct pcbg_udp_redirect {
+	const char *fn;
+	struct ftrace_ops ops;
+	bool on;
+};
+
+static struct pcbg_udp_redirect pcbg_udp_redirects[] = {
+	{ "__udp4_lib_lookup",
+	  { .func = pcbg_udp4_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
+#if IS_ENABLED(CONFIG_IPV6)
+	{ "__udp6_lib_lookup",
+	  { .func = pcbg_udp6_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
+#endif
+};
+
+/* Whether UDP is answered in the lookup functions (else at LOCAL_IN). */
+bool pcbg_udp_lookup_armed(void)
+{
+	return READ_ONCE(pcbg_udp_armed);
+}
+
+void pcbg_udp_lookup_exit(void)
+{
+	unsigned int i;
+
+	WRITE_ONCE(pcbg_udp_armed, false);
+	for (i = 0; i < ARRAY_SIZE(pcbg_udp_redirects); i++) {
+		struct pcbg_udp_redirect *rd = &pcbg_udp_redirects[i];
+
+		/* Waits for every task to leave the handler and its target. */
+		if (rd->on)
+			unregister_ftrace_function(&rd->ops);
+		rd->on = false;
+		ftrace_free_filter(&rd->ops);
+	}
+}
+
+/*
+ * Both functions or neither: one of them answered by the hook and the
+ * other by the function would still be correct, but hard to explain. A
+ * failure (another IPMODIFY user: a livepatch) leaves the hook answering.
+ */
+void pcbg_udp_lookup_init(void)
+{
+	unsigned int i;
+	int err = 0;
+
+	if (!pcbg_default_udp_lookup)
+		return;
+	for (i = 0; i < ARRAY_SIZE(pcbg_udp_redirects) && !err; i++) {
+		struct pcbg_udp_redirect *rd = &pcbg_udp_redirects[i];
+
+		err = ftrace_set_filter(&rd->ops, (unsigned char *)rd->fn,
+					strlen(rd->fn), 0);
+		if (!err)
+			err = register_ftrace_function(&rd->ops);
+		if (err)
+			pr_warn("udp lookup: cannot redirect %s (%d): UDP is answered at LOCAL_IN only\n",
+				rd->fn, err);
+		else
+			rd->on = true;
+	}
+	if (err) {
+		pcbg_udp_lookup_exit();
+		pcbg_default_udp_lookup = false;
+		return;
+	}
+	WRITE_ONCE(pcbg_udp_armed, true);
+}
