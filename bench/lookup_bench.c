@@ -199,11 +199,33 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
  * Time for @n lookups: the random order, the hot set, or (scaling) the
  * positions in @subset.
  */
+/*
+ * The cache model's window marks (bench/cachesim/): xchg %bx,%bx opens,
+ * xchg %cx,%cx closes; to the CPU, no-ops. Windows are numbered in the
+ * order they open; a lookup line names its run's.
+ */
+static atomic_t windows = ATOMIC_INIT(0);
+static unsigned int last_window;
+
+static __always_inline void window_open(void)
+{
+	asm volatile(".byte 0x66, 0x87, 0xdb" ::: "memory");
+}
+
+static __always_inline void window_close(void)
+{
+	asm volatile(".byte 0x66, 0x87, 0xc9" ::: "memory");
+}
+
 static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 	       u32 start, const u32 *subset, u32 nsub, unsigned int *misses)
 {
-	u64 t0 = ktime_get_ns();
+	u64 t0;
 	u32 k, pos;
+
+	last_window = atomic_inc_return(&windows) - 1;
+	window_open();
+	t0 = ktime_get_ns();
 
 	for (k = 0; k < n; k++) {
 		if (!(k & 1023)) {
@@ -225,7 +247,9 @@ static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 	}
 	rcu_read_unlock();
 	local_bh_enable();
-	return ktime_get_ns() - t0;
+	t0 = ktime_get_ns() - t0;
+	window_close();
+	return t0;
 }
 
 #define SCALING_LOOKUPS	(10 * lookups)	/* long enough to average */
@@ -668,11 +692,11 @@ static void measure(struct bench *b)
 				misses = 0;
 				ns = run(b, kinds[k], hot, lookups, r * 977,
 					 NULL, 0, &misses);
-				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u\n",
+				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u window=%u lookups=%u\n",
 					kind_names[kinds[k]], hot ? "hot" : "cold",
 					udp ?: sockets, r, div64_u64(ns, lookups),
 					div64_u64(ns % lookups * 100, lookups),
-					misses);
+					misses, last_window, lookups);
 			}
 		}
 		if (num_online_cpus() < 2 || udp)

@@ -97,6 +97,16 @@ static inline struct pcbg_net *pcbg_net(const struct net *net)
 	return net_generic(net, pcbg_net_id);
 }
 
+/*
+ * The same, for the receive path, which is inside rcu_read_lock() already:
+ * net_generic()'s own lock and unlock are out-of-line calls under
+ * PREEMPT_RCU (Debian's PREEMPT_DYNAMIC).
+ */
+static inline struct pcbg_net *pcbg_net_rcu(const struct net *net)
+{
+	return rcu_dereference(net->gen)->ptr[pcbg_net_id];
+}
+
 static inline struct pcbg_table *pcbg_net_table(struct pcbg_net *pn,
 						int protocol)
 {

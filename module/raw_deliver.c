@@ -346,6 +346,7 @@ struct pcbg_raw_redirect {
 	const char *fn;
 	struct ftrace_ops ops;
 	bool on;
+	unsigned long ip;	/* fn's address */
 };
 
 static struct pcbg_raw_redirect pcbg_raw_redirects[] = {
@@ -476,9 +477,15 @@ static void pcbg_raw_free_filters(void)
 static int pcbg_raw_symbols(void)
 {
 	pcbg_kallsyms_fn lookup = pcbg_kallsyms();
+	unsigned int i;
 
 	if (!lookup)
 		return -ENOENT;
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++) {
+		pcbg_raw_redirects[i].ip = lookup(pcbg_raw_redirects[i].fn);
+		if (!pcbg_raw_redirects[i].ip)
+			return -ENOENT;
+	}
 	pcbg_raw_rcv = (void *)lookup("raw_rcv");
 	pcbg_mc_sf_allow = (void *)lookup("ip_mc_sf_allow");
 #if IS_ENABLED(CONFIG_IPV6)
@@ -500,11 +507,11 @@ int pcbg_raw_deliver_init(void)
 		pr_err("raw demux: kernel symbols not found: %d\n", err);
 		return err;
 	}
+	/* By address: a filter by name scans every ftrace site of the kernel. */
 	for (i = 0; i < ARRAY_SIZE(pcbg_raw_redirects); i++) {
 		struct pcbg_raw_redirect *rd = &pcbg_raw_redirects[i];
 
-		err = ftrace_set_filter(&rd->ops, (unsigned char *)rd->fn,
-					strlen(rd->fn), 1);
+		err = ftrace_set_filter_ip(&rd->ops, rd->ip, 0, 1);
 		if (err) {
 			pr_err("raw demux: cannot trace %s: %d\n", rd->fn, err);
 			pcbg_raw_free_filters();

@@ -223,7 +223,7 @@ static bool pcbg_bridged(const struct sk_buff *skb)
 static struct pcbg_net *pcbg_gate(struct sk_buff *skb,
 				  const struct nf_hook_state *state)
 {
-	struct pcbg_net *pn = pcbg_net(state->net);
+	struct pcbg_net *pn = pcbg_net_rcu(state->net);
 
 	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready() || skb->sk ||
 	    skb->pkt_type != PACKET_HOST || !state->in ||

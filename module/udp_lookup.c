@@ -53,7 +53,7 @@ static noinline notrace struct sock *pcbg_udp_found(struct sock *sk)
  */
 static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
 {
-	struct pcbg_net *pn = pcbg_net(net);
+	struct pcbg_net *pn = pcbg_net_rcu(net);
 	const struct pcbg_rss *rss;
 	struct pcbg_query q;
 	struct pcbg_table *t;
@@ -113,79 +113,76 @@ static void notrace pcbg_udp_return(struct ftrace_regs *fregs,
 
 /*
  * __udp4_lib_lookup(net, saddr, sport, daddr, dport, dif, sdif, udptable,
- * skb): the arguments as the function's entry has them.
+ * skb) and __udp6_lib_lookup(), the same with addresses by pointer: the
+ * packet's tuple from the arguments as the function's entry has them.
  */
-static void notrace pcbg_udp4_ftrace(unsigned long ip, unsigned long parent_ip,
-				     struct ftrace_ops *op,
-				     struct ftrace_regs *fregs)
+static void pcbg_udp_tuple(const struct pt_regs *regs, bool v6,
+			   struct pcbg_tuple *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	if (v6) {
+		tp->family = AF_INET6;
+		tp->faddr6 = *(const struct in6_addr *)
+			     regs_get_kernel_argument((struct pt_regs *)regs, 1);
+		tp->laddr6 = *(const struct in6_addr *)
+			     regs_get_kernel_argument((struct pt_regs *)regs, 3);
+	} else {
+		tp->family = AF_INET;
+		tp->faddr4 = (__force __be32)(u32)regs->si;
+		tp->laddr4 = (__force __be32)(u32)regs->cx;
+	}
+	tp->fport = (__force __be16)(u16)regs->dx;
+	tp->lport = (__force __be16)(u16)regs->r8;
+	tp->dif = (int)regs->r9;
+	tp->sdif = (int)regs_get_kernel_argument((struct pt_regs *)regs, 6);
+}
+
+/* The call site of a function's ftrace hook is within its first bytes. */
+static bool pcbg_udp_is_v6(unsigned long ip)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	return ip - (unsigned long)__udp6_lib_lookup < 16;
+#else
+	return false;
+#endif
+}
+
+static void notrace pcbg_udp_ftrace(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op,
+				    struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = &fregs->regs;
 	struct pcbg_tuple tp;
 	struct sock *sk;
 	int bit;
 
+	/* The UDP table (not UDP-Lite's), the same argument in both. */
 	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
 		return;
 	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	if (bit < 0)
 		return;	/* verify's own call: the kernel's function runs */
-	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET;
-	tp.faddr4 = (__force __be32)(u32)regs_get_kernel_argument(regs, 1);
-	tp.fport = (__force __be16)(u16)regs_get_kernel_argument(regs, 2);
-	tp.laddr4 = (__force __be32)(u32)regs_get_kernel_argument(regs, 3);
-	tp.lport = (__force __be16)(u16)regs_get_kernel_argument(regs, 4);
-	tp.dif = (int)regs_get_kernel_argument(regs, 5);
-	tp.sdif = (int)regs_get_kernel_argument(regs, 6);
-	sk = pcbg_udp_answer((void *)regs_get_kernel_argument(regs, 0), &tp);
+	pcbg_udp_tuple(regs, pcbg_udp_is_v6(ip), &tp);
+	sk = pcbg_udp_answer((struct net *)regs->di, &tp);
 	if (sk)
 		pcbg_udp_return(fregs, sk);
 	ftrace_test_recursion_unlock(bit);
 }
 
-#if IS_ENABLED(CONFIG_IPV6)
-/* __udp6_lib_lookup(net, saddr, sport, daddr, dport, dif, sdif, ...) */
-static void notrace pcbg_udp6_ftrace(unsigned long ip, unsigned long parent_ip,
-				     struct ftrace_ops *op,
-				     struct ftrace_regs *fregs)
-{
-	struct pt_regs *regs = &fregs->regs;
-	struct pcbg_tuple tp;
-	struct sock *sk;
-	int bit;
-
-	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
-		return;
-	bit = ftrace_test_recursion_trylock(ip, parent_ip);
-	if (bit < 0)
-		return;
-	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET6;
-	tp.faddr6 = *(const struct in6_addr *)regs_get_kernel_argument(regs, 1);
-	tp.fport = (__force __be16)(u16)regs_get_kernel_argument(regs, 2);
-	tp.laddr6 = *(const struct in6_addr *)regs_get_kernel_argument(regs, 3);
-	tp.lport = (__force __be16)(u16)regs_get_kernel_argument(regs, 4);
-	tp.dif = (int)regs_get_kernel_argument(regs, 5);
-	tp.sdif = (int)regs_get_kernel_argument(regs, 6);
-	sk = pcbg_udp_answer((void *)regs_get_kernel_argument(regs, 0), &tp);
-	if (sk)
-		pcbg_udp_return(fregs, sk);
-	ftrace_test_recursion_unlock(bit);
-}
-#endif
-
-struct pcbg_udp_redirect {
-	const char *fn;
-	struct ftrace_ops ops;
-	bool on;
+/* One ftrace_ops for both: one registration, one grace period to leave. */
+static struct ftrace_ops pcbg_udp_ops = {
+	.func = pcbg_udp_ftrace,
+	.flags = FTRACE_OPS_FL_IPMODIFY,
 };
 
-static struct pcbg_udp_redirect pcbg_udp_redirects[] = {
-	{ "__udp4_lib_lookup",
-	  { .func = pcbg_udp4_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
+/*
+ * By address: a filter by name matches every ftrace site of the kernel
+ * against kallsyms, seconds on a slow host at each load.
+ */
+static unsigned long pcbg_udp_fns[] = {
+	(unsigned long)__udp4_lib_lookup,
 #if IS_ENABLED(CONFIG_IPV6)
-	{ "__udp6_lib_lookup",
-	  { .func = pcbg_udp6_ftrace, .flags = FTRACE_OPS_FL_IPMODIFY } },
+	(unsigned long)__udp6_lib_lookup,
 #endif
 };
 
@@ -197,47 +194,31 @@ bool pcbg_udp_lookup_armed(void)
 
 void pcbg_udp_lookup_exit(void)
 {
-	unsigned int i;
-
+	/* Waits for every task to leave the handler and its target. */
+	if (READ_ONCE(pcbg_udp_armed))
+		unregister_ftrace_function(&pcbg_udp_ops);
 	WRITE_ONCE(pcbg_udp_armed, false);
-	for (i = 0; i < ARRAY_SIZE(pcbg_udp_redirects); i++) {
-		struct pcbg_udp_redirect *rd = &pcbg_udp_redirects[i];
-
-		/* Waits for every task to leave the handler and its target. */
-		if (rd->on)
-			unregister_ftrace_function(&rd->ops);
-		rd->on = false;
-		ftrace_free_filter(&rd->ops);
-	}
+	ftrace_free_filter(&pcbg_udp_ops);
 }
 
 /*
- * Both functions or neither: one of them answered by the hook and the
- * other by the function would still be correct, but hard to explain. A
- * failure (another IPMODIFY user: a livepatch) leaves the hook answering.
+ * Both functions or neither. A failure (another IPMODIFY user of either:
+ * a livepatch) leaves UDP to the LOCAL_IN hook, and the log says so.
  */
 void pcbg_udp_lookup_init(void)
 {
-	unsigned int i;
-	int err = 0;
+	int err;
 
 	if (!pcbg_default_udp_lookup)
 		return;
-	for (i = 0; i < ARRAY_SIZE(pcbg_udp_redirects) && !err; i++) {
-		struct pcbg_udp_redirect *rd = &pcbg_udp_redirects[i];
-
-		err = ftrace_set_filter(&rd->ops, (unsigned char *)rd->fn,
-					strlen(rd->fn), 0);
-		if (!err)
-			err = register_ftrace_function(&rd->ops);
-		if (err)
-			pr_warn("udp lookup: cannot redirect %s (%d): UDP is answered at LOCAL_IN only\n",
-				rd->fn, err);
-		else
-			rd->on = true;
-	}
+	err = ftrace_set_filter_ips(&pcbg_udp_ops, pcbg_udp_fns,
+				    ARRAY_SIZE(pcbg_udp_fns), 0, 0);
+	if (!err)
+		err = register_ftrace_function(&pcbg_udp_ops);
 	if (err) {
-		pcbg_udp_lookup_exit();
+		pr_warn("udp lookup: cannot redirect __udp4_lib_lookup and __udp6_lib_lookup (%d): UDP is answered at LOCAL_IN only\n",
+			err);
+		ftrace_free_filter(&pcbg_udp_ops);
 		pcbg_default_udp_lookup = false;
 		return;
 	}

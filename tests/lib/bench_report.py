@@ -26,6 +26,66 @@ def spread(xs):
     return "%.3g-%.3g" % (min(xs), max(xs)) if xs else "-"
 
 
+def icount_rows(path, rows):
+    """Guest instructions per lookup: the lookup benchmark in a guest run
+    with QEMU's -icount shift=0, where the guest clock counts instructions
+    (1 ns = 1 instruction), hot cache (no cache is modelled)."""
+    got = collections.defaultdict(list)
+    for line in read(path):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if line.startswith("lookup") and kv.get("cache") == "hot":
+            got[(kv["sockets"], kv["kind"])].append(float(kv["ns_per_lookup"]))
+    pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
+             ("pcbgroup_swhash", "native_established", "established, software Toeplitz"),
+             ("pcbgroup_listener", "native_listener",
+              "a SYN: the kernel's established lookup, then the listener"),
+             ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
+    sizes = sorted(set(n for n, _ in got), key=lambda n: int(n or 0))
+    for n in sizes:
+        for mine, theirs, what in pairs:
+            p, q = got.get((n, mine)), got.get((n, theirs))
+            if p and q:
+                rows.append(("instructions per lookup (QEMU -icount, deterministic)",
+                             "%s sockets, %s; hot; %d runs" % (n, what, len(p)),
+                             "%.0f" % med(p), "%.0f" % med(q), med(p) / med(q),
+                             spread([a / b for a, b in zip(p, q)]), "<= 1.0"))
+
+
+def cache_rows(path, log, rows):
+    """Cache lines missed per lookup, from the cache model (bench/cachesim/):
+    each timed run is a window of the model, named in its lookup line."""
+    wins = {}
+    for line in read(log):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if line.startswith("cachesim") and "window" in kv:
+            wins[kv["window"]] = kv
+    got = collections.defaultdict(list)
+    for line in read(path):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        w = wins.get(kv.get("window"))
+        if line.startswith("lookup") and w:
+            n = float(kv["lookups"])
+            got[(kv["sockets"], kv["cache"], kv["kind"])].append(
+                (float(w["l1_misses"]) / n, float(w["llc_misses"]) / n,
+                 float(w["stores"]) / n))
+    pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
+             ("pcbgroup_listener", "native_listener",
+              "a SYN: the kernel's established lookup, then the listener"),
+             ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
+    keys = sorted(set((n, c) for n, c, _ in got), key=lambda k: (int(k[0]), k[1]))
+    for n, cache in keys:
+        for mine, theirs, what in pairs:
+            p, q = got.get((n, cache, mine)), got.get((n, cache, theirs))
+            if not p or not q:
+                continue
+            for i, label in ((0, "L1d lines missed"), (1, "last-level lines missed")):
+                a, b = med([x[i] for x in p]), med([x[i] for x in q])
+                rows.append(("%s per lookup (cache model: 32 KiB 8-way L1d, 8 MiB 16-way LLC)" % label,
+                             "%s sockets, %s, %s cache; stores per lookup %.1f (native %.1f); %d runs"
+                             % (n, what, cache, med([x[2] for x in p]), med([x[2] for x in q]), len(p)),
+                             "%.2f" % a, "%.2f" % b, a / b if b else 0.0, "-", "-"))
+
+
 def main():
     raw, md, png = sys.argv[1:4]
     kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
@@ -101,12 +161,17 @@ def main():
                 ratios = [p / q for p, q in zip(pu, nu)]
                 rows.append(("lookup cost, unconnected UDP (ns)",
                              "%s unconnected UDP sockets on distinct ports (bound to 0.0.0.0), %s flows, %s cache; "
-                             "module defaults: grown to %s wildcard chains, longest %s; %d runs"
+                             "the answer as given on a port that also has connected sockets, or with udp_lookup=0 "
+                             "(at the defaults a port without connected sockets is the kernel's: see the RX row with "
+                             "one unconnected socket); grown to %s wildcard chains, longest %s; %d runs"
                              % (n, s["flows"], cache, s["wild_chains"], s["longest"], len(ratios)),
                              "%.1f" % med(pu), "%.1f" % med(nu), med(ratios),
                              spread(ratios), "<= 1.0"))
                 if cache == "cold":
                     plot.append(("udp %s" % n, med(ratios)))
+    icount_rows(os.path.join(raw, "icount", "lookup.txt"), rows)
+    cache_rows(os.path.join(raw, "cache", "lookup.txt"),
+               os.path.join(raw, "cache", "plugin.log"), rows)
     for n in sorted(growth, key=int):
         # Fewer than 25 windows (half a second): too short to say.
         runs = [g for g in growth[n] if int(g.get("bins", 0)) >= 25]

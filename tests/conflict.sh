@@ -1,0 +1,67 @@
+#!/bin/bash
+# Another IPMODIFY user on a function the module redirects (a livepatch of
+# __udp4_lib_lookup(), here tests/conflict/ipmodify.c holding it as one
+# would): loaded first, the module stands aside from UDP lookups, says so
+# and loads; loaded second, the other is refused and the module goes on.
+# UDP to connected sockets arrives in full either way.
+. tests/lib.sh
+
+IPM=$(dirname "$KO")/pcbgroup_ipmodify.ko
+
+# udp_rx: 8 connected sockets on 192.0.2.1:7400, 5 datagrams to each from
+# its peer; prints how many arrived.
+udp_rx() {
+	ip netns exec $NS_S python3 -c '
+import select, socket, subprocess
+srv = []
+for i in range(8):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("192.0.2.1", 7400))
+    s.connect(("192.0.2.2", 21000 + i))
+    srv.append(s)
+subprocess.run(["ip", "netns", "exec", "'$NS_C'", "python3", "-c", """
+import socket
+for i in range(8):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    c.bind(("192.0.2.2", 21000 + i))
+    for k in range(5):
+        c.sendto(b"x", ("192.0.2.1", 7400))
+    c.close()
+"""], check=True)
+got = 0
+while True:
+    r, _, _ = select.select(srv, [], [], 1.0)
+    if not r:
+        break
+    for s in r:
+        s.recv(64)
+        got += 1
+print(got)'
+}
+
+unload
+rmmod pcbgroup_ipmodify 2>/dev/null
+ns_setup
+check "a livepatch stand-in holds __udp4_lib_lookup" insmod "$IPM" func=__udp4_lib_lookup
+check "insmod with the function held" insmod "$KO"
+check "the module says it stands aside" sh -c 'dmesg | tail -20 | grep -q "cannot redirect __udp4_lib_lookup"'
+expect_eq "udp_lookup off" N "$(cat /sys/module/pcbgroup/parameters/udp_lookup)"
+expect_eq "connected UDP, lookups the kernel's" 40 "$(udp_rx)"
+expect_eq "no answers in the lookup function" 0 "$(stat $NS_S hit_exact)"
+check "rmmod" rmmod pcbgroup
+check "the stand-in unloads" rmmod pcbgroup_ipmodify
+
+check "insmod" insmod "$KO"
+expect_eq "udp_lookup on" Y "$(cat /sys/module/pcbgroup/parameters/udp_lookup)"
+expect_eq "connected UDP, answered by the module" 40 "$(udp_rx)"
+check "every datagram answered in the lookup function" test "$(stat $NS_S hit_exact)" -ge 40
+check "a livepatch stand-in cannot take __udp4_lib_lookup from the module" \
+	sh -c "! insmod $IPM func=__udp4_lib_lookup 2>/dev/null"
+expect_eq "connected UDP after the refusal" 40 "$(udp_rx)"
+check "rmmod" rmmod pcbgroup
+check "the function is free again" insmod "$IPM" func=__udp4_lib_lookup
+check "the stand-in unloads" rmmod pcbgroup_ipmodify
+ns_teardown
+exit $T_FAILED
