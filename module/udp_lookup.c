@@ -194,11 +194,12 @@ bool pcbg_udp_lookup_armed(void)
 
 void pcbg_udp_lookup_exit(void)
 {
+	if (!READ_ONCE(pcbg_udp_armed))
+		return;
 	/* Waits for every task to leave the handler and its target. */
-	if (READ_ONCE(pcbg_udp_armed))
-		unregister_ftrace_function(&pcbg_udp_ops);
+	unregister_ftrace_function(&pcbg_udp_ops);
 	WRITE_ONCE(pcbg_udp_armed, false);
-	ftrace_free_filter(&pcbg_udp_ops);
+	ftrace_free_filter(&pcbg_udp_ops);	/* frees; once only */
 }
 
 /*
