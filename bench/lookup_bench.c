@@ -201,8 +201,9 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
  */
 /*
  * The cache model's window marks (bench/cachesim/): xchg %bx,%bx opens,
- * xchg %cx,%cx closes; to the CPU, no-ops. Windows are numbered in the
- * order they open; a lookup line names its run's.
+ * xchg %cx,%cx closes, xchg %dx,%dx (at load) restarts the numbering; to
+ * the CPU, no-ops. Windows are numbered in the order they open; a lookup
+ * line names its run's.
  */
 static atomic_t windows = ATOMIC_INIT(0);
 static unsigned int last_window;
@@ -215,6 +216,11 @@ static __always_inline void window_open(void)
 static __always_inline void window_close(void)
 {
 	asm volatile(".byte 0x66, 0x87, 0xc9" ::: "memory");
+}
+
+static __always_inline void window_restart(void)
+{
+	asm volatile(".byte 0x66, 0x87, 0xd2" ::: "memory");
 }
 
 static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
@@ -749,6 +755,7 @@ static int __init bench_init(void)
 	if (!sockets || !lookups || !reps ||
 	    (only && match_string(kind_names, ARRAY_SIZE(kind_names), only) < 0))
 		return -EINVAL;
+	window_restart();
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;

@@ -7,7 +7,8 @@
  *
  * The lookup benchmark (bench/lookup_bench.c) opens a window with the
  * no-op "xchg %bx,%bx" (66 87 db) and closes it with "xchg %cx,%cx"
- * (66 87 c9) around each timed run. Within a window every guest data
+ * (66 87 c9) around each timed run; "xchg %dx,%dx" (66 87 d2), at each
+ * load of the benchmark, restarts the numbering ("cachesim restart"). Within a window every guest data
  * access of that vCPU goes through a model of an L1 data cache per vCPU
  * (32 KiB, 8 ways) and one shared last-level cache (8 MiB, 16 ways),
  * both LRU, 64-byte lines, indexed by physical address; accesses outside
@@ -119,8 +120,15 @@ static void close_cb(unsigned int vcpu, void *udata)
 	qemu_plugin_outs(buf);
 }
 
+static void restart_cb(unsigned int vcpu, void *udata)
+{
+	windows = 0;
+	qemu_plugin_outs("cachesim restart\n");
+}
+
 static const uint8_t mark_open[] = { 0x66, 0x87, 0xdb };	/* xchg %bx,%bx */
 static const uint8_t mark_close[] = { 0x66, 0x87, 0xc9 };	/* xchg %cx,%cx */
+static const uint8_t mark_restart[] = { 0x66, 0x87, 0xd2 };	/* xchg %dx,%dx */
 
 static bool is_mark(struct qemu_plugin_insn *insn, const uint8_t *mark)
 {
@@ -140,6 +148,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				QEMU_PLUGIN_CB_NO_REGS, NULL);
 		else if (is_mark(insn, mark_close))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, close_cb,
+				QEMU_PLUGIN_CB_NO_REGS, NULL);
+		else if (is_mark(insn, mark_restart))
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, restart_cb,
 				QEMU_PLUGIN_CB_NO_REGS, NULL);
 		else
 			qemu_plugin_register_vcpu_mem_cb(insn, mem_cb,

@@ -54,15 +54,22 @@ def icount_rows(path, rows):
 def cache_rows(path, log, rows):
     """Cache lines missed per lookup, from the cache model (bench/cachesim/):
     each timed run is a window of the model, named in its lookup line."""
-    wins = {}
+    # Both logs in load order: the plugin's restarts, the benchmark's
+    # config lines (one a load).
+    wins, load = {}, -1
     for line in read(log):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
-        if line.startswith("cachesim") and "window" in kv:
-            wins[kv["window"]] = kv
+        if line.startswith("cachesim restart"):
+            load += 1
+        elif line.startswith("cachesim") and "window" in kv:
+            wins[(load, kv["window"])] = kv
     got = collections.defaultdict(list)
+    load = -1
     for line in read(path):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
-        w = wins.get(kv.get("window"))
+        if line.startswith("config"):
+            load += 1
+        w = wins.get((load, kv.get("window")))
         if line.startswith("lookup") and w:
             n = float(kv["lookups"])
             got[(kv["sockets"], kv["cache"], kv["kind"])].append(
@@ -213,7 +220,7 @@ def main():
 
     def rate_rows(reps_by_n, hits, section, setup, label):
         """Rows of a rate measured in pairs (higher is better)."""
-        for n in sorted(reps_by_n, key=lambda n: (int(n.rstrip("ghu")), n)):
+        for n in sorted(reps_by_n, key=lambda n: (int(n.rstrip("ghua")), n)):
             reps = reps_by_n[n].values()
             ratios = [v["pcbgroup"] / v["native"] for v in reps
                       if v.get("native") and "pcbgroup" in v]
@@ -229,17 +236,24 @@ def main():
     for line in read(os.path.join(raw, "rx.txt")):
         parts = line.split()
         _, n, mode, r, pps = parts[:5]
-        # The module with udp_lookup=0 is its own row.
-        key = n + "h" if mode == "hook" else n
+        # The module with udp_lookup=0 is its own row; so is the module
+        # with raw demux armed, against the module without (its cost).
+        key = {"hook": n + "h", "armed": n + "a"}.get(mode, n)
         rx[key][r]["native" if mode == "native" else "pcbgroup"] = \
             float(pps or 0)
+        if mode == "pcbgroup" and n.endswith("u"):
+            rx[n + "a"][r]["native"] = float(pps or 0)
         if mode == "native" and n.endswith("g"):
             rx[n + "h"][r]["native"] = float(pps or 0)
         if mode != "native":
             hits[key] = parts[5] if len(parts) > 5 else "0"
 
     def rx_setup(n, h, k):
-        flows = n.rstrip("ghu")
+        flows = n.rstrip("ghua")
+        if n.endswith("ua"):
+            return ("one unconnected socket on the port, %s flows, pktgen 64 B: the module with its raw-IP "
+                    "redirection armed (40 raw GRE sockets in the namespace) / the module without: the armed "
+                    "handler's cost on traffic it does not serve" % flows)
         if n.endswith("u"):
             return ("one unconnected socket on the port, %s flows, pktgen 64 B, module at its defaults: "
                     "the cost where it cannot win (the handler in __udp4_lib_lookup() leaves at once); "
@@ -352,12 +366,19 @@ def main():
                          med(ratios), spread(ratios), "-"))
             plot.append(("raw lookup %d" % n, med(ratios)))
             continue
+        # The ceiling of any lookup: the kernel's delivery (walk + clone)
+        # over its clone alone (delivery minus the stray run's walk).
+        walk = raw_ns.get((n, True), {}).get("native")
+        ceiling = ""
+        if walk and med(v["native"]) > med(walk):
+            ceiling = "; ceiling (walk + clone) / clone in the same run: %.1f" % (
+                med(v["native"]) / (med(v["native"]) - med(walk)))
         rows.append(("raw GRE delivery, %d sockets (packets/s, higher is better)" % n,
                      "raw_local_deliver() in softirq context, %d GRE sockets in one "
                      "namespace, each connected to its own peer (half also bound), "
                      "packets round robin over the peers; module at its defaults vs "
-                     "unloaded; %d runs%s"
-                     % (n, len(ratios), "" if not raw_bad else
+                     "unloaded; %d runs%s%s"
+                     % (n, len(ratios), ceiling, "" if not raw_bad else
                         "; %d WRONG DELIVERIES" % raw_bad),
                      "%.0f" % (1e9 / med(v["pcbgroup"])),
                      "%.0f" % (1e9 / med(v["native"])),
