@@ -795,7 +795,7 @@ class UdpGro(Scenario):
             s = socket.socket(fam(addr), socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((src, sport))
-        s.settimeout(1.0)
+        s.settimeout(PORT_WAIT)     # a late reply is not a lost one
         for i in range(n):
             s.sendto(struct.pack("!II", i, sport), (addr, 7300))
             try:
