@@ -7,7 +7,9 @@
 # make lint       shellcheck, pyflakes, the headers' and files' layering
 # make docs       redraw docs/packet-path.svg from its source (graphviz)
 # make install    pcbgroup.ko into /lib/modules/KERNEL/updates, then depmod
-#                 (or DKMS: see dkms.conf)
+#                 (or DKMS: see dkms.conf); pcbgjail, its man pages and the
+#                 boot unit (install-tools: those alone, no module build)
+# make uninstall  removes what install put there
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
@@ -20,9 +22,33 @@ module:
 
 KRELEASE = $(shell $(MAKE) -s -C $(KDIR) kernelrelease)
 
-install: module
+PREFIX ?= /usr/local
+SBINDIR = $(PREFIX)/sbin
+LIBDIR = $(PREFIX)/lib/pcbgroup
+MANDIR = $(PREFIX)/share/man
+UNITDIR ?= /etc/systemd/system
+TOOLS = $(DESTDIR)$(SBINDIR)/pcbgjail $(DESTDIR)$(LIBDIR) \
+	$(DESTDIR)$(MANDIR)/man8/pcbgjail.8 \
+	$(DESTDIR)$(MANDIR)/man5/prisons.conf.5 \
+	$(DESTDIR)$(UNITDIR)/pcbgroup-prisons.service
+
+install: module install-tools
 	install -D -m 644 pcbgroup.ko $(DESTDIR)/lib/modules/$(KRELEASE)/updates/pcbgroup.ko
 	depmod -a $(KRELEASE)
+
+install-tools:
+	install -D -m 755 tools/pcbgjail $(DESTDIR)$(SBINDIR)/pcbgjail
+	install -D -m 644 -t $(DESTDIR)$(LIBDIR) tools/lib/pcbg_genl.py \
+		tools/lib/prisons_conf.py
+	install -D -m 644 man/pcbgjail.8 $(DESTDIR)$(MANDIR)/man8/pcbgjail.8
+	install -D -m 644 man/prisons.conf.5 $(DESTDIR)$(MANDIR)/man5/prisons.conf.5
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|' tools/pcbgroup-prisons.service \
+		>$(DESTDIR)$(UNITDIR)/pcbgroup-prisons.service
+
+uninstall:
+	rm -rf $(TOOLS)
+	rm -f $(DESTDIR)/lib/modules/*/updates/pcbgroup.ko
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
@@ -47,4 +73,4 @@ docs: docs/packet-path.svg
 docs/packet-path.svg: docs/packet-path.dot
 	dot -Tsvg $< -o $@
 
-.PHONY: all module install clean check soak bench style lint docs
+.PHONY: all module install install-tools uninstall clean check soak bench style lint docs
