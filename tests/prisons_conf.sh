@@ -48,6 +48,8 @@ expect_eq "both prisons, as configured" \
 check "web's jid as configured" sh -c "ip netns exec $NS_S $JAIL show web | grep -q '^jid=10 '"
 expect_eq "start again: left as they are" "pcbgjail: web: already running" \
 	"$(in_ns $JAIL -f "$D/prisons.conf" start web)"
+# A prison's address must be one the host has.
+ip -n $NS_S addr add 192.0.2.11/32 dev veth0
 check "a prisoner of web binds its address" in_ns $JAIL exec web -- \
 	python3 -c 'import socket; socket.socket().bind(("192.0.2.11", 0))'
 check "and not another" in_ns $JAIL exec web -- python3 -c '
