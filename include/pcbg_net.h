@@ -128,6 +128,11 @@ int pcbg_proc_init_net(struct pcbg_net *pn);
 void pcbg_proc_exit_net(struct pcbg_net *pn);
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
 void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit);
+struct sock *pcbg_answer_given(struct pcbg_net *pn, const struct pcbg_rss *rss,
+			       const struct pcbg_query *q,
+			       enum pcbg_stage where, u32 hash, bool partial,
+			       unsigned int group, struct sock *sk,
+			       enum pcbg_hit hit);
 
 /* sockets.c: /proc/net/pcbgroup/sockets */
 int pcbg_sockets_proc_init(struct pcbg_net *pn);

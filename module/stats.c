@@ -8,6 +8,8 @@
 #include <net/net_namespace.h>
 
 #include "pcbg_net.h"
+#include "pcbg_rss.h"
+#include "pcbg_trace.h"
 
 static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_LOOKUPS]	= "lookups",
@@ -67,6 +69,49 @@ void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
 		PCBG_INC(pn, MISS);
 		break;
 	}
+}
+
+/**
+ * pcbg_answer_given - an answer checked, traced and counted
+ * @pn: the namespace
+ * @rss: the RSS configuration @hash was computed with
+ * @q: the query pcbg_answer() was asked
+ * @where: the stage to report (the hooks' own, or PCBG_LOOKUP)
+ * @hash: the RSS hash, or only its bucket bits if @partial
+ * @partial: the tracepoint wants the whole hash computed
+ * @group: the packet's group
+ * @sk: pcbg_answer()'s socket, or NULL
+ * @hit: pcbg_answer()'s outcome
+ *
+ * In verify mode an answer the kernel would not give is dropped (and its
+ * reference put). Returns the socket to hand to the stack, or NULL.
+ */
+struct sock *pcbg_answer_given(struct pcbg_net *pn, const struct pcbg_rss *rss,
+			       const struct pcbg_query *q,
+			       enum pcbg_stage where, u32 hash, bool partial,
+			       unsigned int group, struct sock *sk,
+			       enum pcbg_hit hit)
+{
+	int outcome = hit;
+
+	if (sk && READ_ONCE(pn->verify) &&
+	    !pcbg_verify(pn, where, q->protocol, q->tp, sk)) {
+		pcbg_answer_put(sk);
+		sk = NULL;
+		hit = PCBG_ASIDE;
+		outcome = PCBG_TRACE_MISMATCH;
+	}
+	if (trace_lookup_enabled()) {
+		if (partial)
+			hash = pcbg_tuple_rss_hash(rss, q->tp);
+		trace_lookup(pn->net, q->tp, q->protocol, where, hash, group,
+			     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)),
+			     outcome, sk);
+	}
+	pcbg_count_hit(pn, hit);
+	if (sk)
+		PCBG_GROUP_INC(pn, group_hits, group);
+	return sk;
 }
 
 static int pcbg_stats_show(struct seq_file *seq, void *v)

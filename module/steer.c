@@ -147,7 +147,6 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	enum pcbg_hit hit;
 	bool partial;
 	struct sock *sk;
-	int outcome;
 	u32 hash;
 
 	tp->fport = l4->sport;
@@ -178,25 +177,10 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 		q.placed_by = src == PCBG_HASH_SOFT && pcbg_rss_settled();
 	}
 	sk = pcbg_answer(t, rss, &q, &hit);
-	outcome = hit;
-	if (sk && READ_ONCE(pn->verify) &&
-	    !pcbg_verify(pn, stage, protocol, tp, sk)) {
-		pcbg_answer_put(sk);
-		sk = NULL;
-		hit = PCBG_ASIDE;
-		outcome = PCBG_TRACE_MISMATCH;
-	}
-	if (trace_lookup_enabled()) {
-		if (partial)
-			hash = pcbg_tuple_rss_hash(rss, tp);
-		trace_lookup(pn->net, tp, protocol, stage, hash, group,
-			     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)),
-			     outcome, sk);
-	}
-	pcbg_count_hit(pn, hit);
+	sk = pcbg_answer_given(pn, rss, &q, stage, hash, partial, group, sk,
+			       hit);
 	if (!sk)
 		return NF_ACCEPT;
-	PCBG_GROUP_INC(pn, group_hits, group);
 	skb->sk = sk;
 	skb->destructor = sock_pfree;
 	if (stage == PCBG_DEMUX)

@@ -30,7 +30,6 @@
 #include <net/udp.h>
 
 #include "pcbg_net.h"
-#include "pcbg_trace.h"
 
 static bool pcbg_default_udp_lookup = true;
 module_param_named(udp_lookup, pcbg_default_udp_lookup, bool, 0444);
@@ -60,7 +59,6 @@ static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
 	unsigned int group;
 	enum pcbg_hit hit;
 	struct sock *sk;
-	int outcome;
 
 	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready())
 		return NULL;
@@ -81,26 +79,9 @@ static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
 	PCBG_INC(pn, LOOKUPS);
 	PCBG_GROUP_INC(pn, group_lookups, group);
 	sk = pcbg_answer(t, rss, &q, &hit);
-	outcome = hit;
 	/* verify: the kernel's function, called from here, is not redirected */
-	if (sk && READ_ONCE(pn->verify) &&
-	    !pcbg_verify(pn, PCBG_LOOKUP, IPPROTO_UDP, tp, sk)) {
-		pcbg_answer_put(sk);
-		sk = NULL;
-		hit = PCBG_ASIDE;
-		outcome = PCBG_TRACE_MISMATCH;
-	}
-	if (trace_lookup_enabled()) {
-		u32 hash = pcbg_tuple_rss_hash(rss, tp);
-
-		trace_lookup(net, tp, IPPROTO_UDP, PCBG_LOOKUP, hash, group,
-			     pcbg_rss_getcpu(rss, pcbg_rss_bucket(rss, hash)),
-			     outcome, sk);
-	}
-	pcbg_count_hit(pn, hit);
-	if (sk)
-		PCBG_GROUP_INC(pn, group_hits, group);
-	return sk;
+	return pcbg_answer_given(pn, rss, &q, PCBG_LOOKUP, q.hash, true, group,
+				 sk, hit);
 }
 
 /* Return @sk from the redirected function without running it. */
