@@ -127,7 +127,6 @@ void pcbg_instances_set_open(bool open);
 int pcbg_proc_init_net(struct pcbg_net *pn);
 void pcbg_proc_exit_net(struct pcbg_net *pn);
 u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat);
-void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit);
 struct sock *pcbg_answer_given(struct pcbg_net *pn, const struct pcbg_rss *rss,
 			       const struct pcbg_query *q,
 			       enum pcbg_stage where, u32 hash, bool partial,

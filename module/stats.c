@@ -50,7 +50,7 @@ u64 pcbg_stat_sum(struct pcbg_net *pn, enum pcbg_stat stat)
 }
 
 /* How a lookup ended, counted once per answer given or refused. */
-void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
+static void pcbg_count_hit(struct pcbg_net *pn, enum pcbg_hit hit)
 {
 	switch (hit) {
 	case PCBG_HIT_EXACT:
