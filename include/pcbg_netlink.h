@@ -32,6 +32,7 @@ enum pcbg_attr {
 	PCBG_A_ADDR6,		/* 16 bytes */
 	PCBG_A_SOCKETS,		/* u32, reply: sockets it confines */
 	PCBG_A_PAD,
+	PCBG_A_ATTACH,		/* flag: the cgroup may have processes; reply: had */
 	__PCBG_A_MAX,
 };
 

@@ -65,6 +65,7 @@ struct pcbg_prison {
 	u32 id;
 	bool vnet;			/* own namespace: not IP-restricted */
 	bool dead;			/* destroyed; its sockets still hold it */
+	bool attached;			/* made on a cgroup with processes */
 	char name[PCBG_PRISON_NAME_MAX];
 	struct net *net;
 	struct cgroup *cgrp;
@@ -113,7 +114,8 @@ void pcbg_prison_put(struct pcbg_prison *pr);
 struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
 				     const char *name);
 int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
-		    int cgroup_fd, bool vnet, struct pcbg_prison_addrs *pa,
+		    int cgroup_fd, bool vnet, bool attach,
+		    struct pcbg_prison_addrs *pa,
 		    struct pcbg_prison **out);
 int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
 		       struct pcbg_prison_addrs *pa, int vnet);
@@ -124,6 +126,7 @@ void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
 /* prison_sock.c: the operations of a prisoner's socket */
 int pcbg_prison_sock_init(void);
 unsigned long pcbg_prison_unconfined(void);
+bool pcbg_sock_wrapped(struct sock *sk);
 void pcbg_prison_sock_exit(void);
 
 static inline const struct pcbg_prison_addrs *

@@ -161,7 +161,8 @@ static int pcbg_prison_cgroup_free(struct pcbg_jails *j, struct cgroup *cg)
 }
 
 int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
-		    int cgroup_fd, bool vnet, struct pcbg_prison_addrs *pa,
+		    int cgroup_fd, bool vnet, bool attach,
+		    struct pcbg_prison_addrs *pa,
 		    struct pcbg_prison **out)
 {
 	struct pcbg_jails *j = &pn->jails;
@@ -176,8 +177,11 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	cg = cgroup_get_from_fd(cgroup_fd);
 	if (IS_ERR(cg))
 		return PTR_ERR(cg);
-	/* Sockets its processes already have were not made in prison. */
-	if (cgroup_is_populated(cg)) {
+	/*
+	 * Sockets its processes already have were not made in prison: they
+	 * keep the kernel's calls (FreeBSD's jail_attach()). Only asked for.
+	 */
+	if (cgroup_is_populated(cg) && !attach) {
 		err = -EBUSY;
 		goto fail_cg;
 	}
@@ -189,6 +193,7 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	refcount_set(&pr->ref, 1);
 	strscpy(pr->name, name, sizeof(pr->name));
 	pr->vnet = vnet;
+	pr->attached = cgroup_is_populated(cg);
 	pr->net = pn->net;
 	pr->cgrp = cg;
 	pr->cgid = cgroup_id(cg);

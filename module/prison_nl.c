@@ -27,6 +27,7 @@ static const struct nla_policy pcbg_policy[PCBG_A_MAX + 1] = {
 				    .len = PCBG_PRISON_NAME_MAX - 1 },
 	[PCBG_A_CGROUP_FD]	= { .type = NLA_S32 },
 	[PCBG_A_VNET]		= NLA_POLICY_MAX(NLA_U8, 1),
+	[PCBG_A_ATTACH]		= { .type = NLA_FLAG },
 	[PCBG_A_ADDRS]		= NLA_POLICY_NESTED(pcbg_addr_policy),
 };
 
@@ -126,7 +127,8 @@ static int pcbg_nl_fill(struct sk_buff *skb, struct pcbg_prison *pr,
 	    nla_put_u64_64bit(skb, PCBG_A_CGROUP_ID, pr->cgid, PCBG_A_PAD) ||
 	    nla_put_string(skb, PCBG_A_CGROUP_PATH, path) ||
 	    nla_put_u8(skb, PCBG_A_VNET, pr->vnet) ||
-	    nla_put_u32(skb, PCBG_A_SOCKETS, refcount_read(&pr->ref) - 1))
+	    nla_put_u32(skb, PCBG_A_SOCKETS, refcount_read(&pr->ref) - 1) ||
+	    (pr->attached && nla_put_flag(skb, PCBG_A_ATTACH)))
 		goto cancel;
 	nest = nla_nest_start(skb, PCBG_A_ADDRS);
 	if (!nest)
@@ -220,12 +222,12 @@ static int pcbg_nl_new(struct sk_buff *skb, struct genl_info *info)
 	err = pcbg_prison_add(pn, a[PCBG_A_ID] ? nla_get_u32(a[PCBG_A_ID]) : 0,
 			      name, nla_get_s32(a[PCBG_A_CGROUP_FD]),
 			      a[PCBG_A_VNET] && nla_get_u8(a[PCBG_A_VNET]),
-			      pa, &pr);
+			      nla_get_flag(a[PCBG_A_ATTACH]), pa, &pr);
 	if (err) {
 		kfree(pa);
 		if (err == -EBUSY)
 			NL_SET_ERR_MSG(info->extack,
-				       "the cgroup has processes, or is in, around or of another prison (a destroyed one's until its sockets close)");
+				       "the cgroup has processes (attach was not asked), or is in, around or of another prison (a destroyed one's until its sockets close)");
 		else if (err == -EEXIST)
 			NL_SET_ERR_MSG(info->extack,
 				       "the name, id or cgroup has a prison");

@@ -456,6 +456,21 @@ void pcbg_prison_sock_exit(void)
 	unregister_kprobe(&pcbg_kp_alloc_file);
 }
 
+/*
+ * Whether a socket has its prison's operations: not one its process held
+ * before the prison was attached to its cgroup (nor a closed one).
+ */
+bool pcbg_sock_wrapped(struct sock *sk)
+{
+	const struct proto_ops *ops = NULL;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_socket)
+		ops = READ_ONCE(sk->sk_socket->ops);
+	read_unlock_bh(&sk->sk_callback_lock);
+	return ops && ops->owner == THIS_MODULE;
+}
+
 /* Prisoner sockets left with the kernel's operations: kprobe misses too. */
 unsigned long pcbg_prison_unconfined(void)
 {

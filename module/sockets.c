@@ -11,8 +11,11 @@
  * (FreeBSD cr_canseeinpcb()), decided by who opened the file.
  *
  * Columns: sl family proto local remote st kind group bucket cpu inode
- * prison; "group" is "wild" for the wildcard table, "bucket" "-" for a
- * listener without a port yet, "prison" the prison id or 0.
+ * prison calls; "group" is "wild" for the wildcard table, "bucket" "-" for
+ * a listener without a port yet, "prison" the prison id or 0, "calls"
+ * "prison" for a prisoner's socket with its prison's operations, "kernel"
+ * for one made before the prison was attached to its cgroup (its calls
+ * are not checked; its packets are), "-" outside an IP-restricted prison.
  */
 #include <linux/proc_fs.h>
 #include <linux/sched.h>
@@ -240,7 +243,7 @@ static int pcbg_socks_show(struct seq_file *seq, void *v)
 	unsigned int group;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "sl family proto local remote st kind group bucket cpu inode prison\n");
+		seq_puts(seq, "sl family proto local remote st kind group bucket cpu inode prison calls\n");
 		return 0;
 	}
 	group = it->group;
@@ -259,7 +262,9 @@ static int pcbg_socks_show(struct seq_file *seq, void *v)
 	else
 		seq_puts(seq, " wild - -");
 	pr = pcbg_prison_of_sk_cgroup(sk);
-	seq_printf(seq, " %lu %u\n", sock_i_ino(sk), pr ? pr->id : 0);
+	seq_printf(seq, " %lu %u %s\n", sock_i_ino(sk), pr ? pr->id : 0,
+		   !pr || pr->vnet ? "-" :
+		   pcbg_sock_wrapped(sk) ? "prison" : "kernel");
 	return 0;
 }
 

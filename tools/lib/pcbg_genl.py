@@ -23,7 +23,7 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 # include/pcbg_netlink.h
 CMD_NEW, CMD_SET, CMD_DEL, CMD_GET = 1, 2, 3, 4
 (A_ID, A_NAME, A_CGROUP_FD, A_CGROUP_ID, A_CGROUP_PATH, A_VNET, A_ADDRS,
- A_ADDR4, A_ADDR6, A_SOCKETS) = range(1, 11)
+ A_ADDR4, A_ADDR6, A_SOCKETS, A_PAD, A_ATTACH) = range(1, 13)
 
 
 CGROOT = "/sys/fs/cgroup"
@@ -116,8 +116,9 @@ class Genl:
                 out.append(msg[4:])
 
 
-def prison_attrs(name=None, pid=None, cgroup_fd=None, vnet=None, addrs=None):
-    p = b""
+def prison_attrs(name=None, pid=None, cgroup_fd=None, vnet=None, addrs=None,
+                 attach=False):
+    p = attr(A_ATTACH, b"") if attach else b""
     if pid:
         p += attr(A_ID, struct.pack("I", pid))
     if name is not None:
@@ -150,6 +151,8 @@ def decode(payload):
             pr["vnet"] = bool(data[0])
         elif kind == A_SOCKETS:
             pr["sockets"] = struct.unpack("I", data)[0]
+        elif kind == A_ATTACH:
+            pr["attached"] = True
         elif kind == A_ADDRS:
             for k, v in parse_attrs(data):
                 pr["addrs"].append(str(ipaddress.ip_address(v)))
@@ -175,11 +178,14 @@ class Prisons:
             return {"pid": int(key)}
         return {"name": key}
 
-    def create(self, name, cgroup, addrs=(), vnet=False, pid=None):
+    def create(self, name, cgroup, addrs=(), vnet=False, pid=None, attach=False):
+        """attach: the cgroup may have processes already (their sockets
+        keep the kernel's calls)."""
         fd = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
         try:
             return self._one(CMD_NEW, prison_attrs(name=name, pid=pid, cgroup_fd=fd,
-                                                   vnet=vnet, addrs=list(addrs)))
+                                                   vnet=vnet, addrs=list(addrs),
+                                                   attach=attach))
         finally:
             os.close(fd)
 
