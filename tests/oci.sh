@@ -9,7 +9,8 @@
 # module: the container does not start. The hook warns about, or with
 # pcbgroup.strict=1 refuses, a container a prison cannot hold. Then
 # pcbgjail attach on a running process: the socket it held stays
-# unconfined and is listed; what it makes after is confined.
+# unconfined and is listed; what it makes after is confined. Last, a
+# service confined by the drop-in of pcbgjail(8).
 . tests/lib.sh
 
 RUNTIMES=$(for r in runc crun; do command -v $r >/dev/null && echo $r; done)
@@ -279,6 +280,21 @@ except OSError as e:
 check "destroy kills it" in_h "$JAIL" destroy att
 wait "$APID" 2>/dev/null
 rmdir $cg 2>/dev/null
+
+# A service with the drop-in of pcbgjail(8), each command run in the
+# service's cgroup as systemd runs it (no systemd in this guest):
+# ExecStartPre= makes the prison on its own cgroup, ExecStart= is held,
+# ExecStopPost= destroys it from inside.
+svc=/sys/fs/cgroup/pcbg-svc.service
+mkdir -p $svc
+in_svc() { nsenter --net=/run/netns/$H sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' $svc "$@"; }
+check "ExecStartPre=: create on the service's own cgroup" \
+	in_svc "$JAIL" create svc ip4.addr=$A cgroup=self attach
+expect_eq "ExecStart=: the service is held" "bind EADDRNOTAVAIL;bind ok" \
+	"$( (in_svc "$D/rootfs/bin/probe" bind $B; in_svc "$D/rootfs/bin/probe" bind $A) | paste -sd';')"
+check "ExecStopPost=: destroy from inside the cgroup" in_svc "$JAIL" destroy svc
+expect_eq "no prison left" "" "$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')"
+rmdir $svc 2>/dev/null
 
 nets_teardown
 check "rmmod" unload
