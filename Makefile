@@ -7,7 +7,8 @@
 # make lint       shellcheck, pyflakes, the headers' and files' layering
 # make docs       redraw docs/packet-path.svg from its source (graphviz)
 # make install    pcbgroup.ko into /lib/modules/KERNEL/updates, then depmod
-#                 (or DKMS: see dkms.conf); pcbgjail, its man pages and the
+#                 (or DKMS: see dkms.conf); pcbgjail, the OCI hook, their
+#                 man pages, the Podman hook file and the
 #                 boot unit (install-tools: those alone, no module build)
 # make uninstall  removes what install put there
 
@@ -27,7 +28,11 @@ SBINDIR = $(PREFIX)/sbin
 LIBDIR = $(PREFIX)/lib/pcbgroup
 MANDIR = $(PREFIX)/share/man
 UNITDIR ?= /etc/systemd/system
+HOOKSDIR ?= /etc/containers/oci/hooks.d
 TOOLS = $(DESTDIR)$(SBINDIR)/pcbgjail $(DESTDIR)$(LIBDIR) \
+	$(DESTDIR)$(SBINDIR)/pcbgroup-oci-hook \
+	$(DESTDIR)$(HOOKSDIR)/pcbgroup.json \
+	$(DESTDIR)$(MANDIR)/man8/pcbgroup-oci-hook.8 \
 	$(DESTDIR)$(MANDIR)/man8/pcbgjail.8 \
 	$(DESTDIR)$(MANDIR)/man5/prisons.conf.5 \
 	$(DESTDIR)$(UNITDIR)/pcbgroup-prisons.service
@@ -38,9 +43,15 @@ install: module install-tools
 
 install-tools:
 	install -D -m 755 tools/pcbgjail $(DESTDIR)$(SBINDIR)/pcbgjail
+	install -D -m 755 tools/pcbgroup-oci-hook $(DESTDIR)$(SBINDIR)/pcbgroup-oci-hook
 	install -D -m 644 -t $(DESTDIR)$(LIBDIR) tools/lib/pcbg_genl.py \
-		tools/lib/prisons_conf.py
+		tools/lib/prisons_conf.py tools/lib/held.py
 	install -D -m 644 man/pcbgjail.8 $(DESTDIR)$(MANDIR)/man8/pcbgjail.8
+	install -D -m 644 man/pcbgroup-oci-hook.8 \
+		$(DESTDIR)$(MANDIR)/man8/pcbgroup-oci-hook.8
+	mkdir -p $(DESTDIR)$(HOOKSDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|' tools/pcbgroup-oci-hook.json \
+		>$(DESTDIR)$(HOOKSDIR)/pcbgroup.json
 	install -D -m 644 man/prisons.conf.5 $(DESTDIR)$(MANDIR)/man5/prisons.conf.5
 	mkdir -p $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|' tools/pcbgroup-prisons.service \

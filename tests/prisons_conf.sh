@@ -71,13 +71,15 @@ out=$(in_ns $JAIL -f "$D/half.conf" start 2>&1)
 check "a start that fails part way says which ($out)" sh -c "echo '$out' | grep -q '^pcbgjail: db (line 7): .*; nothing started$'"
 expect_eq "and leaves nothing made" "" "$(in_ns $JAIL list | tail -n +2)"
 
-for m in man/pcbgjail.8 man/prisons.conf.5; do
+for m in man/pcbgjail.8 man/prisons.conf.5 man/pcbgroup-oci-hook.8; do
 	check "$m renders without warnings" sh -c \
 		"MANWIDTH=80 man --warnings -l $m 2>&1 >/dev/null | (! grep -q .) && man -l $m | grep -q NAME"
 done
 check "make install-tools" make -s install-tools DESTDIR="$D/root"
 check "the installed pcbgjail finds its library" \
 	"$D/root/usr/local/sbin/pcbgjail" -f "$D/prisons.conf" check
+check "the installed hook runs" sh -c "echo '{\"id\":\"x\",\"status\":\"stopped\",\"annotations\":{\"pcbgroup.ip4\":\"192.0.2.9\"}}' | $D/root/usr/local/sbin/pcbgroup-oci-hook poststop"
+check "the Podman hook file names it" grep -q '"path": "/usr/local/sbin/pcbgroup-oci-hook"' "$D/root/etc/containers/oci/hooks.d/pcbgroup.json"
 check "make uninstall" make -s uninstall DESTDIR="$D/root"
 expect_eq "uninstall leaves no file" 0 "$(find "$D/root" -type f | wc -l)"
 
