@@ -98,6 +98,23 @@ stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n {print $2}' /proc/net/pcbgroup/stats
 }
 
+# wait_file FILE: FILE appears within 10 s (a background process ready).
+wait_file() {
+	local _
+	for _ in $(seq 100); do
+		[ -f "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# bg_stop PID: a background process killed and reaped.
+bg_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	true
+}
+
 # server_start NS ARGS...: an echo server, waited for until it listens.
 server_start() {
 	local ns=$1
@@ -105,17 +122,9 @@ server_start() {
 	rm -f /tmp/server.ready
 	ip netns exec "$ns" $TRAFFIC server --ready /tmp/server.ready "$@" &
 	SERVER_PID=$!
-	for _ in $(seq 100); do
-		[ -f /tmp/server.ready ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_file /tmp/server.ready
 }
-server_stop() {
-	kill "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	true
-}
+server_stop() { bg_stop "$SERVER_PID"; }
 
 # instances_settle WANT [SECS]: the module's instance count reaches WANT
 # within SECS (default 10; namespace teardown is asynchronous).

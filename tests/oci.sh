@@ -87,17 +87,9 @@ while True:
             src = u.recvfrom(64)[1]; log.write("udp %s\n" % src[0])
 ' "$D/peer.log" "$D/peer.ready" &
 	PEER_PID=$!
-	for _ in $(seq 100); do
-		[ -f "$D/peer.ready" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_file "$D/peer.ready"
 }
-peer_stop() {
-	kill "$PEER_PID" 2>/dev/null
-	wait "$PEER_PID" 2>/dev/null
-	true
-}
+peer_stop() { bg_stop "$PEER_PID"; }
 
 # reach ADDR: what the peer gets from ADDR:8080 ("hello", or the error).
 reach() {
@@ -133,6 +125,17 @@ stop() {
 		sleep 0.2
 	done
 	in_h "$1" --root "$D/state-$1" delete -f "$2" 2>/dev/null
+}
+
+# refused RUNTIME ID BUNDLE NAME TEXT: the container does not start, and
+# the hook's log says TEXT.
+refused() {
+	if run "$1" "$2" "$3"; then
+		not_ok "$4: it started"
+		stop "$1" "$2"
+	else
+		check "$4" grep -q "$5" "$D/hook.log"
+	fi
 }
 
 # scenario RUNTIME MODE: MODE "unloaded" (no hook) or "loaded" (hook).
@@ -192,13 +195,8 @@ for rt in $RUNTIMES; do
 	scenario "$rt" unloaded
 	# The annotation asks for a prison: without the module, no container.
 	bundle "$rt" b-nomod --userns --ann pcbgroup.ip4=$A --hook "$HOOK"
-	if run "$rt" pcbg-nomod b-nomod; then
-		not_ok "$rt: no module, no container: it started"
-		stop "$rt" pcbg-nomod
-	else
-		check "$rt: no module, no container" \
-			grep -q "pcbgroup-oci-hook: pcbg-nomod: no prison: not started" "$D/hook.log"
-	fi
+	refused "$rt" pcbg-nomod b-nomod "$rt: no module, no container" \
+		"pcbgroup-oci-hook: pcbg-nomod: no prison: not started"
 done
 
 if [ "${PCBG_NS_ORDER:-before}" = after ]; then
@@ -224,13 +222,8 @@ else
 fi
 bundle "$rt" b-strict --ann pcbgroup.ip4=$A --ann pcbgroup.strict=1 \
 	--hook "$HOOK" --cap CAP_NET_ADMIN
-if run "$rt" pcbg-strict b-strict; then
-	not_ok "pcbgroup.strict=1: a weak container is refused: it started"
-	stop "$rt" pcbg-strict
-else
-	check "pcbgroup.strict=1: a weak container is refused" \
-		grep -q "pcbg-strict: pcbgroup.strict=1: not started" "$D/hook.log"
-fi
+refused "$rt" pcbg-strict b-strict "pcbgroup.strict=1: a weak container is refused" \
+	"pcbg-strict: pcbgroup.strict=1: not started"
 expect_eq "no prison left by the refused or stopped ones" "" \
 	"$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')"
 
@@ -254,10 +247,7 @@ for addr in (sys.argv[1], sys.argv[2]):
 time.sleep(30)
 ' $B $A "$D/att.ready" "$D/att.go" >"$D/att.out" &
 APID=$!
-for _ in $(seq 100); do
-	[ -f "$D/att.ready" ] && break
-	sleep 0.1
-done
+wait_file "$D/att.ready"
 in_h "$JAIL" attach att $APID 2>"$D/att.err"
 if grep -q "pcbgjail: att: pid $APID fd [0-9]*: TCP $B:7000 0.0.0.0:0 (inode [0-9]*) was made before the attach" "$D/att.err"; then
 	ok "attach lists the listener it held"
