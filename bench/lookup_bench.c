@@ -106,12 +106,13 @@ static void tuple_of(struct pcbg_tuple *tp, u32 i, u16 lport)
 
 enum bench_kind {
 	NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
-	NATIVE_UDP, PCBG_UDP,
+	NATIVE_UDP, PCBG_UDP, PCBG_LISTEN_PRISONS,
 };
 
 static const char *const kind_names[] = {
 	"native_established", "pcbgroup_hwhash", "pcbgroup_swhash",
 	"native_listener", "pcbgroup_listener", "native_udp", "pcbgroup_udp",
+	"pcbgroup_listener_prisons",
 };
 
 /*
@@ -138,6 +139,21 @@ static struct sock *answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 	if (sk)
 		pcbg_answer_put(sk);
 	return sk;
+}
+
+/* __inet_lookup(): established first, then the listener. */
+static bool native_listen(struct bench *b, u32 i)
+{
+	struct sock *sk;
+
+	sk = __inet_lookup_established(b->net, b->h, faddr_of(i),
+				       syn_fport_of(i), LADDR, LPORT, 1, 0);
+	if (sk) {
+		sock_gen_put(sk);
+		return false;
+	}
+	return __inet_lookup_listener(b->net, b->h, NULL, 0, faddr_of(i),
+				      syn_fport_of(i), LADDR, LPORT, 1, 0);
 }
 
 /*
@@ -167,21 +183,19 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 			    false);
 		return sk;
 	case NATIVE_LISTEN:
-		/* __inet_lookup(): established first, then the listener. */
-		sk = __inet_lookup_established(b->net, b->h, faddr_of(i),
-					       syn_fport_of(i), LADDR, LPORT,
-					       1, 0);
-		if (sk) {
-			sock_gen_put(sk);
-			return false;
-		}
-		return __inet_lookup_listener(b->net, b->h, NULL, 0,
-					      faddr_of(i), syn_fport_of(i),
-					      LADDR, LPORT, 1, 0);
+		return native_listen(b, i);
 	case PCBG_LISTEN:
+		/*
+		 * A SYN at delivery: without prisons the hook leaves it to
+		 * the kernel's lookups (pcbg_table_syn()); with them, the
+		 * reservation table, then the listeners.
+		 */
+		if (!pcbg_table_syn(b->t))
+			return native_listen(b, i);
+		fallthrough;
+	case PCBG_LISTEN_PRISONS:
 		tuple_of(&tp, i, LPORT);
 		tp.fport = syn_fport_of(i);
-		/* A SYN at delivery: the reservation table, then listeners. */
 		return answer(b->t, b->rss, &tp, b->hash[k], PCBG_DELIVER, true);
 	case NATIVE_UDP:
 		return __udp4_lib_lookup(b->net, faddr_of(i), fport_of(i),
@@ -668,6 +682,7 @@ static void measure(struct bench *b)
 {
 	static const enum bench_kind tcp_kinds[] = {
 		NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
+		PCBG_LISTEN_PRISONS,
 	};
 	static const enum bench_kind udp_kinds[] = { NATIVE_UDP, PCBG_UDP };
 	const enum bench_kind *kinds = udp ? udp_kinds : tcp_kinds;
@@ -696,6 +711,9 @@ static void measure(struct bench *b)
 				u64 ns;
 
 				misses = 0;
+				/* As a namespace with prisons answers SYNs. */
+				WRITE_ONCE(b->t->syn,
+					   kinds[k] == PCBG_LISTEN_PRISONS);
 				ns = run(b, kinds[k], hot, lookups, r * 977,
 					 NULL, 0, &misses);
 				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u window=%u lookups=%u\n",

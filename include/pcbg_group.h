@@ -168,6 +168,7 @@ struct pcbg_table {
 	bool dead;			/* being freed: no more resizes */
 	bool fixed;			/* never resized (tests) */
 	bool jailed;			/* prisons restrict addresses */
+	bool syn;			/* SYNs answered (pcbg_table_syn()) */
 	unsigned int ngroups;		/* = RSS buckets, a power of two */
 	unsigned int min_chains;	/* per index stripe */
 	u32 secret;
@@ -378,6 +379,18 @@ static inline bool pcbg_port_has_exact(struct pcbg_table *t,
 				       const struct pcbg_tuple *tp)
 {
 	return atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]);
+}
+
+/*
+ * Whether the groups answer a SYN: only while prisons restrict the
+ * namespace, where the wildcard lookup applies their rules. Elsewhere the
+ * kernel's listener lookup (per port, under RCU; per CPU with reuseport
+ * and SO_INCOMING_CPU) costs less than the groups' and gives the same
+ * socket: the delivery hook leaves a SYN to it at once (bench/README.md).
+ */
+static inline bool pcbg_table_syn(const struct pcbg_table *t)
+{
+	return t && READ_ONCE(t->syn);
 }
 
 /* Every socket of the namespace is in the table (see fail_gen). */

@@ -46,6 +46,8 @@ static int group_test_init(struct kunit *test)
 	rcu_assign_pointer(pcbg_rss_live, ctx->rss);
 	ctx->t = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 16, 16);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->t);
+	/* The wildcard answers, as a namespace with prisons gives them. */
+	ctx->t->syn = true;
 	test->priv = ctx;
 	return 0;
 }
@@ -282,6 +284,11 @@ static void group_wildcard_in_every_group(struct kunit *test)
 	tp.lport = htons(4740);
 	KUNIT_EXPECT_PTR_EQ(test, NULL,
 			    lookup(test, &tp, 0, AS_SYN, &hit));
+	/* Without prisons a SYN is the kernel's listener lookup's. */
+	tp.lport = htons(4739);
+	ctx->t->syn = false;
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0, AS_SYN, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_MISS, hit);
 }
 
 /*
@@ -631,6 +638,7 @@ static void group_grow_shrink(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, rc->sk);
 	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
+	ctx->one->syn = true;
 	rc->t = ctx->one;
 	rc->rss = ctx->rss;
 	for (i = 0; i < n; i++) {

@@ -158,8 +158,9 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_table *t,
 {
 	struct sock *conn;
 
-	if (q->protocol == IPPROTO_TCP && !q->syn)
-		return PCBG_MISS;	/* established or request: the stack's */
+	/* Established or request: the stack's; so is an unjailed SYN. */
+	if (q->protocol == IPPROTO_TCP && (!q->syn || !pcbg_table_syn(t)))
+		return PCBG_MISS;
 	if (pcbg_sk_lookup_prog(t->net) || !pcbg_table_complete(t))
 		return PCBG_ASIDE;
 	if (q->protocol == IPPROTO_UDP) {

@@ -59,8 +59,10 @@ static void pcbg_tables_jailed(struct pcbg_net *pn, bool on)
 		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
 								 true);
 
-		if (t)
+		if (t) {
 			WRITE_ONCE(t->jailed, on);
+			WRITE_ONCE(t->syn, on);
+		}
 	}
 }
 

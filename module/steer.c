@@ -18,11 +18,12 @@
  *    decided the packet is local, after INPUT NAT and every user chain,
  *    right before tcp_v4_rcv()/udp_rcv() (and v6) would look up the
  *    socket with inet_iif()/inet_sdif(). Connected sockets, then
- *    listeners (for a SYN) and unconnected UDP sockets answer here.
+ *    listeners (for a SYN, while prisons restrict the namespace:
+ *    pcbg_table_syn()) and unconnected UDP sockets answer here.
  *    Broadcast and multicast routes are left to the stack, which delivers
  *    them to every socket. While UDP is answered inside the kernel's own
  *    lookup functions (udp_lookup.c, the default), this hook leaves UDP
- *    alone.
+ *    alone; and TCP without prisons.
  *
  * The answer goes in skb->sk with sock_pfree(), as bpf_sk_assign() puts a
  * prefetched socket there (a TCP connection referenced, as early demux's;
@@ -235,10 +236,16 @@ static bool pcbg_early_demux_on(const struct net *net, int protocol)
 	       READ_ONCE(net->ipv4.sysctl_udp_early_demux);
 }
 
-/* UDP is answered inside the kernel's lookup function (udp_lookup.c). */
-static bool pcbg_udp_elsewhere(int protocol)
+/*
+ * What the delivery hook cannot answer, left at once: UDP when it is
+ * answered inside the kernel's lookup function (udp_lookup.c); TCP, whose
+ * only answer there is a SYN's, when the groups do not answer SYNs.
+ */
+static bool pcbg_deliver_leaves(struct pcbg_net *pn, int protocol)
 {
-	return protocol == IPPROTO_UDP && pcbg_udp_lookup_armed();
+	if (protocol == IPPROTO_UDP)
+		return pcbg_udp_lookup_armed();
+	return !pcbg_table_syn(pcbg_net_table(pn, protocol));
 }
 
 /* Traffic the groups cannot serve costs next to nothing. */
@@ -339,7 +346,7 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 
 		/* The stack delivers these to every matching socket. */
 		if (!rt || (rt->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) ||
-		    pcbg_udp_elsewhere(iph->protocol))
+		    pcbg_deliver_leaves(pn, iph->protocol))
 			return NF_ACCEPT;
 	}
 	src = pcbg_hash_src(pn, skb, state->in);
@@ -375,7 +382,7 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 	pn = pcbg_gate(skb, state);
 	if (!pn || ipv6_addr_is_multicast(&ip6h->daddr))
 		return NF_ACCEPT;
-	if (stage == PCBG_DELIVER && pcbg_udp_elsewhere(ip6h->nexthdr))
+	if (stage == PCBG_DELIVER && pcbg_deliver_leaves(pn, ip6h->nexthdr))
 		return NF_ACCEPT;
 	if (stage == PCBG_DEMUX &&
 	    (ip6h->nexthdr == IPPROTO_UDP || skb_dst(skb) ||

@@ -64,8 +64,10 @@ check "netns creation: each of its $sites allocations failed in turn fails it cl
 
 # --- Socket inserts fail at random under traffic: messages still arrive
 # (the stack answers what the groups miss), wildcard answers stop until
-# the resync walk has placed every socket, then resume.
+# the resync walk has placed every socket, then resume (SYNs: answered
+# where a prison restricts the namespace).
 ns_setup
+check "a prison, for SYN answers" syn_prison $NS_S
 server_start $NS_S --addr 192.0.2.1 --addr 2001:db8::1 --tcp 7000 --udp 7001
 rm -f /tmp/stop
 ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 10 \
@@ -141,6 +143,7 @@ for f in tcp churn; do
 	fi
 done
 expect_eq "0 mismatches" 0 $(( $(stat $NS_S mismatch) + $(stat $NS_C mismatch) ))
+check "the prison goes" syn_prison_end $NS_S
 server_stop
 ns_teardown
 check "namespaces torn down" instances_settle 1

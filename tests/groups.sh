@@ -2,10 +2,13 @@
 # Connection groups under real traffic, verify mode on, software Toeplitz
 # on: 1000 concurrent TCP connections, IPv4 and IPv6, listeners on specific
 # and wildcard addresses, UDP connected and unconnected; then loopback
-# traffic, which must fall back to the reservation table.
+# traffic, which must fall back to the reservation table. A prison (with
+# no process) in the server's namespace makes the groups answer SYNs, as
+# they do only where prisons restrict (pcbg_table_syn()).
 . tests/lib.sh
 
 setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
+check "a prison, for SYN answers" syn_prison $NS_S
 ngroups=$(cat $P/buckets)
 expect_eq "net.pcbgroup.verify in the namespace" 1 \
 	"$(ip netns exec $NS_S sysctl -n net.pcbgroup.verify)"
@@ -76,6 +79,7 @@ kill $pid_specific $pid_wild
 wait 2>/dev/null
 sleep 1
 expect_eq "closed connections left the groups (tcp)" 0 "$(stat $NS_S tcp_exact)"
+check "the prison goes" syn_prison_end $NS_S
 ns_teardown
 check "rmmod" rmmod pcbgroup
 exit $T_FAILED

@@ -98,6 +98,20 @@ stat() {
 	ip netns exec "$1" awk -v n="$2" '$1 == n {print $2}' /proc/net/pcbgroup/stats
 }
 
+# syn_prison NS: a prison in NS (address 192.0.2.50, its own cgroup, no
+# process), so that the groups answer SYNs there (pcbg_table_syn());
+# syn_prison_end NS takes it away.
+syn_prison() {
+	ip -n "$1" addr add 192.0.2.50/32 dev veth0 &&
+	mkdir -p "/sys/fs/cgroup/pcbg-syn-$1" &&
+	ip netns exec "$1" tools/pcbgjail create syn ip4.addr=192.0.2.50 \
+		cgroup="/sys/fs/cgroup/pcbg-syn-$1" >/dev/null
+}
+syn_prison_end() {
+	ip netns exec "$1" tools/pcbgjail destroy syn &&
+	rmdir "/sys/fs/cgroup/pcbg-syn-$1"
+}
+
 # wait_file FILE: FILE appears within 10 s (a background process ready).
 wait_file() {
 	local _

@@ -39,6 +39,8 @@ def icount_rows(path, rows):
              ("pcbgroup_swhash", "native_established", "established, software Toeplitz"),
              ("pcbgroup_listener", "native_listener",
               "a SYN: the kernel's established lookup, then the listener"),
+             ("pcbgroup_listener_prisons", "native_listener",
+              "a SYN where prisons restrict: the groups answer it"),
              ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
     sizes = sorted(set(n for n, _ in got), key=lambda n: int(n or 0))
     for n in sizes:
@@ -78,6 +80,8 @@ def cache_rows(path, log, rows):
     pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
              ("pcbgroup_listener", "native_listener",
               "a SYN: the kernel's established lookup, then the listener"),
+             ("pcbgroup_listener_prisons", "native_listener",
+              "a SYN where prisons restrict: the groups answer it"),
              ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
     keys = sorted(set((n, c) for n, c, _ in got), key=lambda k: (int(k[0]), k[1]))
     for n, cache in keys:
@@ -141,12 +145,19 @@ def main():
                              med(ratios), spread(ratios), "<= 1.0"))
                 if kind == "pcbgroup_hwhash":
                     plot.append(("est %s %s" % (n, cache), med(ratios)))
-            pl = lookup[(n, cache, "pcbgroup_listener")]
             nl = lookup[(n, cache, "native_listener")]
-            if pl and nl:
+            for kind, how in (
+                    ("pcbgroup_listener", "module defaults, no prison: the delivery hook leaves a SYN to the "
+                     "kernel (pcbg_table_syn()), so the path is that test, then the kernel's lookups"),
+                    ("pcbgroup_listener_prisons", "in a namespace with prisons, where the groups answer SYNs "
+                     "(pcbg_answer(): the kernel's established lookup, then 1 wildcard listener, handed over "
+                     "without a reference)")):
+                pl = lookup[(n, cache, kind)]
+                if not (pl and nl):
+                    continue
                 ratios = [p / q for p, q in zip(pl, nl)]
                 rows.append(("lookup cost, listener (ns)",
-                             "%s sockets, %s cache; a SYN to their port, asked as the delivery hook asks (pcbg_answer(): the kernel's established lookup, then 1 wildcard listener; a TCP connection referenced, a listener handed over without one), native __inet_lookup_established() then __inet_lookup_listener(); module defaults; %d runs" % (n, cache, len(ratios)),
+                             "%s sockets, %s cache; a SYN to their port, %s; native __inet_lookup_established() then __inet_lookup_listener(); %d runs" % (n, cache, how, len(ratios)),
                              "%.1f" % med(pl), "%.1f" % med(nl), med(ratios),
                              spread(ratios), "<= 1.0"))
         for kind, label in (("pcbgroup_hwhash", "pcbgroup"),
