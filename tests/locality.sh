@@ -3,7 +3,8 @@
 # IP_RSS_LISTEN_BUCKET): one listener per CPU; the client sends each flow
 # from the CPU its RSS bucket maps to, as an RSS NIC would deliver it. The
 # figure is the share of connections accepted by the listener of the CPU
-# that received them, with pcbgroup and with the module unloaded.
+# that received them, with pcbgroup (answering SYNs: a prison in the
+# namespace) and with the module unloaded.
 . tests/lib.sh
 
 ncpu=$(nproc)
@@ -35,6 +36,8 @@ res=${PCBG_OUT:-/tmp}/locality-${PCBG_KERNEL}.txt
 for r in $(seq "$reps"); do
 	ns_teardown
 	setup_and_load "insmod soft_hash=1 verify=$verify" soft_hash=1 verify=$verify
+	# The groups answer SYNs where a prison restricts the namespace.
+	check "a prison, for SYN answers" syn_prison $NS_S
 	BUCKETS=$(cat $P/buckets)
 	read -r total local secs < <(measure pcbgroup $((20000 + r * 2000)))
 	expect_eq "pcbgroup: every connection accepted" "$conns" "$total"
@@ -42,6 +45,7 @@ for r in $(seq "$reps"); do
 	echo "# accept locality with pcbgroup: $local/$total in $secs s"
 	check "bucket-listener hits" test "$(stat $NS_S hit_bucket_listener)" -ge "$conns"
 	expect_eq "0 mismatches" 0 "$(stat $NS_S mismatch)"
+	check "the prison goes" syn_prison_end $NS_S
 	check "rmmod" rmmod pcbgroup
 
 	read -r ntotal nlocal nsecs < <(measure native $((40000 + r * 2000)))

@@ -289,7 +289,7 @@ check "the host sees its own server and M's listener" \
 	bash -c "echo '$host' | grep -q '192.0.2.1:7000' && echo '$host' | grep -q '192.0.2.11:9400'"
 check "M sees its listener" bash -c "echo '$mine' | grep -q '192.0.2.11:9400'"
 check "M sees no socket of another prison or of the host" \
-	bash -c "echo '$mine' | awk 'NR > 1 && \$NF != $mid {bad=1} END {exit bad}'"
+	bash -c "echo '$mine' | awk 'NR > 1 && \$12 != $mid {bad=1} END {exit bad}'"
 ip netns exec $NS_C $ESC connect --addr 192.0.2.11 --port 9400 >/dev/null
 wait $srv
 server_stop

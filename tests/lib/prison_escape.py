@@ -245,7 +245,7 @@ def attempts(a):
 
         def listing():
             cols = [ln.split() for ln in proc_lines()]
-            return (all(c[-1] == str(own) for c in cols) and
+            return (all(c[11] == str(own) for c in cols) and
                     any(c[3].startswith("192.0.2.11:") for c in cols))
         attempt("list the namespace's sockets (sees its prison's only)", "ok", listing, True)
         hold.close()
