@@ -1,0 +1,34 @@
+#!/bin/bash
+# Loads and unloads a module RELOAD_ROUNDS times (default 20) back to
+# back while tests/reload/hammer makes, binds, connects, disconnects and
+# closes UDP, raw and TCP sockets of both families from four processes:
+# the functions pcbgroup probes run on every CPU while the probes are
+# armed and disarmed. RELOAD_MODULE=pcbgroup (default) or probes, the
+# control (tests/reload/probes.c: the same probes, counting handlers).
+# The host checks the guest's log (oops, lockdep, KASAN) after the run.
+. tests/lib.sh
+
+rounds=${RELOAD_ROUNDS:-20}
+mod=${RELOAD_MODULE:-pcbgroup}
+ko=$(dirname "$KO")/pcbgroup_probes.ko
+[ "$mod" = pcbgroup ] && ko=$KO
+name=$(basename "$ko" .ko)
+unload
+rmmod "$name" 2>/dev/null
+check "the hammer builds" gcc -O2 -Wall -Werror -o /tmp/hammer tests/reload/hammer.c
+/tmp/hammer 3600 4 >/tmp/hammer.out &
+hammer=$!
+sleep 1
+fails=0 start=$SECONDS
+for n in $(seq "$rounds"); do
+	if ! { insmod "$ko" && rmmod "$name"; }; then
+		fails=$((fails + 1))
+	fi
+done
+secs=$((SECONDS - start))
+check "the hammer ran throughout" kill -0 "$hammer"
+pkill -f /tmp/hammer
+bg_stop "$hammer"
+echo "# $rounds loads and unloads of $name in $secs s under the hammer"
+expect_eq "$rounds loads and unloads of $name under the hammer" 0 "$fails"
+exit $T_FAILED
