@@ -175,6 +175,14 @@ def send(args):
     conn = socket.create_connection((S4, TCP_PORT), timeout=10)
     est_port = conn.getsockname()[1]
     conn.sendall(b"hello")
+    # Established at the server (its echo came back) before the frames:
+    # the handshake's last ACK may wait in another CPU's backlog.
+    got = b""
+    while len(got) < 5:
+        d = conn.recv(64)
+        if not d:
+            break
+        got += d
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     raw.bind((args.iface, 0))
     dst = bytes.fromhex(args.mac.replace(":", ""))
@@ -191,7 +199,6 @@ def send(args):
         time.sleep(0.01)
     time.sleep(0.5)
     conn.sendall(b"world")
-    got = b""
     conn.settimeout(10)
     while len(got) < 10:
         d = conn.recv(64)
