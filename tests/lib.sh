@@ -112,10 +112,11 @@ syn_prison_end() {
 	rmdir "/sys/fs/cgroup/pcbg-syn-$1"
 }
 
-# wait_file FILE: FILE appears within 10 s (a background process ready).
+# wait_file FILE [SECONDS]: FILE appears within SECONDS (10) (a background
+# process ready).
 wait_file() {
 	local _
-	for _ in $(seq 100); do
+	for _ in $(seq $((${2:-10} * 10))); do
 		[ -f "$1" ] && return 0
 		sleep 0.1
 	done

@@ -29,11 +29,22 @@ run() {
 	ip netns exec $NS_S $PKT serve --out /tmp/pk.$mode.socks --ready /tmp/pk.ready &
 	srv=$!
 	for _ in $(seq 100); do [ -f /tmp/pk.ready ] && break; sleep 0.1; done
+	# The counters are read around the frames alone (packets.py's
+	# --sync handshake): the live connection is up and its echo back,
+	# its delayed ACKs have gone. One CPU sends all, so the client's
+	# segments and the frames go through one backlog, in order.
+	rm -rf /tmp/pk.sync && mkdir /tmp/pk.sync
+	ip netns exec $NS_C taskset -c 0 $PKT send --iface veth1 --mac "$mac" \
+		--sync /tmp/pk.sync >/tmp/pk.$mode.send 2>&1 &
+	snd=$!
+	wait_file /tmp/pk.sync/established 30
 	sleep 0.5
 	ip netns exec $NS_S cat /proc/net/snmp /proc/net/netstat /proc/net/snmp6 >/tmp/pk.$mode.snmp0
-	ip netns exec $NS_C $PKT send --iface veth1 --mac "$mac" >/tmp/pk.$mode.send 2>&1
-	sleep 1
+	touch /tmp/pk.sync/go
+	wait_file /tmp/pk.sync/sent 60
 	ip netns exec $NS_S cat /proc/net/snmp /proc/net/netstat /proc/net/snmp6 >/tmp/pk.$mode.snmp1
+	touch /tmp/pk.sync/go2
+	wait $snd
 	if loaded; then
 		LOOKUPS=$(stat $NS_S lookups) MISMATCH=$(stat $NS_S mismatch)
 	fi

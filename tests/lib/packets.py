@@ -16,6 +16,7 @@ the counts and the stack's SNMP counters with the module unloaded and
 loaded: the stack's outcome must not change.
 """
 import argparse
+import os
 import json
 import selectors
 import signal
@@ -170,6 +171,19 @@ def frames(est_port):
     return out
 
 
+def handshake(d, say, wait):
+    """Tells the shell (file d/say), then waits for its go (file d/wait):
+    the shell reads the counters around the frames alone, not around the
+    live connection's own segments, whose timing (delayed ACKs, which CPU
+    sends) differs from run to run."""
+    if not d:
+        return
+    open(os.path.join(d, say), "w").close()
+    end = time.time() + 60
+    while not os.path.exists(os.path.join(d, wait)) and time.time() < end:
+        time.sleep(0.05)
+
+
 def send(args):
     # A live connection, for segments aimed at an established socket.
     conn = socket.create_connection((S4, TCP_PORT), timeout=10)
@@ -183,6 +197,7 @@ def send(args):
         if not d:
             break
         got += d
+    handshake(args.sync, "established", "go")
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     raw.bind((args.iface, 0))
     dst = bytes.fromhex(args.mac.replace(":", ""))
@@ -198,6 +213,7 @@ def send(args):
         raw.send(to + src + struct.pack("!H", etype) + pkt)
         time.sleep(0.01)
     time.sleep(0.5)
+    handshake(args.sync, "sent", "go2")
     conn.sendall(b"world")
     conn.settimeout(10)
     while len(got) < 10:
@@ -315,6 +331,7 @@ def main():
     c = sub.add_parser("send")
     c.add_argument("--iface", required=True)
     c.add_argument("--mac", required=True)
+    c.add_argument("--sync", help="directory for the counter handshake")
     d = sub.add_parser("delta")
     d.add_argument("before")
     d.add_argument("after")
