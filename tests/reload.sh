@@ -10,9 +10,11 @@
 
 rounds=${RELOAD_ROUNDS:-20}
 limit=${RELOAD_SECONDS:-500}
-mod=${RELOAD_MODULE:-pcbgroup}
-ko=$(dirname "$KO")/pcbgroup_probes.ko
-[ "$mod" = pcbgroup ] && ko=$KO
+case ${RELOAD_MODULE:-pcbgroup} in
+pcbgroup) ko=$KO ;;
+probes) ko=$(dirname "$KO")/pcbgroup_probes.ko ;;
+*) not_ok "RELOAD_MODULE must be pcbgroup or probes"; exit 1 ;;
+esac
 name=$(basename "$ko" .ko)
 unload
 rmmod "$name" 2>/dev/null
@@ -33,7 +35,10 @@ done
 secs=$((SECONDS - start))
 check "the hammer ran throughout" kill -0 "$hammer"
 pkill -f /tmp/hammer
-bg_stop "$hammer"
-echo "# $done_ loads and unloads of $name in $secs s under the hammer"
+wait "$hammer"
+made=$(awk '{s += $3} END {print s + 0}' /tmp/hammer.out)
+echo "# $done_ loads and unloads of $name in $secs s under the hammer ($made sockets made)"
+check "the hammer's four workers made sockets ($made)" \
+	test "$(grep -c sockets /tmp/hammer.out)" = 4 -a "$made" -gt 0
 expect_eq "$rounds loads and unloads of $name under the hammer" "$rounds failed 0" "$done_ failed $fails"
 exit $T_FAILED

@@ -7,11 +7,14 @@
  *   hammer SECONDS [WORKERS]
  *
  * Each worker makes, binds, connects, disconnects and closes UDP, raw
- * GRE and TCP sockets of both families on loopback; prints its count.
+ * GRE and TCP sockets of both families on loopback; at the end, or on
+ * SIGTERM, it prints its count ("worker N: M sockets").
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Lock-free, so a signal handler may store to it (C11 7.14.1.1). */
+static atomic_int stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
 
 static void one(int fam, int type, int proto, int listen_too)
 {
@@ -57,7 +68,7 @@ static void work(int id, time_t end)
 {
 	unsigned long n = 0;
 
-	while (time(NULL) < end) {
+	while (!stop && time(NULL) < end) {
 		int fam = (n & 1) ? AF_INET6 : AF_INET;
 
 		switch ((id + n) % 3) {
@@ -74,6 +85,7 @@ static void work(int id, time_t end)
 		n++;
 	}
 	printf("worker %d: %lu sockets\n", id, n);
+	fflush(stdout);
 	exit(0);
 }
 
@@ -82,17 +94,29 @@ int main(int argc, char **argv)
 	int secs = argc > 1 ? atoi(argv[1]) : 10;
 	int workers = argc > 2 ? atoi(argv[2]) : 4;
 	time_t end = time(NULL) + secs;
-	int i, st, bad = 0;
+	struct sigaction sa = { .sa_handler = on_term };
+	int i, n, st, bad = 0;
 
 	if (secs <= 0 || workers <= 0 || workers > 64) {
 		fprintf(stderr, "usage: hammer SECONDS [WORKERS]\n");
 		return 2;
 	}
+	sigaction(SIGTERM, &sa, NULL);	/* inherited: each worker counts */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < workers; i++)
 		if (fork() == 0)
 			work(i, end);
-	for (i = 0; i < workers; i++)
-		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+	/* Every worker reaped before the parent exits, SIGTERM or not. */
+	for (n = 0; n < workers;) {
+		if (wait(&st) < 0) {
+			if (errno == EINTR)
+				continue;
 			bad = 1;
+			break;
+		}
+		n++;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			bad = 1;
+	}
 	return bad;
 }
