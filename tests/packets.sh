@@ -28,7 +28,7 @@ run() {
 	ip -n $NS_S neigh replace 2001:db8::2 lladdr "$cmac" dev veth0
 	ip netns exec $NS_S $PKT serve --out /tmp/pk.$mode.socks --ready /tmp/pk.ready &
 	srv=$!
-	for _ in $(seq 100); do [ -f /tmp/pk.ready ] && break; sleep 0.1; done
+	wait_file /tmp/pk.ready
 	# The counters are read around the frames alone (packets.py's
 	# --sync handshake): the live connection is up and its echo back,
 	# its delayed ACKs have gone. One CPU sends all, so the client's

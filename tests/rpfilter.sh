@@ -22,7 +22,7 @@ scenario() {
 	rm -f /tmp/rpf.ready /tmp/rpf.stop
 	ip netns exec $NS_S $RPF serve --ready /tmp/rpf.ready --stop /tmp/rpf.stop >/tmp/rpf.out &
 	srv=$!
-	for _ in $(seq 100); do [ -f /tmp/rpf.ready ] && break; sleep 0.1; done
+	wait_file /tmp/rpf.ready
 	# Loose first: B receives, and caches its input route.
 	ip netns exec $NS_C $RPF send --src 198.51.100.9 --sport 6000 >/dev/null
 	ip netns exec $NS_C $RPF send --src 192.0.2.2 --sport 5000 >/dev/null
