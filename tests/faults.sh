@@ -35,6 +35,7 @@ for k in $(seq 1 200); do
 done
 check "load: each of its $sites allocations failed in turn fails insmod cleanly${bad:+:$bad}" \
 	test -z "$bad" -a "$sites" -gt 10 -a "$failed_loads" = "$sites"
+lap "load sweep"
 
 # --- Namespace creation, with the module loaded.
 check "insmod" insmod "$KO" soft_hash=1 verify=1
@@ -61,6 +62,7 @@ done
 echo 0 >$D/times
 check "netns creation: each of its $sites allocations failed in turn fails it cleanly${bad:+:$bad}" \
 	test -z "$bad" -a "$sites" -gt 5
+lap "namespace sweep"
 
 # --- Socket inserts fail at random under traffic: messages still arrive
 # (the stack answers what the groups miss), wildcard answers stop until
@@ -92,6 +94,7 @@ check "resync walks ran" stat_above $NS_S resync 0 60
 w0=$(stat $NS_S hit_wildcard)
 check "wildcard answers resumed after the resync (from $w0)" \
 	stat_above $NS_S hit_wildcard "$w0" 60
+lap "inserts failing under traffic"
 
 # --- A key change: its own allocation fails (refused, nothing changed),
 # then every move of a connected socket fails (they stay where they were,
@@ -149,6 +152,7 @@ ns_teardown
 check "namespaces torn down" instances_settle 1
 expect_eq "no entry left (socket references all dropped)" 0 "$(cat $P/entries)"
 check "rmmod" rmmod pcbgroup
+lap "key change"
 
 # --- The kernel's own fault injection, failslab and fail_page_alloc: one
 # allocation at a random point of a namespace's creation fails

@@ -14,8 +14,6 @@
 . tests/lib.sh
 
 JAIL=tools/pcbgjail
-T0=$SECONDS
-lap() { echo "# $1: $((SECONDS - T0)) s"; T0=$SECONDS; }
 ESC="python3 tests/lib/prison_escape.py"
 ATK="python3 tests/lib/prison_attack.py"
 NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs"

@@ -15,40 +15,42 @@
 # mode found 0 mismatches with the kernel's walk.
 #
 # Then the churn (tests/lib/raw_churn.py): up to 400 GRE sockets made,
-# bound, connected, disconnected and closed by two threads for
-# RAW_CHURN_SECONDS (default 20; 0: no churn) under a flood from 32 peers, while the
-# hash is switched off and on and the module reloaded; after it, every
-# socket left reads exactly its packets.
+# bound, connected, disconnected and closed by two threads under a flood
+# from 32 peers, for RAW_CHURN_ROUNDS rounds (default 3; 0: no churn),
+# each the hash switched off and on and the module reloaded; after it,
+# every socket left reads exactly its packets.
 . tests/lib.sh
 
 unload
 python3 -u tests/lib/raw_diff.py --ko "$KO" --params "verify=1" \
 	${RAW_MODES:+--modes "$RAW_MODES"} || T_FAILED=1
 
-secs=${RAW_CHURN_SECONDS:-20}
-[ "$secs" -gt 0 ] || exit $T_FAILED
+rounds=${RAW_CHURN_ROUNDS:-3}
+[ "$rounds" -gt 0 ] || exit $T_FAILED
 setup_and_load "insmod (churn)"
 ip netns exec $NS_S sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth0.rp_filter=0
-python3 -u tests/lib/raw_churn.py --ns $NS_S --peer-ns $NS_C --seconds "$secs" &
+rm -f /tmp/raw_churn.stop
+python3 -u tests/lib/raw_churn.py --ns $NS_S --peer-ns $NS_C \
+	--until /tmp/raw_churn.stop &
 churn=$!
-# Switch the hash off and on, and reload the module, under the churn.
-end=$((SECONDS + secs - 2))
-n=0
-while [ $SECONDS -lt $end ]; do
-	n=$((n + 1))
-	if [ $((n % 4)) = 0 ]; then
-		if ! { rmmod pcbgroup && insmod "$KO"; }; then
-			not_ok "reload $n under the churn"
-		fi
-	else
-		ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=$((n % 2))
+sleep 2	# the churn and the flood under way
+# Each round under the churn: the hash switched off, on, and the module
+# reloaded.
+for n in $(seq "$rounds"); do
+	for v in 0 1; do
+		ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=$v
+		sleep 0.7
+	done
+	if ! { rmmod pcbgroup && insmod "$KO"; }; then
+		not_ok "reload $n under the churn"
+		loaded || insmod "$KO"
 	fi
-	sleep 0.7
 done
+touch /tmp/raw_churn.stop
 loaded || insmod "$KO"
 ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=1
 wait $churn || T_FAILED=1
-echo "# churn: $n switches and reloads; $(ip netns exec $NS_S cat /proc/net/pcbgroup/stats | grep '^raw_' | tr '\n' ' ')"
+echo "# churn: $rounds rounds of switches and a reload; $(ip netns exec $NS_S cat /proc/net/pcbgroup/stats | grep '^raw_' | tr '\n' ' ')"
 ns_teardown
 check "rmmod after the churn" rmmod pcbgroup
 exit $T_FAILED

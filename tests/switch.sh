@@ -1,9 +1,11 @@
 #!/bin/bash
 # The runtime switch and rmmod are safe under traffic: net.pcbgroup.enable
-# flipped 40 times, then rmmod/insmod 8 times, while TCP and UDP clients
-# run; no message may be lost or misdelivered, and the guest log must stay
-# clean (checked by scripts/vm).
+# flipped 40 times, then rmmod/insmod SWITCH_RELOADS times (default 8),
+# while TCP and UDP clients run; no message may be lost or misdelivered,
+# and the guest log must stay clean (checked by scripts/vm).
 . tests/lib.sh
+
+n=${SWITCH_RELOADS:-8}
 
 rm -f /tmp/stop
 setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
@@ -29,11 +31,11 @@ expect_eq "net.pcbgroup.enable flipped 40 times under traffic" 40 $flips
 ip netns exec $NS_S sysctl -qw net.pcbgroup.enable=1
 
 reloads=0
-for i in $(seq 8); do
+for _ in $(seq "$n"); do
 	rmmod pcbgroup && insmod "$KO" soft_hash=1 verify=1 && reloads=$((reloads + 1))
 	sleep 0.2
 done
-expect_eq "rmmod/insmod 8 times under traffic" 8 $reloads
+expect_eq "rmmod/insmod $n times under traffic" "$n" $reloads
 check "traffic ran throughout the switching" kill -0 $tcp4 $tcp6 $udp4
 before=$(stat $NS_S lookups)
 sleep 2

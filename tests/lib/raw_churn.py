@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Raw sockets churned under traffic, then checked (tests/raw.sh).
 
-  raw_churn.py --ns NS --peer-ns PEERNS --seconds S [--flip FILE]
+  raw_churn.py --ns NS --peer-ns PEERNS --until FILE [--seconds S]
 
 In NS (receiver, 192.0.2.1/24, peers 192.0.2.100-131 on PEERNS): two
 threads keep a pool of up to 400 GRE raw sockets changing (create,
 bind to 192.0.2.1, connect to a peer, disconnect, close) while a sender in
-PEERNS floods GRE packets from every peer, for S seconds. Then the churn
+PEERNS floods GRE packets from every peer, until FILE exists (at most S
+seconds, default 600: the caller counts its rounds of work). Then the churn
 stops and each peer sends PROBES packets: every socket left must read
 exactly what the kernel's rule gives it (connected: its peer's; unbound
 and unconnected: all; disconnected: none, the kernel unhashes it), after
@@ -112,7 +113,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--ns", required=True)
     p.add_argument("--peer-ns", required=True)
-    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--until", required=True)
+    p.add_argument("--seconds", type=float, default=600)
     ARGS = p.parse_args()
     with Netns(ARGS.ns):     # and the threads started in it
         return run()
@@ -127,7 +129,10 @@ def run():
     th.append(threading.Thread(target=flood, args=(stop, sent)))
     for t in th:
         t.start()
-    time.sleep(ARGS.seconds)
+    t0 = time.time()
+    while not os.path.exists(ARGS.until) and time.time() - t0 < ARGS.seconds:
+        time.sleep(0.1)
+    secs = time.time() - t0
     stop.set()
     for t in th:
         t.join(30)
@@ -156,7 +161,7 @@ def run():
               % (len(bad), len(pool), "; ".join(bad[:5])))
         return 1
     print("ok - raw churn: after %.0f s of churn under traffic, all %d "
-          "sockets read exactly their packets" % (ARGS.seconds, len(pool)))
+          "sockets read exactly their packets" % (secs, len(pool)))
     return 0
 
 
