@@ -20,7 +20,7 @@ tool() {
 	bt=$!
 	for _ in $(seq 600); do
 		grep -q Attaching /tmp/$1.out && catches_int && break
-		sleep 0.1
+		nap 0.1
 	done
 	check "$1: attached" grep -q Attaching /tmp/$1.out
 	check "$1: catches SIGINT" catches_int
@@ -46,7 +46,7 @@ stop() {
 		# Debian's bpftrace 0.17 now and then sleeps on in epoll_wait()
 		# after the signal: Ctrl-C again, as a user would.
 		[ $((i % 50)) = 0 ] && kill -INT $bt && echo "# $1: SIGINT again"
-		sleep 0.1
+		nap 0.1
 	done
 	if running; then
 		not_ok "$1: bpftrace still running 60 s after SIGINT"
