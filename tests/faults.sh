@@ -108,7 +108,7 @@ rm -f /tmp/rk.ready /tmp/rk.stop
 ip netns exec $NS_S python3 tests/lib/rekey.py --key "$key0" --bits "$(cat $P/bits)" \
 	--local 192.0.2.1 --remote 192.0.2.2 --ready /tmp/rk.ready --stop /tmp/rk.stop &
 rk=$!
-for _ in $(seq 300); do [ -f /tmp/rk.ready ] && break; sleep 0.1; done
+wait_file /tmp/rk.ready 30
 read -r newkey moves </tmp/rk.ready
 echo Y >$D/task-filter
 echo 100 >$D/probability

@@ -24,7 +24,7 @@ per_ns() {
 	(echo $BASHPID >$g/cgroup.procs && exec $HOLD make --count $n \
 		--socks $2 --ready /tmp/mc.ready --hold /tmp/mc.stop >/dev/null) &
 	local pid=$!
-	for _ in $(seq 300); do [ -f /tmp/mc.ready ] && break; sleep 0.1; done
+	wait_file /tmp/mc.ready 30
 	sleep 1		# the tables' growth (a work item) is charged too
 	c1=$(cat $g/memory.current)
 	c0=$(sed -n 's/^base=//p' /tmp/mc.ready)

@@ -58,7 +58,7 @@ done
 rm -f /tmp/hold.ready
 python3 tests/lib/netns.py hold "${names[@]}" --ready /tmp/hold.ready >/tmp/hold.out &
 holder=$!
-for _ in $(seq 300); do [ -f /tmp/hold.ready ] && break; sleep 0.1; done
+wait_file /tmp/hold.ready 30
 ns_setup
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 rm -f /tmp/stop

@@ -17,7 +17,7 @@ ip netns exec $NS_S bash -c 'ulimit -n 4096; exec setpriv --reuid 65534 \
 	--regid 65534 --clear-groups python3 tests/lib/portless.py \
 	--count 2000 --ready /tmp/pl.ready --stop /tmp/pl.stop' &
 pid=$!
-for _ in $(seq 300); do [ -f /tmp/pl.ready ] && break; sleep 0.1; done
+wait_file /tmp/pl.ready 30
 check "2000 port-less listeners made by nobody" test -f /tmp/pl.ready
 portless() {
 	ip netns exec $NS_S awk '$7 == "wildcard" && $9 == "-"' /proc/net/pcbgroup/sockets | wc -l

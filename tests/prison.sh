@@ -40,7 +40,7 @@ attacks() {
 	rm -f /tmp/loop.ready
 	ip netns exec $NS_S $ATK loop-serve --port 9500 --ready /tmp/loop.ready >/tmp/loop.out &
 	srv=$!
-	for _ in $(seq 200); do [ -f /tmp/loop.ready ] && break; sleep 0.1; done
+	wait_file /tmp/loop.ready 20
 	"$@" $ATK table --mode "$mode" --port 9500
 	rm -f /tmp/loop.ready
 	wait $srv
@@ -56,7 +56,7 @@ exthdr() {
 	rm -f /tmp/x.ready /tmp/x.stop
 	"$@" $ATK udp6-recv --port 9600 --ready /tmp/x.ready --stop /tmp/x.stop >/tmp/x.out &
 	pid=$!
-	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	wait_file /tmp/x.ready 20
 	check "$label: the receiver is ready" test -f /tmp/x.ready
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::13 --port 9600 --tag HOST
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::11 --port 9600 --tag MINE
@@ -83,7 +83,7 @@ tunnel() {
 	rm -f /tmp/x.ready /tmp/x.stop
 	ip netns exec $NS_C $ATK udp6-recv --port 9800 --ready /tmp/x.ready --stop /tmp/x.stop >/tmp/x.out &
 	pid=$!
-	for _ in $(seq 200); do [ -f /tmp/x.ready ] && break; sleep 0.1; done
+	wait_file /tmp/x.ready 20
 	"$@" $ATK udp-send --to 198.51.100.2 --port 9800 --tag GRE1
 	sleep 0.5
 	touch /tmp/x.stop
@@ -103,11 +103,7 @@ in_s() {
 }
 
 # ready_wait: the file /tmp/p.ready appears (a server listens).
-ready_wait() {
-	local _
-	for _ in $(seq 100); do [ -f /tmp/p.ready ] && return 0; sleep 0.1; done
-	return 1
-}
+ready_wait() { wait_file /tmp/p.ready; }
 
 # allowed WHO LABEL: serving and connecting on every address of prison M,
 # in it (WHO=M) or with no prison (WHO=-).
@@ -196,7 +192,7 @@ lap "unprivileged table"
 rm -f /tmp/obs.*
 ip netns exec $NS_C $ESC observe --log /tmp/obs.log --ready /tmp/obs.ready --stop /tmp/obs.stop &
 obs=$!
-for _ in $(seq 50); do [ -f /tmp/obs.ready ] && break; sleep 0.1; done
+wait_file /tmp/obs.ready 5
 check "an unjailed socket may bind the nonlocal 192.0.2.14 (the sysctl is on)" \
 	in_s - python3 -c 'import socket; socket.socket().bind(("192.0.2.14", 0))'
 : >/tmp/esc.all
@@ -277,7 +273,7 @@ server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 rm -f /tmp/p.ready
 in_s M $ESC serve --addr 192.0.2.11 --port 9400 --timeout 10 --ready /tmp/p.ready >/dev/null &
 srv=$!
-for _ in $(seq 50); do [ -f /tmp/p.ready ] && break; sleep 0.1; done
+wait_file /tmp/p.ready 5
 mid=$(in_s - $JAIL show M | sed 's/.*jid=\([0-9]*\).*/\1/')
 host=$(in_s - cat /proc/net/pcbgroup/sockets)
 mine=$(in_s M cat /proc/net/pcbgroup/sockets)

@@ -47,7 +47,6 @@ for n in $(seq "$rounds"); do
 	fi
 done
 touch /tmp/raw_churn.stop
-loaded || insmod "$KO"
 ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=1
 wait $churn || T_FAILED=1
 echo "# churn: $rounds rounds of switches and a reload; $(ip netns exec $NS_S cat /proc/net/pcbgroup/stats | grep '^raw_' | tr '\n' ' ')"

@@ -11,10 +11,10 @@ setup_and_load "insmod soft_hash=1" soft_hash=1
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 
 # tool NAME: start it in the background (output in /tmp/$NAME.out),
-# waited for until attached and catching SIGINT: a background job of a
-# script starts with SIGINT ignored, and bpftrace installs its handler
-# only after it printed "Attaching": a Ctrl-C sent in between is lost and
-# the tool never exits.
+# waited for until attached and catching SIGINT (a background job of a
+# script starts with SIGINT ignored: a Ctrl-C sent before bpftrace's
+# handler is in place would be lost). Not the whole story: bpftrace 0.17
+# sometimes sleeps on after a caught SIGINT too; stop() sends it again.
 tool() {
 	bpftrace $BT/$1.bt >/tmp/$1.out 2>&1 &
 	bt=$!

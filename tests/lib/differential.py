@@ -19,8 +19,8 @@ import ctypes
 import os
 import re
 import selectors
-import socket
 import shlex
+import socket
 import struct
 import subprocess
 import sys
