@@ -464,7 +464,7 @@ ip -n ds route add 192.0.2.99/32 dev veth0
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("192.0.2.2", 40001))
-        s.settimeout(1.0)
+        s.settimeout(PORT_WAIT)    # every reply comes: a late one is no loss
         for i in range(10):
             s.sendto(struct.pack("!I", i), ("192.0.2.1", 7001))
             try:
