@@ -110,6 +110,7 @@ ip netns exec $NS_S python3 tests/lib/rekey.py --key "$key0" --bits "$(cat $P/bi
 rk=$!
 wait_file /tmp/rk.ready 30
 read -r newkey moves </tmp/rk.ready
+lap "key change: 16 sockets held, a key found"
 echo Y >$D/task-filter
 echo 100 >$D/probability
 echo 1 >$D/space
@@ -131,10 +132,12 @@ check "the moves failed: at least the $moves known to move ($before -> $after)" 
 	test "$((after - before))" -ge "${moves:-1}" -a "${moves:-0}" -ge 8
 touch /tmp/rk.stop
 wait $rk
+lap "key change: written twice"
 sleep 1
 h0=$(stat $NS_S hit_exact)
 check "exact answers resumed after the resync (from $h0)" \
 	stat_above $NS_S hit_exact "$h0" 60
+lap "key change: exact answers back"
 touch /tmp/stop
 wait $c1 $c2
 for f in tcp churn; do
