@@ -7,7 +7,9 @@ In NS (receiver, 192.0.2.1/24, peers 192.0.2.100-131 on PEERNS): two
 threads keep a pool of up to 400 GRE raw sockets changing (create,
 bind to 192.0.2.1, connect to a peer, disconnect, close) while a sender in
 PEERNS floods GRE packets from every peer, until FILE exists (at most S
-seconds, default 600: the caller counts its rounds of work). Then the churn
+seconds, default 600: the caller counts its rounds of work; running out
+before FILE appears fails, as the caller's last rounds would have run
+without the churn). Then the churn
 stops and each peer sends PROBES packets: every socket left must read
 exactly what the kernel's rule gives it (connected: its peer's; unbound
 and unconnected: all; disconnected: none, the kernel unhashes it), after
@@ -136,6 +138,11 @@ def run():
     stop.set()
     for t in th:
         t.join(30)
+    if not os.path.exists(ARGS.until):
+        # The caller's rounds outlived the churn: they would run without it.
+        print("not ok - raw churn: its %.0f s ran out before the caller's "
+              "rounds ended (--seconds)" % ARGS.seconds)
+        return 1
     print("# churn: %d sockets left, %d flood packets" % (len(pool), sent[0]))
     # The flood's last packets can still sit in a backlog (a slow guest
     # took more than 0.3 s): a socket drained before they land would
