@@ -110,6 +110,24 @@ def drain(s):
             return n
 
 
+def drain_settled(pool):
+    """What each socket of @pool reads until two passes 0.3 s apart find
+    nothing more (at most 30 s: None if packets still arrive then)."""
+    got = [0] * len(pool)
+    quiet, t0 = 0, time.time()
+    while quiet < 2:
+        if time.time() - t0 > 30:
+            return None
+        time.sleep(0.3)
+        n = 0
+        for i, x in enumerate(pool):
+            k = drain(x.s)
+            got[i] += k
+            n += k
+        quiet = quiet + 1 if n == 0 else 0
+    return got
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
@@ -146,13 +164,8 @@ def run():
     print("# churn: %d sockets left, %d flood packets" % (len(pool), sent[0]))
     # The flood's last packets can still sit in a backlog (a slow guest
     # took more than 0.3 s): a socket drained before they land would
-    # count them as probes. So drain until two passes 0.3 s apart find
-    # nothing (at most 30 s).
-    quiet, t0 = 0, time.time()
-    while quiet < 2 and time.time() - t0 < 30:
-        time.sleep(0.3)
-        quiet = quiet + 1 if sum(drain(x.s) for x in pool) == 0 else 0
-    if quiet < 2:
+    # count them as probes.
+    if drain_settled(pool) is None:
         print("not ok - raw churn: the flood still arrived 30 s after it "
               "stopped")
         return 1
@@ -165,17 +178,11 @@ def run():
     if r.returncode:
         print("not ok - raw churn: the probe sender failed")
         return 1
-    # Counted as they land, until two passes 0.3 s apart add nothing.
-    got = [0] * len(pool)
-    quiet, t0 = 0, time.time()
-    while quiet < 2 and time.time() - t0 < 30:
-        time.sleep(0.3)
-        n = 0
-        for i, x in enumerate(pool):
-            k = drain(x.s)
-            got[i] += k
-            n += k
-        quiet = quiet + 1 if n == 0 else 0
+    got = drain_settled(pool)
+    if got is None:
+        print("not ok - raw churn: packets still arrived 30 s after the "
+              "probes")
+        return 1
     bad = []
     for i, x in enumerate(pool):
         if got[i] != x.want():
