@@ -9,6 +9,7 @@
  */
 #include <linux/cgroup.h>
 #include <linux/ctype.h>
+#include <linux/nsproxy.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -120,7 +121,12 @@ static int pcbg_nl_fill(struct sk_buff *skb, struct pcbg_prison *pr,
 	hdr = genlmsg_put(skb, portid, seq, &pcbg_genl, flags, cmd);
 	if (!hdr)
 		goto out;
-	if (cgroup_path(pr->cgrp, path, PATH_MAX) < 0)
+	/*
+	 * As the caller's /proc/self/cgroup says it: inside a container's
+	 * cgroup namespace, pcbgjail finds the cgroup by this path.
+	 */
+	if (cgroup_path_ns(pr->cgrp, path, PATH_MAX,
+			   current->nsproxy->cgroup_ns) < 0)
 		path[0] = 0;
 	if (nla_put_u32(skb, PCBG_A_ID, pr->id) ||
 	    nla_put_string(skb, PCBG_A_NAME, pr->name) ||
