@@ -1,6 +1,8 @@
 #!/bin/bash
 # The OCI hook (tools/pcbgroup-oci-hook) with the runtimes Debian ships:
-# runc, and crun where installed. A host-network busybox container with
+# runc, crun and Podman where installed (Podman finds the hook by the
+# hooks.d file make install-tools puts in place, and its annotation
+# filter). A host-network busybox container with
 # pcbgroup.ip4=A tries to bind, connect and send from the host's other
 # address B and from A, then serves on 0.0.0.0; a peer counts what
 # arrives and connects to A and B. Module unloaded (the same container
@@ -13,7 +15,7 @@
 # service confined by the drop-in of pcbgjail(8).
 . tests/lib.sh
 
-RUNTIMES=$(for r in runc crun; do command -v $r >/dev/null && echo $r; done)
+RUNTIMES=$(for r in runc crun podman; do command -v $r >/dev/null && echo $r; done)
 if [ -z "$RUNTIMES" ]; then
 	not_ok "no OCI runtime (scripts/setup installs runc and crun)"
 	exit 1
@@ -54,19 +56,63 @@ if ! gcc -static -O1 -o "$D/rootfs/bin/probe" tests/oci/probe.c; then
 	exit 1
 fi
 
+# Podman's copy, owned by its user namespace's root (uid 100000), which
+# makes the mount points Podman wants in it.
+cp -a "$D/rootfs" "$D/rootfs-podman"
+mkdir -p "$D/rootfs-podman/etc" "$D/rootfs-podman/sys" "$D/rootfs-podman/run"
+touch "$D/rootfs-podman/etc/resolv.conf" "$D/rootfs-podman/etc/hosts" \
+	"$D/rootfs-podman/etc/hostname"
+chown -R 100000:100000 "$D/rootfs-podman"
+
 ATTEMPTS="probe bind $B; probe connect $B $PEER 9; probe send $B $PEER 9;
 probe bind $A; probe connect $A $PEER 9; probe send $A $PEER 9;
 exec probe serve 0.0.0.0 8080"
 
-# bundle RUNTIME NAME ARGS...: $D/NAME with a config from RUNTIME's spec.
+# Podman: its state in $D; the hook file as make install-tools installs
+# it, in a hooks.d of its own (the hook's log added to its environment).
+make -s install-tools PREFIX="$D/inst" HOOKSDIR="$D/hooks.d" UNITDIR="$D/inst"
+python3 -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    h = json.load(f)
+h["hook"]["env"] = [sys.argv[2]]
+with open(sys.argv[1], "w") as f:
+    json.dump(h, f)' "$D/hooks.d/pcbgroup.json" "PCBGROUP_HOOK_LOG=$D/hook.log"
+mkdir -p "$D/no-hooks.d"
+podman_() {
+	in_h podman --root "$D/podman/root" --runroot "$D/podman/run" \
+		--tmpdir "$D/podman/tmp" --cgroup-manager cgroupfs \
+		--events-backend file --storage-driver vfs "$@"
+}
+
+# bundle RUNTIME NAME ARGS...: $D/NAME with a config from RUNTIME's spec;
+# for Podman, $D/NAME.args: the options of podman run that say the same.
 bundle() {
 	local rt=$1 b=$D/$2
 	shift 2
+	if [ "$rt" = podman ]; then
+		podman_args "$@" >"$b.args"
+		return
+	fi
 	mkdir -p "$b" &&
 	(cd "$b" && rm -f config.json && $rt spec >/dev/null 2>&1 &&
 		mv config.json spec.json) &&
 	python3 tests/lib/oci_bundle.py "$b/spec.json" "$b/config.json" \
 		"$ATTEMPTS" --root "$D/rootfs" --hook-env "PCBGROUP_HOOK_LOG=$D/hook.log" "$@"
+}
+
+podman_args() {
+	local hooks=$D/no-hooks.d
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--userns) printf '%s\n' --uidmap 0:100000:65536 --gidmap 0:100000:65536 ;;
+		--ann) printf '%s\n' --annotation "$2"; shift ;;
+		--cap) printf '%s\n' --cap-add "$2"; shift ;;
+		--hook) hooks=$D/hooks.d; shift ;;
+		esac
+		shift
+	done
+	printf '%s\n' --hooks-dir "$hooks"
 }
 
 # The peer: a TCP listener and a UDP socket on port 9, each source noted.
@@ -115,10 +161,24 @@ wait_for() {
 # run RUNTIME ID BUNDLE: start the container detached, its output in
 # $D/ID.out and $D/ID.err; returns the runtime's status.
 run() {
+	if [ "$1" = podman ]; then
+		local args
+		mapfile -t args <"$D/$3.args"
+		# The container's output straight to $D/ID.out, as runc's.
+		podman_ run -d --name "$2" --network host --log-driver passthrough \
+			--annotation pcbgroup.name="oci-$2" "${args[@]}" \
+			--rootfs "$D/rootfs-podman" /bin/sh -c "$ATTEMPTS" \
+			>"$D/$2.out" 2>"$D/$2.err" </dev/null
+		return
+	fi
 	in_h "$1" --root "$D/state-$1" run -d --bundle "$D/$3" "$2" \
 		>"$D/$2.out" 2>"$D/$2.err" </dev/null
 }
 stop() {
+	if [ "$1" = podman ]; then
+		podman_ rm -f -t 0 "$2" >/dev/null 2>&1
+		return
+	fi
 	in_h "$1" --root "$D/state-$1" kill "$2" KILL 2>/dev/null
 	for _ in $(seq 50); do
 		in_h "$1" --root "$D/state-$1" delete "$2" 2>/dev/null && return 0
@@ -128,13 +188,17 @@ stop() {
 }
 
 # refused RUNTIME ID BUNDLE NAME TEXT: the container does not start, and
-# the hook's log says TEXT.
+# the hook's log says TEXT (where the hook names a Podman container by its
+# ID, not ID).
 refused() {
+	local want=$5 hex='[0-9a-f]\{64\}'
+	[ "$1" != podman ] || want=${want/$2:/$hex:}
 	if run "$1" "$2" "$3"; then
 		not_ok "$4: it started"
 		stop "$1" "$2"
 	else
-		check "$4" grep -q "$5" "$D/hook.log"
+		check "$4" grep -q "$want" "$D/hook.log"
+		[ "$1" != podman ] || stop "$1" "$2"	# Podman keeps it, created
 	fi
 }
 
@@ -168,8 +232,9 @@ scenario() {
 		*) not_ok "$rt: its listener is the prison's: '$got'" ;;
 		esac
 	fi
+	# (podman run -d adds the container's ID to the output)
 	expect_eq "$rt $mode: what the container could do" "$want" \
-		"$(paste -sd';' "$D/$id.out")"
+		"$(grep -v '^[0-9a-f]\{64\}$' "$D/$id.out" | paste -sd';')"
 	expect_eq "$rt $mode: reached on its address" hello "$(reach $A)"
 	got=$(reach $B)
 	if [ "$mode" = unloaded ]; then
@@ -209,6 +274,20 @@ fi
 for rt in $RUNTIMES; do
 	scenario "$rt" loaded
 done
+
+# Podman's hook file runs the hook for annotated containers only.
+if echo "$RUNTIMES" | grep -qx podman; then
+	bundle podman b-plain --userns --hook "$HOOK"
+	if run podman pcbg-plain b-plain; then
+		wait_for "$D/pcbg-plain.out" "^serve" ||
+			not_ok "podman: a container without the annotation serves"
+		expect_eq "podman: without the annotation, no prison and B is bound" \
+			"bind ok" "$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')$(grep -m1 '^bind' "$D/pcbg-plain.out")"
+		stop podman pcbg-plain
+	else
+		not_ok "podman: a container without the annotation starts: $(tr '\n' ' ' <"$D/pcbg-plain.err")"
+	fi
+fi
 
 # A container a prison cannot hold: no user namespace and CAP_NET_ADMIN.
 rt=$(echo "$RUNTIMES" | head -1)
