@@ -15,9 +15,11 @@
  * windows also go through the model, so a window starts warm or cold as
  * the guest left it. At each close one line goes to QEMU's log:
  *
- *   cachesim window=N vcpu=V accesses=A stores=S l1_misses=M llc_misses=L
+ *   cachesim window=N vcpu=V insns=I accesses=A stores=S l1_misses=M llc_misses=L
  *
- * N counts windows in the order they opened. Run QEMU single-threaded
+ * N counts windows in the order they opened; I counts the guest
+ * instructions that vCPU executed in the window (by translation block:
+ * the blocks of the two marks are not counted). Run QEMU single-threaded
  * (-accel tcg,thread=single) with -d plugin -D FILE.
  * scripts/bench builds it and runs it (section "cache").
  */
@@ -71,7 +73,7 @@ static struct cache llc = { LLC_SETS, LLC_WAYS, llc_tag, llc_used, 0 };
 struct window {
 	bool open;
 	unsigned long id;
-	uint64_t accesses, stores, l1_misses, llc_misses;
+	uint64_t insns, accesses, stores, l1_misses, llc_misses;
 };
 static struct window win[MAX_VCPUS];
 static unsigned long windows;
@@ -94,6 +96,14 @@ static void mem_cb(unsigned int vcpu, qemu_plugin_meminfo_t info,
 	w->l1_misses += !hit;
 }
 
+static void tb_cb(unsigned int vcpu, void *udata)
+{
+	struct window *w = &win[vcpu % MAX_VCPUS];
+
+	if (w->open)
+		w->insns += (uintptr_t)udata;
+}
+
 static void open_cb(unsigned int vcpu, void *udata)
 {
 	struct window *w = &win[vcpu % MAX_VCPUS];
@@ -112,8 +122,9 @@ static void close_cb(unsigned int vcpu, void *udata)
 		return;
 	w->open = false;
 	snprintf(buf, sizeof(buf),
-		 "cachesim window=%lu vcpu=%u accesses=%llu stores=%llu l1_misses=%llu llc_misses=%llu\n",
-		 w->id, vcpu, (unsigned long long)w->accesses,
+		 "cachesim window=%lu vcpu=%u insns=%llu accesses=%llu stores=%llu l1_misses=%llu llc_misses=%llu\n",
+		 w->id, vcpu, (unsigned long long)w->insns,
+		 (unsigned long long)w->accesses,
 		 (unsigned long long)w->stores,
 		 (unsigned long long)w->l1_misses,
 		 (unsigned long long)w->llc_misses);
@@ -140,6 +151,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
 
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_cb, QEMU_PLUGIN_CB_NO_REGS,
+					     (void *)(uintptr_t)n);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 

@@ -76,7 +76,7 @@ def cache_rows(path, log, rows):
             n = float(kv["lookups"])
             got[(kv["sockets"], kv["cache"], kv["kind"])].append(
                 (float(w["l1_misses"]) / n, float(w["llc_misses"]) / n,
-                 float(w["stores"]) / n))
+                 float(w["stores"]) / n, float(w.get("insns", 0)) / n))
     pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
              ("pcbgroup_listener", "native_listener",
               "a SYN: the kernel's established lookup, then the listener"),
@@ -89,12 +89,77 @@ def cache_rows(path, log, rows):
             p, q = got.get((n, cache, mine)), got.get((n, cache, theirs))
             if not p or not q:
                 continue
+            a, b = med([x[3] for x in p]), med([x[3] for x in q])
+            if b:
+                rows.append(("instructions per lookup (cache model plugin: the guest's instructions in the run)",
+                             "%s sockets, %s, %s cache; %d runs" % (n, what, cache, len(p)),
+                             "%.0f" % a, "%.0f" % b, a / b, "-", "-"))
             for i, label in ((0, "L1d lines missed"), (1, "last-level lines missed")):
                 a, b = med([x[i] for x in p]), med([x[i] for x in q])
                 rows.append(("%s per lookup (cache model: 32 KiB 8-way L1d, 8 MiB 16-way LLC)" % label,
                              "%s sockets, %s, %s cache; stores per lookup %.1f (native %.1f); %d runs"
                              % (n, what, cache, med([x[2] for x in p]), med([x[2] for x in q]), len(p)),
                              "%.2f" % a, "%.2f" % b, a / b if b else 0.0, "-", "-"))
+
+
+def armed_rows(path, log, rows, plot):
+    """The armed raw redirection's cost on loopback UDP and TCP (section
+    "armed"): time per message from the plain guest's runs; instructions
+    and cache misses per message from the cache model's guest, where each
+    run's window is window 0 after its own restart."""
+    runs = []
+    for line in read(path):
+        kv = dict(re.findall(r"(\w+)=(\S+)", line))
+        if "ns_per_message" in kv:
+            mode, r = line.split()[:2]
+            runs.append((mode, r, kv))
+    wins = []
+    for line in read(log):
+        if line.startswith("cachesim window=0"):
+            wins.append(dict(re.findall(r"(\w+)=(\S+)", line)))
+    if not runs:
+        return
+    model = len(wins) == len(runs)
+    if log and not model:
+        print("bench_report: %s: %d windows for %d runs: no model rows"
+              % (log, len(wins), len(runs)), file=sys.stderr)
+        return
+    t = collections.defaultdict(lambda: collections.defaultdict(dict))
+    for i, (mode, r, kv) in enumerate(runs):
+        n = float(kv["messages"])
+        v = (float(wins[i]["insns"]) / n, float(wins[i]["l1_misses"]) / n) if model \
+            else float(kv["ns_per_message"])
+        t[kv["proto"]][r][mode] = v
+    for proto in sorted(t):
+        reps = [v for v in t[proto].values() if len(v) == 3]
+        if not reps:
+            continue
+        for base in ("unarmed", "unloaded"):
+            if model:
+                for i, what in ((0, "instructions"), (1, "L1d lines missed")):
+                    ratios = [v["armed"][i] / v[base][i] for v in reps if v[base][i]]
+                    rows.append(("%s per message, %s over loopback (cache model plugin)" % (what, proto.upper()),
+                                 "64 B ping-pong on one CPU, send and receive path; raw demux armed "
+                                 "(raw_demux_min GRE sockets in the namespace) / %s; %d runs"
+                                 % ("the module loaded, not armed" if base == "unarmed" else "unloaded",
+                                    len(reps)),
+                                 "%.0f" % med([v["armed"][i] for v in reps]) if i == 0 else
+                                 "%.2f" % med([v["armed"][i] for v in reps]),
+                                 "%.0f" % med([v[base][i] for v in reps]) if i == 0 else
+                                 "%.2f" % med([v[base][i] for v in reps]),
+                                 med(ratios), spread(ratios),
+                                 "<= 1.02" if base == "unarmed" and i == 0 else "-"))
+                continue
+            ratios = [v["armed"] / v[base] for v in reps]
+            rows.append(("armed raw demux, %s over loopback (ns per message, lower is better)" % proto.upper(),
+                         "64 B ping-pong on one CPU; raw demux armed (raw_demux_min GRE sockets in the "
+                         "namespace) / %s; %d runs in rotating order"
+                         % ("the module loaded, not armed" if base == "unarmed" else "unloaded", len(reps)),
+                         "%.0f" % med([v["armed"] for v in reps]),
+                         "%.0f" % med([v[base] for v in reps]),
+                         med(ratios), spread(ratios), "<= 1.02" if base == "unarmed" else "-"))
+            if base == "unarmed":
+                plot.append(("armed %s" % proto, med(ratios)))
 
 
 def main():
@@ -384,11 +449,14 @@ def main():
                          med(ratios), spread(ratios), "-"))
             plot.append(("raw lookup %d" % n, med(ratios)))
             continue
-        # No ceiling (walk + clone) / clone from the stray run: a packet
-        # no socket takes costs the kernel more than a walk (the protocol
-        # unreachable path), so delivery minus it is not the clone's cost
-        # (bench/README.md).
-        ceiling = ""
+        # The ceiling, (walk + clone) / clone: the kernel's delivery at n
+        # sockets over its delivery at one (one match, one clone, one
+        # queue), from the same runs. Not from the stray run: a packet no
+        # socket takes costs the kernel more than a walk (the protocol
+        # unreachable path).
+        one = raw_ns.get((1, False), {}).get("native")
+        ceiling = ("; ceiling (the kernel's delivery at %d sockets / at 1) %.1f"
+                   % (n, med(v["native"]) / med(one)) if one and n > 1 else "")
         rows.append(("raw GRE delivery, %d sockets (packets/s, higher is better)" % n,
                      "raw_local_deliver() in softirq context, %d GRE sockets in one "
                      "namespace, each connected to its own peer (half also bound), "
@@ -400,6 +468,10 @@ def main():
                      "%.0f" % (1e9 / med(v["native"])),
                      med(ratios), spread(ratios), "20x at 1000" if n == 1000 else "-"))
         plot.append(("raw %d" % n, med(ratios)))
+
+    armed_rows(os.path.join(raw, "armed.txt"), "", rows, plot)
+    armed_rows(os.path.join(raw, "cache-armed", "armed.txt"),
+               os.path.join(raw, "cache-armed", "plugin.log"), rows, plot)
 
     pl = collections.defaultdict(dict)
     pl_left = []
