@@ -8,18 +8,7 @@
 
 JAIL=tools/pcbgjail
 D=$(mktemp -d)
-cat >"$D/prisons.conf" <<'CONF'
-# Two services on the host's network.
-web {
-	jid = 10;
-	ip4.addr = 192.0.2.11, 192.0.2.12;
-	ip6.addr = 2001:db8::11;
-}
-db {
-	ip4.addr = 192.0.2.21;
-	ip6.addr = "";
-}
-CONF
+cp tests/lib/prisons.conf "$D/prisons.conf"
 cat >"$D/bad.conf" <<'CONF'
 web {
 	jid = 10;

@@ -43,16 +43,7 @@ check "depmod finds the installed module" depmod -b "$D/modules" "$KREL"
 echo "options pcbgroup soft_hash=1 bits=5" >"$R/etc/modprobe.d/pcbgroup.conf"
 check "make install-tools" make -s install-tools DESTDIR="$R" PREFIX=$PREFIX \
 	HOOKSDIR=$PREFIX/hooks.d MANDIR=$PREFIX/man
-cat >"$R/etc/pcbgroup/prisons.conf" <<'CONF'
-web {
-	jid = 10;
-	ip4.addr = 192.0.2.11, 192.0.2.12;
-	ip6.addr = 2001:db8::11;
-}
-db {
-	ip4.addr = 192.0.2.21;
-}
-CONF
+cp tests/lib/prisons.conf "$R/etc/pcbgroup/prisons.conf"
 
 # Two services, each held by one of docs/prisons.md's drop-ins: what they
 # can bind goes to /out. The addresses are the guest's (on lo).
@@ -163,7 +154,7 @@ expect_eq "a reload with a bad file fails and changes nothing" \
 	"reload failed;active active;db 192.0.2.21;web 192.0.2.11 192.0.2.12 2001:db8::11" \
 	"$( (cat "$R/out/reload"; list "$R/out/reload-list") 2>/dev/null | paste -sd';')"
 check "the journal says which line is bad" \
-	grep -q "pcbgjail: /etc/pcbgroup/prisons.conf:10: ip4.addr: '192.0.2.300' is not an address" \
+	grep -q "pcbgjail: /etc/pcbgroup/prisons.conf:12: ip4.addr: '192.0.2.300' is not an address" \
 	"$R/out/journal"
 [ "$T_FAILED" = 0 ] || cp "$R"/out/* "${PCBG_OUT:-/tmp}/" 2>/dev/null
 check "the module stays loaded after the shutdown" loaded
