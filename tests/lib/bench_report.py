@@ -107,12 +107,16 @@ def armed_rows(path, log, rows, plot):
     "armed"): time per message from the plain guest's runs; instructions
     and cache misses per message from the cache model's guest, where each
     run's window is window 0 after its own restart."""
-    runs = []
+    runs, unarmed = [], 0
     for line in read(path):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
         if "ns_per_message" in kv:
             mode, r = line.split()[:2]
             runs.append((mode, r, kv))
+        elif line.startswith("# armed:") and kv.get("raw_armed") != "1":
+            unarmed += 1
+    # An "armed" run the redirection did not arm measures nothing.
+    warn = "; NOT ARMED in %d runs" % unarmed if unarmed else ""
     wins = []
     for line in read(log):
         if line.startswith("cachesim window=0"):
@@ -135,29 +139,26 @@ def armed_rows(path, log, rows, plot):
         if not reps:
             continue
         for base in ("unarmed", "unloaded"):
+            against = "the module loaded, not armed" if base == "unarmed" else "unloaded"
+            goal = "<= 1.02" if base == "unarmed" else "-"
             if model:
-                for i, what in ((0, "instructions"), (1, "L1d lines missed")):
+                for i, what, fmt in ((0, "instructions", "%.0f"), (1, "L1d lines missed", "%.2f")):
                     ratios = [v["armed"][i] / v[base][i] for v in reps if v[base][i]]
                     rows.append(("%s per message, %s over loopback (cache model plugin)" % (what, proto.upper()),
                                  "64 B ping-pong on one CPU, send and receive path; raw demux armed "
-                                 "(raw_demux_min GRE sockets in the namespace) / %s; %d runs"
-                                 % ("the module loaded, not armed" if base == "unarmed" else "unloaded",
-                                    len(reps)),
-                                 "%.0f" % med([v["armed"][i] for v in reps]) if i == 0 else
-                                 "%.2f" % med([v["armed"][i] for v in reps]),
-                                 "%.0f" % med([v[base][i] for v in reps]) if i == 0 else
-                                 "%.2f" % med([v[base][i] for v in reps]),
-                                 med(ratios), spread(ratios),
-                                 "<= 1.02" if base == "unarmed" and i == 0 else "-"))
+                                 "(raw_demux_min GRE sockets in the namespace) / %s; %d runs%s"
+                                 % (against, len(reps), warn),
+                                 fmt % med([v["armed"][i] for v in reps]),
+                                 fmt % med([v[base][i] for v in reps]),
+                                 med(ratios), spread(ratios), goal if i == 0 else "-"))
                 continue
             ratios = [v["armed"] / v[base] for v in reps]
             rows.append(("armed raw demux, %s over loopback (ns per message, lower is better)" % proto.upper(),
                          "64 B ping-pong on one CPU; raw demux armed (raw_demux_min GRE sockets in the "
-                         "namespace) / %s; %d runs in rotating order"
-                         % ("the module loaded, not armed" if base == "unarmed" else "unloaded", len(reps)),
+                         "namespace) / %s; %d runs in rotating order%s" % (against, len(reps), warn),
                          "%.0f" % med([v["armed"] for v in reps]),
                          "%.0f" % med([v[base] for v in reps]),
-                         med(ratios), spread(ratios), "<= 1.02" if base == "unarmed" else "-"))
+                         med(ratios), spread(ratios), goal))
             if base == "unarmed":
                 plot.append(("armed %s" % proto, med(ratios)))
 
