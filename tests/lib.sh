@@ -58,6 +58,14 @@ lap() {
 
 loaded() { [ -d /sys/module/pcbgroup ]; }
 
+# probe_build FILE: tests/oci/probe.c, static (it runs in roots without
+# a libc), as FILE.
+probe_build() {
+	gcc -static -O1 -o "$1" tests/oci/probe.c && return
+	not_ok "the probe builds"
+	return 1
+}
+
 unload() { ! loaded || rmmod pcbgroup; }
 
 # Two namespaces joined by a veth pair (documentation addresses only):

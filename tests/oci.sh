@@ -51,10 +51,7 @@ in_h() { nsenter --net=/run/netns/$H "$@"; }
 mkdir -p "$D/rootfs/bin" "$D/rootfs/proc" "$D/rootfs/dev" "$D/rootfs/tmp"
 cp /usr/bin/busybox "$D/rootfs/bin/busybox"
 ln -s busybox "$D/rootfs/bin/sh"
-if ! gcc -static -O1 -o "$D/rootfs/bin/probe" tests/oci/probe.c; then
-	not_ok "the probe builds"
-	exit 1
-fi
+probe_build "$D/rootfs/bin/probe" || exit 1
 
 # Podman's copy, owned by its user namespace's root (uid 100000), which
 # makes the mount points Podman wants in it.

@@ -48,10 +48,7 @@ cp tests/lib/prisons.conf "$R/etc/pcbgroup/prisons.conf"
 # Two services, each held by one of docs/prisons.md's drop-ins: what they
 # can bind goes to /out. The addresses are the guest's (on lo).
 mkdir -p "$R/opt" "$R/etc/systemd/system/web.service.d"
-if ! gcc -static -O1 -o "$R/opt/probe" tests/oci/probe.c; then
-	not_ok "the probe builds"
-	exit 1
-fi
+probe_build "$R/opt/probe" || exit 1
 ADDRS="192.0.2.11 192.0.2.12 192.0.2.21 192.0.2.31"
 for a in $ADDRS; do ip addr add $a/32 dev lo; done
 cat >"$R/etc/systemd/system/web.service" <<'EOF'
