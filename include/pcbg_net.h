@@ -69,6 +69,8 @@ struct pcbg_net {
 	int verify;
 	int soft_hash;
 	int loopback;
+	bool steer_hooks;	/* steer.c's hooks registered here */
+	bool steer_gone;	/* the namespace is going: no more */
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
 	struct delayed_work reap;	/* after a walk: closed TCP sockets */
@@ -141,9 +143,11 @@ void pcbg_udp_lookup_init(void);
 void pcbg_udp_lookup_exit(void);
 bool pcbg_udp_lookup_armed(void);
 
-/* steer.c: the netfilter hooks */
-int pcbg_steer_init_net(struct net *net);
-void pcbg_steer_exit_net(struct net *net);
+/* steer.c: the netfilter hooks, where something can be hashed */
+int pcbg_steer_init(void);
+void pcbg_steer_exit(void);
+int pcbg_steer_update(struct pcbg_net *pn);
+void pcbg_steer_exit_net(struct pcbg_net *pn);
 
 /* track.c: membership follows the kernel's sockets */
 int pcbg_track_init(void);

@@ -25,9 +25,12 @@ static int __init pcbg_init(void)
 	err = pcbg_netns_init();	/* every namespace gets its instance */
 	if (err)
 		goto fail_cache;
-	err = pcbg_track_init();	/* from now on no change is missed */
+	err = pcbg_steer_init();	/* hooks where NICs hash */
 	if (err)
 		goto fail_netns;
+	err = pcbg_track_init();	/* from now on no change is missed */
+	if (err)
+		goto fail_steer;
 	pcbg_track_walk();		/* sockets that were already there */
 	pcbg_netns_set_ready(true);
 	pcbg_udp_lookup_init();		/* UDP inside the kernel's lookup */
@@ -53,6 +56,8 @@ fail_track:
 	pcbg_udp_lookup_exit();
 	pcbg_netns_set_ready(false);
 	pcbg_track_exit();
+fail_steer:
+	pcbg_steer_exit();
 fail_netns:
 	pcbg_netns_exit();
 fail_cache:
@@ -70,6 +75,7 @@ static void __exit pcbg_exit(void)
 	pcbg_udp_lookup_exit();		/* no handler runs after this */
 	pcbg_netns_set_ready(false);	/* no answer from stale membership */
 	pcbg_track_exit();
+	pcbg_steer_exit();
 	pcbg_netns_exit();
 	pcbg_entry_cache_exit();
 	pcbg_fault_exit();

@@ -87,6 +87,40 @@ module_param_cb(index_size, &min_size_ops, &index_size, 0444);
 MODULE_PARM_DESC(index_size, "Minimum chains of the per-namespace socket index, a power of two (load time; default 0: 64, it grows with the sockets)");
 
 /*
+ * soft_hash and loopback set to 1 give the namespace its steering hooks;
+ * if they cannot be registered the write fails and changes nothing.
+ */
+static int pcbg_hash_sysctl(struct pcbg_net *pn, struct ctl_table *table,
+			    int write, void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int *val = table->data, old = READ_ONCE(*val), err;
+
+	err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+	if (err || !write)
+		return err;
+	err = pcbg_steer_update(pn);
+	if (err)
+		WRITE_ONCE(*val, old);
+	return err;
+}
+
+static int pcbg_soft_hash_sysctl(struct ctl_table *table, int write,
+				 void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return pcbg_hash_sysctl(container_of(table->data, struct pcbg_net,
+					     soft_hash),
+				table, write, buffer, lenp, ppos);
+}
+
+static int pcbg_loopback_sysctl(struct ctl_table *table, int write,
+				void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return pcbg_hash_sysctl(container_of(table->data, struct pcbg_net,
+					     loopback),
+				table, write, buffer, lenp, ppos);
+}
+
+/*
  * The template's .data holds the offset of the field in struct pcbg_net;
  * each namespace's copy points at its own (as the kernel's templates
  * point into init_net and are moved to each net).
@@ -117,7 +151,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 		.data		= PCBG_SYSCTL_FIELD(soft_hash),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
+		.proc_handler	= pcbg_soft_hash_sysctl,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
@@ -126,7 +160,7 @@ static const struct ctl_table pcbg_sysctl_template[] = {
 		.data		= PCBG_SYSCTL_FIELD(loopback),
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
+		.proc_handler	= pcbg_loopback_sysctl,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
@@ -236,7 +270,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	err = pcbg_proc_init_net(pn);
 	if (err)
 		goto fail_sysctl;
-	err = pcbg_steer_init_net(net);
+	err = pcbg_steer_update(pn);
 	if (err)
 		goto fail_proc;
 	atomic_inc(&pcbg_instances);
@@ -264,7 +298,7 @@ static void __net_exit pcbg_net_exit(struct net *net)
 	struct pcbg_net *pn = pcbg_net(net);
 
 	pcbg_jails_exit(pn);
-	pcbg_steer_exit_net(net);
+	pcbg_steer_exit_net(pn);
 	pcbg_proc_exit_net(pn);
 	pcbg_sysctl_exit_net(pn);
 	pcbg_raw_exit_net(pn);

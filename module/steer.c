@@ -440,12 +440,82 @@ static const struct nf_hook_ops pcbg_nf_ops[] = {
 #endif
 };
 
-int pcbg_steer_init_net(struct net *net)
+/*
+ * The hooks go into a namespace only once something there can be hashed:
+ * a device whose NIC gives the hash (NETIF_F_RXHASH), or soft_hash or
+ * loopback set. Before that every packet would leave them at once
+ * (pcbg_no_hash()) after two netfilter dispatches: a container with only
+ * veth and loopback pays nothing. Once in, they stay until the namespace
+ * goes: clearing the sysctl again leaves them, as their multicast route
+ * reset still serves the sockets their answers gave a route.
+ */
+static DEFINE_MUTEX(pcbg_steer_lock);
+
+static int pcbg_steer_want(struct pcbg_net *pn)
 {
-	return nf_register_net_hooks(net, pcbg_nf_ops, ARRAY_SIZE(pcbg_nf_ops));
+	int err = 0;
+
+	mutex_lock(&pcbg_steer_lock);
+	if (!pn->steer_hooks && !pn->steer_gone) {
+		err = nf_register_net_hooks(pn->net, pcbg_nf_ops,
+					    ARRAY_SIZE(pcbg_nf_ops));
+		WRITE_ONCE(pn->steer_hooks, !err);
+	}
+	mutex_unlock(&pcbg_steer_lock);
+	return err;
 }
 
-void pcbg_steer_exit_net(struct net *net)
+/* After soft_hash or loopback changed in @pn (sysctl, or at creation). */
+int pcbg_steer_update(struct pcbg_net *pn)
 {
-	nf_unregister_net_hooks(net, pcbg_nf_ops, ARRAY_SIZE(pcbg_nf_ops));
+	if (!READ_ONCE(pn->soft_hash) && !READ_ONCE(pn->loopback))
+		return 0;
+	return pcbg_steer_want(pn);
+}
+
+void pcbg_steer_exit_net(struct pcbg_net *pn)
+{
+	mutex_lock(&pcbg_steer_lock);
+	if (pn->steer_hooks)
+		nf_unregister_net_hooks(pn->net, pcbg_nf_ops,
+					ARRAY_SIZE(pcbg_nf_ops));
+	WRITE_ONCE(pn->steer_hooks, false);
+	pn->steer_gone = true;
+	mutex_unlock(&pcbg_steer_lock);
+}
+
+/*
+ * A device that hashes in its NIC, registered in or moved to a namespace
+ * (the notifier's registration replays the ones already there), or
+ * turning its hash on. Its namespace's instance exists: devices come
+ * after the namespace's subsystems and go before them.
+ */
+static int pcbg_steer_netdev(struct notifier_block *nb, unsigned long event,
+			     void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	int err;
+
+	if ((event != NETDEV_REGISTER && event != NETDEV_FEAT_CHANGE) ||
+	    !(dev->features & NETIF_F_RXHASH))
+		return NOTIFY_DONE;
+	err = pcbg_steer_want(pcbg_net(dev_net(dev)));
+	if (err)
+		pr_warn_ratelimited("%s: no steering hooks in its namespace (%d): its packets take the kernel's path\n",
+				    dev->name, err);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pcbg_steer_nb = {
+	.notifier_call = pcbg_steer_netdev,
+};
+
+int pcbg_steer_init(void)
+{
+	return register_netdevice_notifier(&pcbg_steer_nb);
+}
+
+void pcbg_steer_exit(void)
+{
+	unregister_netdevice_notifier(&pcbg_steer_nb);
 }

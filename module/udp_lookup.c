@@ -65,8 +65,6 @@ static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
 	t = pcbg_net_table(pn, IPPROTO_UDP);
 	if (!t || !pcbg_port_has_exact(t, tp))
 		return NULL;
-	if (tp->dif == LOOPBACK_IFINDEX && !READ_ONCE(pn->loopback))
-		return NULL;	/* the reservation table's, as at the hooks */
 	rss = pcbg_rss_get();
 	q.tp = tp;
 	q.hash = pcbg_tuple_rss_bucket(rss, tp);
@@ -139,6 +137,10 @@ static void notrace pcbg_udp_ftrace(unsigned long ip, unsigned long parent_ip,
 
 	/* The UDP table (not UDP-Lite's), the same argument in both. */
 	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
+		return;
+	/* Loopback is the reservation table's, as at the hooks: no work. */
+	if ((int)regs->r9 == LOOPBACK_IFINDEX &&
+	    !READ_ONCE(pcbg_net_rcu((struct net *)regs->di)->loopback))
 		return;
 	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	if (bit < 0)

@@ -1,0 +1,114 @@
+#!/bin/bash
+# The steering hooks are registered only in a namespace where something
+# can be hashed: a device whose NIC gives the hash (NETIF_F_RXHASH; the
+# guest's e1000e, on a hub with nothing else), or net.pcbgroup.soft_hash
+# or loopback set. Elsewhere (loopback and veth only, as in most
+# containers) the module adds no hook to the packet path: loopback traffic
+# arrives as unloaded and no packet is looked at (lookups and fallback
+# 0). Once registered the hooks stay (steer_hooks in the stats says so). Checked for namespaces made before
+# and after the load, for a NIC there at the load (the notifier's replay)
+# and moved in later, and for its hash switched on with ethtool.
+. tests/lib.sh
+
+unload
+printf '%s\n' "netns add pcbg-ha" "netns add pcbg-hf" | ip -b -
+ip -n pcbg-ha link set lo up
+
+# lo_traffic NS: TCP and UDP messages over the namespace's loopback,
+# counted where they arrive.
+lo_traffic() {
+	ip netns exec "$1" python3 - <<'PY'
+import socket
+ls = socket.create_server(("127.0.0.1", 0))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+u.settimeout(5)
+c = socket.create_connection(ls.getsockname())
+a, _ = ls.accept()
+a.settimeout(5)
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tcp = udp = 0
+for i in range(50):
+    c.sendall(b"x" * 10)
+    tcp += len(a.recv(10))
+    tx.sendto(b"y", u.getsockname())
+    udp += len(u.recv(10))
+print("tcp=%d udp=%d" % (tcp, udp))
+PY
+}
+
+# hooks NS: the namespace's steer_hooks gauge.
+hooks() { stat "$1" steer_hooks; }
+
+base=$(lo_traffic pcbg-ha)
+check "insmod at the defaults" insmod "$KO"
+ip netns add pcbg-hb
+ip -n pcbg-hb link set lo up
+for ns in pcbg-ha pcbg-hb; do
+	got=$(lo_traffic $ns)
+	expect_eq "$ns: loopback traffic arrives as unloaded ($base)" "$base" "$got"
+	expect_eq "$ns: no hooks, no packet looked at" "hooks=0 lookups=0 fallback=0" \
+		"hooks=$(hooks $ns) lookups=$(stat $ns lookups) fallback=$(stat $ns fallback)"
+done
+ip -n pcbg-ha link add veth0 type veth peer name veth1 netns pcbg-hb
+expect_eq "a veth pair (no NIC hash) adds none" "0 0" "$(hooks pcbg-ha) $(hooks pcbg-hb)"
+
+if err=$(ip netns exec pcbg-ha sysctl -w net.pcbgroup.soft_hash=2 2>&1); then
+	not_ok "soft_hash=2 accepted"
+else
+	ok "soft_hash=2 is refused (${err##*: })"
+fi
+expect_eq "and changes nothing" "0 0" \
+	"$(ip netns exec pcbg-ha sysctl -n net.pcbgroup.soft_hash) $(hooks pcbg-ha)"
+check "soft_hash=1" ip netns exec pcbg-ha sysctl -qw net.pcbgroup.soft_hash=1
+expect_eq "registers the hooks" 1 "$(hooks pcbg-ha)"
+got=$(lo_traffic pcbg-ha)
+expect_eq "loopback traffic still arrives as unloaded" "$base" "$got"
+ip netns exec pcbg-ha sysctl -qw net.pcbgroup.soft_hash=0
+expect_eq "soft_hash=0 again: they stay" 1 "$(hooks pcbg-ha)"
+check "loopback=1" ip netns exec pcbg-hb sysctl -qw net.pcbgroup.loopback=1
+expect_eq "registers them too" 1 "$(hooks pcbg-hb)"
+
+# A NIC that hashes: e1000e sets NETIF_F_RXHASH (the test kernel has no
+# driver for it; there the NIC part is not run).
+nic=
+if [ "$PCBG_KERNEL" = stock ]; then
+	modprobe e1000e
+	for _ in $(seq 50); do
+		for d in /sys/class/net/*; do
+			ethtool -k "${d##*/}" 2>/dev/null | grep -q 'receive-hashing: on$' &&
+				nic=${d##*/}
+		done
+		[ -n "$nic" ] && break
+		nap 0.1
+	done
+	check "a NIC with receive hashing ($nic)" test -n "$nic"
+fi
+if [ -n "$nic" ]; then
+	ip netns add pcbg-hc
+	expect_eq "a namespace made after the load has none" 0 "$(hooks pcbg-hc)"
+	ip link set "$nic" netns pcbg-hc
+	expect_eq "the NIC moved in registers them" 1 "$(hooks pcbg-hc)"
+	ip -n pcbg-hc link set "$nic" netns pcbg-hf
+	expect_eq "moved on, the hooks stay where they were" "1 1" "$(hooks pcbg-hc) $(hooks pcbg-hf)"
+	check "rmmod" rmmod pcbgroup
+	check "insmod, the NIC already in its namespace" insmod "$KO"
+	expect_eq "the load finds it (the notifier's replay)" "1 0 0" \
+		"$(hooks pcbg-hf) $(hooks pcbg-ha) $(hooks pcbg-hc)"
+	ip netns exec pcbg-hf ethtool -K "$nic" rxhash off
+	ip -n pcbg-hf link set "$nic" netns pcbg-hc
+	expect_eq "with its hash off, it adds none" 0 "$(hooks pcbg-hc)"
+	ip netns exec pcbg-hc ethtool -K "$nic" rxhash on
+	expect_eq "its hash switched on registers them" 1 "$(hooks pcbg-hc)"
+	ip -n pcbg-hc link set "$nic" netns 1
+fi
+check "rmmod" rmmod pcbgroup
+
+check "insmod soft_hash=1" insmod "$KO" soft_hash=1
+ip netns add pcbg-hd
+expect_eq "the parameter: hooks in namespaces made before and after" "1 1" \
+	"$(hooks pcbg-ha) $(hooks pcbg-hd)"
+printf '%s\n' "netns del pcbg-ha" "netns del pcbg-hb" "netns del pcbg-hc" \
+	"netns del pcbg-hd" "netns del pcbg-hf" | ip -force -b - 2>/dev/null
+check "rmmod" rmmod pcbgroup
+exit $T_FAILED
