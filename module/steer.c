@@ -455,6 +455,9 @@ static int pcbg_steer_want(struct pcbg_net *pn)
 {
 	int err = 0;
 
+	/* Registered: no lock (a user may write its sysctl in a loop). */
+	if (READ_ONCE(pn->steer_hooks))
+		return 0;
 	mutex_lock(&pcbg_steer_lock);
 	if (!pn->steer_hooks && !pn->steer_gone) {
 		err = nf_register_net_hooks(pn->net, pcbg_nf_ops,

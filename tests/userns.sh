@@ -4,7 +4,8 @@
 # 40 raw sockets (more than raw_demux_min) do not arm the raw demux's
 # redirection, which every packet of the host would then pass, and no
 # prison can be made (a prison arms it, registers hooks, pins a cgroup,
-# holds the module). The host's root still can.
+# holds the module); its soft_hash=1 registers the steering hooks in its
+# own namespace only. The host's root still can.
 . tests/lib.sh
 
 setup_and_load "insmod"
@@ -24,6 +25,14 @@ PY
 )
 expect_eq "a user namespace's 40 raw sockets arm nothing; it makes no prison" \
 	"raw_sockets=40 raw_armed=0 create=EPERM" "$out"
+# soft_hash in its own namespace gives that namespace the steering hooks,
+# which only its own packets pass; the host's namespaces keep what they had.
+host=$(grep '^steer_hooks' /proc/net/pcbgroup/stats)
+out=$(setpriv --reuid 65534 --regid 65534 --clear-groups unshare -Urn sh -c \
+	'sysctl -qw net.pcbgroup.soft_hash=1 && grep "^steer_hooks" /proc/net/pcbgroup/stats')
+expect_eq "a user namespace's soft_hash=1: hooks in its own namespace" "steer_hooks 1" "$out"
+expect_eq "none added in the host's" "$host" "$(grep '^steer_hooks' /proc/net/pcbgroup/stats)"
+expect_eq "nor in the test's namespace" 0 "$(stat $NS_S steer_hooks)"
 mkdir -p /sys/fs/cgroup/pcbgroup
 check "the host's root makes a prison" ip netns exec $NS_S tools/pcbgjail create H ip4.addr=192.0.2.1
 expect_eq "and it arms the redirection" 1 "$(stat $NS_S raw_armed)"
