@@ -375,10 +375,16 @@ static inline unsigned int pcbg_port_slot(__be16 port)
  * A connected socket may have this local port: the exact lookup can find
  * something (a wildcard lookup on a port without skips it).
  */
+static inline bool pcbg_port_has_exact_port(struct pcbg_table *t,
+					    __be16 lport)
+{
+	return atomic_read(&t->port_exact[pcbg_port_slot(lport)]);
+}
+
 static inline bool pcbg_port_has_exact(struct pcbg_table *t,
 				       const struct pcbg_tuple *tp)
 {
-	return atomic_read(&t->port_exact[pcbg_port_slot(tp->lport)]);
+	return pcbg_port_has_exact_port(t, tp->lport);
 }
 
 /*

@@ -318,15 +318,40 @@ static void pcbg_mcast_rx_dst_reset(struct sk_buff *skb,
 	}
 }
 
+/*
+ * The packet's tuple, then its answer. Apart from the hooks, whose exits
+ * are most packets' path: the tuple is a local the kernel's
+ * CONFIG_INIT_STACK_ALL_ZERO clears on entry (a rep stos).
+ */
+static noinline unsigned int pcbg_steer_v4(struct pcbg_net *pn,
+					   struct sk_buff *skb,
+					   enum pcbg_stage stage,
+					   enum pcbg_hash_src src)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct pcbg_tuple tp = {	/* one clearing, not two */
+		.family = AF_INET,
+		.faddr4 = iph->saddr,
+		.laddr4 = iph->daddr,
+		/* skb_iif is inet_iif() before routing: no rtable yet. */
+		.dif = stage == PCBG_DEMUX ? skb->skb_iif : inet_iif(skb),
+		.sdif = inet_sdif(skb),
+	};
+	struct pcbg_l4 l4;
+
+	if (!pcbg_l4_read(skb, skb_network_offset(skb) + ip_hdrlen(skb),
+			  iph->protocol, &l4))
+		return NF_ACCEPT;
+	return pcbg_steer(pn, skb, stage, iph->protocol, &tp, &l4, src);
+}
+
 static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	enum pcbg_stage stage = (unsigned long)priv;
 	const struct iphdr *iph = ip_hdr(skb);
 	enum pcbg_hash_src src;
-	struct pcbg_tuple tp;
 	struct pcbg_net *pn;
-	struct pcbg_l4 l4;
 
 	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
 		return NF_ACCEPT;
@@ -352,29 +377,39 @@ static unsigned int pcbg_hook_v4(void *priv, struct sk_buff *skb,
 	src = pcbg_hash_src(pn, skb, state->in);
 	if (pcbg_no_hash(pn, src, stage))
 		return NF_ACCEPT;
-	if (!pcbg_l4_read(skb, skb_network_offset(skb) + ip_hdrlen(skb),
-			  iph->protocol, &l4))
-		return NF_ACCEPT;
-	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET;
-	tp.faddr4 = iph->saddr;
-	tp.laddr4 = iph->daddr;
-	/* skb_iif is inet_iif() before routing: no rtable yet. */
-	tp.dif = stage == PCBG_DEMUX ? skb->skb_iif : inet_iif(skb);
-	tp.sdif = inet_sdif(skb);
-	return pcbg_steer(pn, skb, stage, iph->protocol, &tp, &l4, src);
+	return pcbg_steer_v4(pn, skb, stage, src);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
+/* As pcbg_steer_v4(). */
+static noinline unsigned int pcbg_steer_v6(struct pcbg_net *pn,
+					   struct sk_buff *skb,
+					   enum pcbg_stage stage,
+					   enum pcbg_hash_src src)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	struct pcbg_tuple tp = {
+		.family = AF_INET6,
+		.faddr6 = ip6h->saddr,
+		.laddr6 = ip6h->daddr,
+		.dif = inet6_iif(skb),
+		.sdif = inet6_sdif(skb),
+	};
+	struct pcbg_l4 l4;
+
+	if (!pcbg_l4_read(skb, skb_network_offset(skb) + sizeof(*ip6h),
+			  ip6h->nexthdr, &l4))
+		return NF_ACCEPT;
+	return pcbg_steer(pn, skb, stage, ip6h->nexthdr, &tp, &l4, src);
+}
+
 static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	enum pcbg_stage stage = (unsigned long)priv;
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	enum pcbg_hash_src src;
-	struct pcbg_tuple tp;
 	struct pcbg_net *pn;
-	struct pcbg_l4 l4;
 
 	/* Extension headers (fragments among them) go the native way. */
 	if (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP)
@@ -393,16 +428,7 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 	src = pcbg_hash_src(pn, skb, state->in);
 	if (pcbg_no_hash(pn, src, stage))
 		return NF_ACCEPT;
-	if (!pcbg_l4_read(skb, skb_network_offset(skb) + sizeof(*ip6h),
-			  ip6h->nexthdr, &l4))
-		return NF_ACCEPT;
-	memset(&tp, 0, sizeof(tp));
-	tp.family = AF_INET6;
-	tp.faddr6 = ip6h->saddr;
-	tp.laddr6 = ip6h->daddr;
-	tp.dif = inet6_iif(skb);
-	tp.sdif = inet6_sdif(skb);
-	return pcbg_steer(pn, skb, stage, ip6h->nexthdr, &tp, &l4, src);
+	return pcbg_steer_v6(pn, skb, stage, src);
 }
 #endif
 

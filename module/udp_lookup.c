@@ -45,26 +45,21 @@ static noinline notrace struct sock *pcbg_udp_found(struct sock *sk)
 }
 
 /*
- * The groups' answer for a lookup of @net's UDP table, or NULL to let the
- * kernel's function look. Under the caller's rcu_read_lock(), as the
- * function itself is; the socket is not referenced (UDP sockets are
- * freed after a grace period), as the function returns it.
+ * The groups' answer for a lookup in @t, the UDP table of @pn's namespace,
+ * or NULL to let the kernel's function look. Under the caller's
+ * rcu_read_lock(), as the function itself is; the socket is not
+ * referenced (UDP sockets are freed after a grace period), as the
+ * function returns it.
  */
-static struct sock *pcbg_udp_answer(struct net *net, struct pcbg_tuple *tp)
+static struct sock *pcbg_udp_answer(struct pcbg_net *pn, struct pcbg_table *t,
+				    struct pcbg_tuple *tp)
 {
-	struct pcbg_net *pn = pcbg_net_rcu(net);
 	const struct pcbg_rss *rss;
 	struct pcbg_query q;
-	struct pcbg_table *t;
 	unsigned int group;
 	enum pcbg_hit hit;
 	struct sock *sk;
 
-	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready())
-		return NULL;
-	t = pcbg_net_table(pn, IPPROTO_UDP);
-	if (!t || !pcbg_port_has_exact(t, tp))
-		return NULL;
 	rss = pcbg_rss_get();
 	q.tp = tp;
 	q.hash = pcbg_tuple_rss_bucket(rss, tp);
@@ -91,20 +86,32 @@ static void notrace pcbg_udp_return(struct ftrace_regs *fregs,
 }
 
 /*
+ * An argument past the sixth, on the stack above the return address, read
+ * as a load: regs_get_kernel_argument() copies it with
+ * copy_from_kernel_nofault(), a call on every UDP lookup of the host,
+ * though the slot is on the current stack (0, as there, if it is not).
+ */
+static unsigned long pcbg_stack_arg(struct pt_regs *regs, unsigned int n)
+{
+	unsigned long *addr;
+
+	addr = regs_get_kernel_stack_nth_addr(regs, n - NR_REG_ARGUMENTS + 1);
+	return addr ? *addr : 0;
+}
+
+/*
  * __udp4_lib_lookup(net, saddr, sport, daddr, dport, dif, sdif, udptable,
  * skb) and __udp6_lib_lookup(), the same with addresses by pointer: the
  * packet's tuple from the arguments as the function's entry has them.
  */
-static void pcbg_udp_tuple(const struct pt_regs *regs, bool v6,
+static void pcbg_udp_tuple(struct pt_regs *regs, bool v6,
 			   struct pcbg_tuple *tp)
 {
 	memset(tp, 0, sizeof(*tp));
 	if (v6) {
 		tp->family = AF_INET6;
-		tp->faddr6 = *(const struct in6_addr *)
-			     regs_get_kernel_argument((struct pt_regs *)regs, 1);
-		tp->laddr6 = *(const struct in6_addr *)
-			     regs_get_kernel_argument((struct pt_regs *)regs, 3);
+		tp->faddr6 = *(const struct in6_addr *)regs->si;
+		tp->laddr6 = *(const struct in6_addr *)regs->cx;
 	} else {
 		tp->family = AF_INET;
 		tp->faddr4 = (__force __be32)(u32)regs->si;
@@ -113,7 +120,7 @@ static void pcbg_udp_tuple(const struct pt_regs *regs, bool v6,
 	tp->fport = (__force __be16)(u16)regs->dx;
 	tp->lport = (__force __be16)(u16)regs->r8;
 	tp->dif = (int)regs->r9;
-	tp->sdif = (int)regs_get_kernel_argument((struct pt_regs *)regs, 6);
+	tp->sdif = (int)pcbg_stack_arg(regs, 6);
 }
 
 /* The call site of a function's ftrace hook is within its first bytes. */
@@ -126,29 +133,56 @@ static bool pcbg_udp_is_v6(unsigned long ip)
 #endif
 }
 
+/*
+ * The lookup answered, or left to the function. Apart from the handler:
+ * the tuple is a local the kernel's CONFIG_INIT_STACK_ALL_ZERO clears, and
+ * the handler's exits should not pay for that.
+ */
+static noinline void notrace pcbg_udp_lookup(unsigned long ip,
+					     struct ftrace_regs *fregs,
+					     struct pcbg_net *pn,
+					     struct pcbg_table *t)
+{
+	struct pt_regs *regs = &fregs->regs;
+	struct pcbg_tuple tp;
+	struct sock *sk;
+
+	pcbg_udp_tuple(regs, pcbg_udp_is_v6(ip), &tp);
+	sk = pcbg_udp_answer(pn, t, &tp);
+	if (sk)
+		pcbg_udp_return(fregs, sk);
+}
+
 static void notrace pcbg_udp_ftrace(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    struct ftrace_regs *fregs)
 {
 	struct pt_regs *regs = &fregs->regs;
-	struct pcbg_tuple tp;
-	struct sock *sk;
+	struct pcbg_table *t;
+	struct pcbg_net *pn;
 	int bit;
 
 	/* The UDP table (not UDP-Lite's), the same argument in both. */
-	if (regs_get_kernel_argument(regs, 7) != (unsigned long)&udp_table)
+	if (pcbg_stack_arg(regs, 7) != (unsigned long)&udp_table)
 		return;
+	pn = pcbg_net_rcu((struct net *)regs->di);
 	/* Loopback is the reservation table's, as at the hooks: no work. */
-	if ((int)regs->r9 == LOOPBACK_IFINDEX &&
-	    !READ_ONCE(pcbg_net_rcu((struct net *)regs->di)->loopback))
+	if ((int)regs->r9 == LOOPBACK_IFINDEX && !READ_ONCE(pn->loopback))
+		return;
+	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready())
+		return;
+	/*
+	 * A port without connected sockets (dport, by value in both): the
+	 * kernel's hash2 finds its socket in one step; tested before any
+	 * other work, as it is most UDP traffic's way out.
+	 */
+	t = pcbg_net_table(pn, IPPROTO_UDP);
+	if (!t || !pcbg_port_has_exact_port(t, (__force __be16)(u16)regs->r8))
 		return;
 	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	if (bit < 0)
 		return;	/* verify's own call: the kernel's function runs */
-	pcbg_udp_tuple(regs, pcbg_udp_is_v6(ip), &tp);
-	sk = pcbg_udp_answer((struct net *)regs->di, &tp);
-	if (sk)
-		pcbg_udp_return(fregs, sk);
+	pcbg_udp_lookup(ip, fregs, pn, t);
 	ftrace_test_recursion_unlock(bit);
 }
 

@@ -169,6 +169,54 @@ def armed_rows(path, log, rows, plot):
                 plot.append(("armed %s" % proto, med(ratios)))
 
 
+def rxcount_rows(path, log, rows):
+    """Instructions and L1d misses per received datagram (section
+    "rxcount", in the cache model's guest): each udpflood run is window 0
+    after its own restart, in the order of the runs in rxcount.txt; warm-up
+    runs are windows too, and are left out."""
+    runs = [(line.split()[1], line.split()[2], line.split()[3],
+             dict(re.findall(r"(\w+)=(\S+)", line)))
+            for line in read(path) if line.startswith("rxcount")]
+    wins = [dict(re.findall(r"(\w+)=(\S+)", line))
+            for line in read(log) if line.startswith("cachesim window=0")]
+    if not runs:
+        return
+    if len(wins) != len(runs):
+        print("bench_report: %s: %d windows for %d runs: no rxcount rows"
+              % (log, len(wins), len(runs)), file=sys.stderr)
+        return
+    t = collections.defaultdict(lambda: collections.defaultdict(dict))
+    for (kind, mode, r, kv), w in zip(runs, wins):
+        if mode == "warm":
+            continue
+        n = float(kv["frames"])
+        t[kind][r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n,
+                            kv.get("hits", "0"))
+    what = {"u": "one unconnected socket on the port (where the module cannot win: its cost)",
+            "c": "connected sockets on one port",
+            "g": "connected sockets on one port, GRO on the link and a UDP_GRO socket"}
+    for kind in sorted(t, key=lambda k: ("ucg".find(k[-1]), k)):
+        reps = [v for v in t[kind].values() if "native" in v and "pcbgroup" in v]
+        if not reps:
+            continue
+        flows = kind.rstrip("ucg")
+        for i, label, fmt, goal in ((0, "instructions", "%.0f", "-"),
+                                    (1, "L1d lines missed", "%.2f", "-")):
+            if kind.endswith("u") and i == 0:
+                goal = "<= 1.02"
+            ratios = [v["pcbgroup"][i] / v["native"][i] for v in reps if v["native"][i]]
+            if not ratios:
+                continue
+            rows.append(("%s per received datagram, UDP over veth (cache model plugin)" % label,
+                         "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
+                         "send and the whole receive path on one CPU; module at its defaults / "
+                         "unloaded; exact hits in the last run: %s; %d runs"
+                         % (flows, what[kind[-1]], reps[-1]["pcbgroup"][2], len(reps)),
+                         fmt % med([v["pcbgroup"][i] for v in reps]),
+                         fmt % med([v["native"][i] for v in reps]),
+                         med(ratios), spread(ratios), goal))
+
+
 def main():
     raw, md, png = sys.argv[1:4]
     kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
@@ -477,6 +525,8 @@ def main():
         plot.append(("raw %d" % n, med(ratios)))
 
     armed_rows(os.path.join(raw, "armed.txt"), "", rows, plot)
+    rxcount_rows(os.path.join(raw, "cache-rx", "rxcount.txt"),
+                 os.path.join(raw, "cache-rx", "plugin.log"), rows)
     armed_rows(os.path.join(raw, "cache-armed", "armed.txt"),
                os.path.join(raw, "cache-armed", "plugin.log"), rows, plot)
 
