@@ -210,7 +210,7 @@ def rxcount_rows(path, log, rows):
             rows.append(("%s per received datagram, UDP over veth (cache model plugin)" % label,
                          "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
                          "send and the whole receive path on one CPU; module at its defaults / "
-                         "unloaded; exact hits in the last run: %s; %d runs"
+                         "unloaded; exact hits while loaded in the last run, its warm-up included: %s; %d runs"
                          % (flows, what[kind[-1]], reps[-1]["pcbgroup"][2], len(reps)),
                          fmt % med([v["pcbgroup"][i] for v in reps]),
                          fmt % med([v["native"][i] for v in reps]),
