@@ -22,7 +22,7 @@ def main():
                 cache = kv.get("cache", cache)
                 ns.setdefault(kv["kind"], []).append(float(kv["ns_per_lookup"]))
     out = ["# Lookup profiles", "",
-           "Made by `scripts/profile` (perf record -a -g, cpu-clock, in a stock-kernel "
+           "Made by `scripts/profile` (perf record -a without call chains, cpu-clock, in a stock-kernel "
            "TCG guest); do not edit. %s. "
            "Shares are of the non-idle samples; a function inlined into another "
            "counts as that one." % ("Hot cache: the same 64 flows over and over" if cache == "hot"
