@@ -102,6 +102,13 @@ def cache_rows(path, log, rows):
                              "%.2f" % a, "%.2f" % b, a / b if b else 0.0, "-", "-"))
 
 
+def run_windows(log):
+    """The cache model's windows of a guest whose every run restarts the
+    numbering (loopflood, udpflood): each run's window 0, in run order."""
+    return [dict(re.findall(r"(\w+)=(\S+)", line))
+            for line in read(log) if line.startswith("cachesim window=0")]
+
+
 def armed_rows(path, log, rows, plot):
     """The armed raw redirection's cost on loopback UDP and TCP (section
     "armed"): time per message from the plain guest's runs; instructions
@@ -117,10 +124,7 @@ def armed_rows(path, log, rows, plot):
             unarmed += 1
     # An "armed" run the redirection did not arm measures nothing.
     warn = "; NOT ARMED in %d runs" % unarmed if unarmed else ""
-    wins = []
-    for line in read(log):
-        if line.startswith("cachesim window=0"):
-            wins.append(dict(re.findall(r"(\w+)=(\S+)", line)))
+    wins = run_windows(log)
     if not runs:
         return
     model = len(wins) == len(runs)
@@ -177,8 +181,7 @@ def rxcount_rows(path, log, rows):
     runs = [(line.split()[1], line.split()[2], line.split()[3],
              dict(re.findall(r"(\w+)=(\S+)", line)))
             for line in read(path) if line.startswith("rxcount")]
-    wins = [dict(re.findall(r"(\w+)=(\S+)", line))
-            for line in read(log) if line.startswith("cachesim window=0")]
+    wins = run_windows(log)
     if not runs:
         return
     if len(wins) != len(runs):
