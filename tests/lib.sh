@@ -185,3 +185,56 @@ stat_above() {
 	done
 	return 1
 }
+
+# bt_start NAME ARGS...: bpftrace ARGS in the background (pid in $bt,
+# output in /tmp/NAME.out), waited for until attached and catching SIGINT
+# (a background job of a script starts with SIGINT ignored: a Ctrl-C sent
+# before bpftrace's handler is in place would be lost). Not the whole
+# story: bpftrace 0.17 sometimes sleeps on after a caught SIGINT too;
+# bt_stop sends it again.
+bt_start() {
+	local name=$1
+	shift
+	bpftrace "$@" >/tmp/$name.out 2>&1 &
+	bt=$!
+	for _ in $(seq 600); do
+		grep -q Attaching /tmp/$name.out && bt_catches_int && break
+		nap 0.1
+	done
+	check "$name: attached" grep -q Attaching /tmp/$name.out
+	check "$name: catches SIGINT" bt_catches_int
+	sleep 1
+}
+bt_catches_int() {
+	local m
+	m=$(sed -n 's/^SigCgt:\t//p' /proc/$bt/status 2>/dev/null)
+	[ -n "$m" ] && (((16#$m >> 1) & 1))
+}
+bt_running() {
+	local st
+	st=$(cut -d' ' -f3 /proc/$bt/stat 2>/dev/null) && [ "$st" != Z ]
+}
+# bt_stop NAME [LINES]: bpftrace interrupted as a user does (Ctrl-C), its
+# output shown. Bounded: one that does not exit within 60 s is a failure,
+# with its threads' kernel stacks in the log, and is killed.
+bt_stop() {
+	local i t
+	kill -INT $bt
+	for i in $(seq 600); do
+		bt_running || break
+		# Debian's bpftrace 0.17 now and then sleeps on in epoll_wait()
+		# after the signal: Ctrl-C again, as a user would.
+		[ $((i % 50)) = 0 ] && kill -INT $bt && echo "# $1: SIGINT again"
+		nap 0.1
+	done
+	if bt_running; then
+		not_ok "$1: bpftrace still running 60 s after SIGINT"
+		for t in /proc/$bt/task/*; do
+			echo "# $(cat "$t/comm") $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan")"
+			sed 's/^/#   /' "$t/stack"
+		done
+		kill -KILL $bt
+	fi
+	wait $bt
+	sed 's/^/# /' /tmp/$1.out | head -${2:-25}
+}

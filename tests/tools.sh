@@ -10,55 +10,10 @@ BT=tools/bpftrace
 setup_and_load "insmod soft_hash=1" soft_hash=1
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 
-# tool NAME: start it in the background (output in /tmp/$NAME.out),
-# waited for until attached and catching SIGINT (a background job of a
-# script starts with SIGINT ignored: a Ctrl-C sent before bpftrace's
-# handler is in place would be lost). Not the whole story: bpftrace 0.17
-# sometimes sleeps on after a caught SIGINT too; stop() sends it again.
-tool() {
-	bpftrace $BT/$1.bt >/tmp/$1.out 2>&1 &
-	bt=$!
-	for _ in $(seq 600); do
-		grep -q Attaching /tmp/$1.out && catches_int && break
-		nap 0.1
-	done
-	check "$1: attached" grep -q Attaching /tmp/$1.out
-	check "$1: catches SIGINT" catches_int
-	sleep 1
-}
-catches_int() {
-	local m
-	m=$(sed -n 's/^SigCgt:\t//p' /proc/$bt/status 2>/dev/null)
-	[ -n "$m" ] && (((16#$m >> 1) & 1))
-}
-# stop NAME [LINES]: the tool interrupted as a user does (Ctrl-C), its
-# output shown. Bounded: a bpftrace that does not exit within 60 s is a
-# failure, with its threads' kernel stacks in the log, and is killed.
-running() {
-	local st
-	st=$(cut -d' ' -f3 /proc/$bt/stat 2>/dev/null) && [ "$st" != Z ]
-}
-stop() {
-	local i t
-	kill -INT $bt
-	for i in $(seq 600); do
-		running || break
-		# Debian's bpftrace 0.17 now and then sleeps on in epoll_wait()
-		# after the signal: Ctrl-C again, as a user would.
-		[ $((i % 50)) = 0 ] && kill -INT $bt && echo "# $1: SIGINT again"
-		nap 0.1
-	done
-	if running; then
-		not_ok "$1: bpftrace still running 60 s after SIGINT"
-		for t in /proc/$bt/task/*; do
-			echo "# $(cat "$t/comm") $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan")"
-			sed 's/^/#   /' "$t/stack"
-		done
-		kill -KILL $bt
-	fi
-	wait $bt
-	sed 's/^/# /' /tmp/$1.out | head -${2:-25}
-}
+# tool NAME: the tool NAME.bt started (bt_start, tests/lib.sh); stop
+# NAME [LINES]: interrupted as a user does (bt_stop).
+tool() { bt_start "$1" "$BT/$1.bt"; }
+stop() { bt_stop "$@"; }
 lookups() { echo $(( $(stat $NS_S lookups) + $(stat $NS_C lookups) )); }
 traffic() {
 	out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)

@@ -7,30 +7,15 @@ setup_and_load "insmod soft_hash=1" soft_hash=1
 check "tracepoint listed" grep -q '^pcbgroup:lookup$' /sys/kernel/tracing/available_events
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 
-# bt_start PROGRAM: bpftrace in the background (pid in $bt, output in
-# /tmp/bt.out), waited for until it has attached.
-bt_start() {
-	bpftrace -e "$1" >/tmp/bt.out 2>&1 &
-	bt=$!
-	for _ in $(seq 600); do
-		grep -q Attaching /tmp/bt.out && break
-		sleep 0.1
-	done
-	check "bpftrace attached" grep -q Attaching /tmp/bt.out
-	sleep 1
-}
-
 # docs/operating.md's one-liner, ended by the test after the traffic.
-bt_start 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }'
+bt_start lookup -e 'tracepoint:pcbgroup:lookup { @lookups[args->group, args->outcome] = count(); }'
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic while tracing" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
-kill -INT $bt
-wait $bt
-sed 's/^/# /' /tmp/bt.out
+bt_stop lookup 1000
 # @lookups[GROUP, OUTCOME]: N, outcome 1 = exact hit
-exact=$(awk -F'[][, :]+' '/^@lookups/ && $3 == 1 {n += $4} END {print n + 0}' /tmp/bt.out)
+exact=$(awk -F'[][, :]+' '/^@lookups/ && $3 == 1 {n += $4} END {print n + 0}' /tmp/lookup.out)
 check "bpftrace counted exact hits ($exact)" test "$exact" -gt 0
-groups=$(awk -F'[][, :]+' '/^@lookups/ {print $2}' /tmp/bt.out | sort -u | wc -l)
+groups=$(awk -F'[][, :]+' '/^@lookups/ {print $2}' /tmp/lookup.out | sort -u | wc -l)
 check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)"
 
 # docs/operating.md's resize one-liner: 200 connections grow the groups (4
@@ -40,16 +25,14 @@ check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)
 if [ "${PCBG_NS_ORDER:-before}" = after ]; then
 	check "resize tracepoint listed" grep -q '^pcbgroup:resize$' /sys/kernel/tracing/available_events
 	before=$(( $(stat $NS_S resize) + $(stat $NS_C resize) ))
-	bt_start 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
+	bt_start resize -e 'tracepoint:pcbgroup:resize { printf("%u/%d: %u -> %u buckets, %u sockets\n",
 	    args->protocol, args->group, args->from, args->to, args->count); }'
 	out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 200 --rounds 1)
 	expect_eq "200 connections while tracing resizes" "sent=200 ok=200 lost=0 misdelivered=0" "$out"
 	sleep 2		# a resize runs from a work item; closes shrink again
 	counted=$(( $(stat $NS_S resize) + $(stat $NS_C resize) - before ))
-	kill -INT $bt
-	wait $bt
-	sed 's/^/# /' /tmp/bt.out | head -20
-	seen=$(grep -c 'buckets' /tmp/bt.out)
+	bt_stop resize 20
+	seen=$(grep -c 'buckets' /tmp/resize.out)
 	check "bpftrace saw resizes ($seen)" test "$seen" -gt 0
 	expect_eq "bpftrace saw every resize the namespaces counted" "$counted" "$seen"
 fi
