@@ -119,6 +119,8 @@ class Servers:
         # close() wakes the loop at once, not after its select's timeout.
         self.wake = os.pipe()
         self.sel.register(self.wake[0], selectors.EVENT_READ, ("wake", None))
+        self.draining = threading.Event()
+        self.drained = threading.Event()
 
     @staticmethod
     def new(ns, addr, kind, uid):
@@ -170,11 +172,16 @@ class Servers:
 
     def loop(self):
         while not self.stop:
-            for key, _ in self.sel.select(0.2):
+            events = self.sel.select(0 if self.draining.is_set() else 0.2)
+            if not events and self.draining.is_set():
+                self.draining.clear()
+                self.drained.set()
+            for key, _ in events:
                 kind, name = key.data
                 s = key.fileobj
                 try:
                     if kind == "wake":
+                        os.read(self.wake[0], 64)
                         break
                     if kind == "listen":
                         c, _ = s.accept()
@@ -201,6 +208,16 @@ class Servers:
                         self.sel.unregister(s)
                     except (KeyError, ValueError):
                         pass
+
+    def drain(self):
+        """Returns once the servers have read every message queued: when a
+        client has its reply, its request's every copy (broadcast,
+        multicast, a misdelivery) is already queued to its sockets."""
+        self.drained.clear()
+        self.draining.set()
+        os.write(self.wake[1], b"d")
+        if not self.drained.wait(PORT_WAIT):
+            raise RuntimeError("the servers did not drain their sockets")
 
     def close(self):
         self.stop = True
@@ -926,7 +943,7 @@ def run_mode(scen, mode, ko, params):
             subprocess.run(["insmod", ko] + params.split(), check=True)
         srv.run()
         scen.traffic(srv, out)
-        time.sleep(0.2)
+        srv.drain()
         for k, v in srv.count.items():
             out["received " + k] = v
         if mode != "off":
