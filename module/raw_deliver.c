@@ -295,20 +295,24 @@ static bool pcbg_raw6_local_deliver(struct sk_buff *skb, int nexthdr)
  */
 
 /*
- * Whether this packet's namespace delivers raw IP through the module.
- * Not when the kernel's bucket for the protocol is empty (a TCP or UDP
- * packet on a host whose raw sockets are GRE's): its walk then finds
- * nothing at once, as ours would, and costs less than our lookup.
+ * Whether the kernel's bucket for the packet's protocol is empty (a TCP
+ * or UDP packet on a host whose raw sockets are GRE's): its walk then
+ * finds nothing at once, as ours would, and costs less than our lookup.
+ * Tested first, before the recursion guard: it is most packets' answer
+ * once the redirection is armed.
  */
-static bool pcbg_raw_takes(const struct sk_buff *skb,
-			   const struct raw_hashinfo *h, int protocol)
+static __always_inline bool pcbg_raw_none(const struct sk_buff *skb,
+					  const struct raw_hashinfo *h,
+					  int protocol)
 {
-	struct net *net = dev_net(skb->dev);
-	struct pcbg_net *pn;
+	return hlist_empty(&h->ht[raw_hashfunc(dev_net(skb->dev), protocol)]);
+}
 
-	if (hlist_empty(&h->ht[raw_hashfunc(net, protocol)]))
-		return false;
-	pn = pcbg_net(net);
+/* Whether this packet's namespace delivers raw IP through the module. */
+static bool pcbg_raw_takes(const struct sk_buff *skb)
+{
+	struct pcbg_net *pn = pcbg_net(dev_net(skb->dev));
+
 	return READ_ONCE(pn->raw.active) && !READ_ONCE(pn->raw.dead);
 }
 
@@ -320,13 +324,15 @@ static void notrace pcbg_raw4_ftrace(unsigned long ip,
 	struct pt_regs *regs = &fregs->regs;	/* the arguments, saved */
 	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
 	int protocol = regs_get_kernel_argument(regs, 1);
-	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	int bit;
 
+	if (pcbg_raw_none(skb, &raw_v4_hashinfo, protocol))
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	if (bit < 0)
 		return;
 	/* A resubmission the header does not say: as the kernel sees it. */
-	if (protocol == ip_hdr(skb)->protocol &&
-	    pcbg_raw_takes(skb, &raw_v4_hashinfo, protocol))
+	if (protocol == ip_hdr(skb)->protocol && pcbg_raw_takes(skb))
 		ftrace_instruction_pointer_set(fregs, (unsigned long)
 					       pcbg_raw4_local_deliver);
 	ftrace_test_recursion_unlock(bit);
@@ -341,13 +347,15 @@ static void notrace pcbg_raw6_ftrace(unsigned long ip,
 	struct pt_regs *regs = &fregs->regs;
 	struct sk_buff *skb = (void *)regs_get_kernel_argument(regs, 0);
 	int nexthdr = regs_get_kernel_argument(regs, 1);
-	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	int bit;
 
+	if (pcbg_raw_none(skb, &raw_v6_hashinfo, nexthdr))
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
 	if (bit < 0)
 		return;
 	/* Mobile IPv6's filter is the kernel's own. */
-	if (nexthdr != IPPROTO_MH &&
-	    pcbg_raw_takes(skb, &raw_v6_hashinfo, nexthdr))
+	if (nexthdr != IPPROTO_MH && pcbg_raw_takes(skb))
 		ftrace_instruction_pointer_set(fregs, (unsigned long)
 					       pcbg_raw6_local_deliver);
 	ftrace_test_recursion_unlock(bit);

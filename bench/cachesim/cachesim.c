@@ -22,7 +22,16 @@
  * the blocks of the two marks are not counted). Run QEMU single-threaded
  * (-accel tcg,thread=single) with -d plugin -D FILE.
  * scripts/bench builds it and runs it (section "cache").
+ *
+ * With the argument profile=N (-plugin cachesim.so,profile=N), each close
+ * also writes where the window's instructions went, by translation block
+ * (its first guest address), the N blocks that ran the most:
+ *
+ *   cachesim pc window=N addr=0xADDR insns=I
+ *
+ * to be named with the guest's /proc/kallsyms (scripts/pc-profile).
  */
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,12 +105,60 @@ static void mem_cb(unsigned int vcpu, qemu_plugin_meminfo_t info,
 	w->l1_misses += !hit;
 }
 
+/* A translation block: where it starts, its size, its instructions run. */
+struct tbrec {
+	uint64_t vaddr, n, insns;
+	struct tbrec *next;
+};
+static struct tbrec *tbrecs;
+static unsigned long profile_top;	/* 0: no profile */
+
 static void tb_cb(unsigned int vcpu, void *udata)
 {
 	struct window *w = &win[vcpu % MAX_VCPUS];
+	struct tbrec *r = udata;
 
-	if (w->open)
-		w->insns += (uintptr_t)udata;
+	if (w->open) {
+		w->insns += r->n;
+		r->insns += r->n;
+	}
+}
+
+static int by_insns(const void *a, const void *b)
+{
+	const struct tbrec *x = *(struct tbrec * const *)a;
+	const struct tbrec *y = *(struct tbrec * const *)b;
+
+	return x->insns < y->insns ? 1 : x->insns > y->insns ? -1 : 0;
+}
+
+/* The window's busiest blocks, then every count back to 0. */
+static void profile_out(unsigned long id)
+{
+	struct tbrec *r, **v;
+	size_t n = 0, i;
+	char buf[128];
+
+	for (r = tbrecs; r; r = r->next)
+		n += r->insns != 0;
+	v = malloc(n * sizeof(*v) + 1);
+	if (!v)
+		return;
+	n = 0;
+	for (r = tbrecs; r; r = r->next)
+		if (r->insns)
+			v[n++] = r;
+	qsort(v, n, sizeof(*v), by_insns);
+	for (i = 0; i < n && i < profile_top; i++) {
+		snprintf(buf, sizeof(buf),
+			 "cachesim pc window=%lu addr=0x%llx insns=%llu\n", id,
+			 (unsigned long long)v[i]->vaddr,
+			 (unsigned long long)v[i]->insns);
+		qemu_plugin_outs(buf);
+	}
+	for (i = 0; i < n; i++)
+		v[i]->insns = 0;
+	free(v);
 }
 
 static void open_cb(unsigned int vcpu, void *udata)
@@ -129,6 +186,8 @@ static void close_cb(unsigned int vcpu, void *udata)
 		 (unsigned long long)w->l1_misses,
 		 (unsigned long long)w->llc_misses);
 	qemu_plugin_outs(buf);
+	if (profile_top)
+		profile_out(w->id);
 }
 
 static void restart_cb(unsigned int vcpu, void *udata)
@@ -150,9 +209,16 @@ static bool is_mark(struct qemu_plugin_insn *insn, const uint8_t *mark)
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
+	struct tbrec *r = calloc(1, sizeof(*r));
 
+	if (!r)
+		abort();
+	r->vaddr = qemu_plugin_tb_vaddr(tb);
+	r->n = n;
+	r->next = tbrecs;
+	tbrecs = r;
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_cb, QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)n);
+					     r);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
@@ -177,7 +243,11 @@ int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc,
 			char **argv)
 {
 	unsigned int v;
+	int a;
 
+	for (a = 0; a < argc; a++)
+		if (!strncmp(argv[a], "profile=", 8))
+			profile_top = strtoul(argv[a] + 8, NULL, 0);
 	for (v = 0; v < MAX_VCPUS; v++)
 		l1[v] = (struct cache){ L1_SETS, L1_WAYS, l1_tag[v],
 					l1_used[v], 0 };

@@ -220,6 +220,45 @@ def rxcount_rows(path, log, rows):
                          med(ratios), spread(ratios), goal))
 
 
+def cyclecount_rows(path, log, rows):
+    """Instructions and L1d misses per connect+bind+close cycle (section
+    "cyclecount", in the cache model's guest): each client run is window 0
+    after its own restart, in the order of cyclecount.txt; the warm-up
+    runs are windows too, and are left out."""
+    runs = [(line.split()[1], line.split()[2],
+             dict(re.findall(r"(\w+)=(\S+)", line)))
+            for line in read(path) if line.startswith("cyclecount")]
+    wins = run_windows(log)
+    if not runs:
+        return
+    if len(wins) != len(runs):
+        print("bench_report: %s: %d windows for %d runs: no cyclecount rows"
+              % (log, len(wins), len(runs)), file=sys.stderr)
+        return
+    t = collections.defaultdict(dict)
+    for (mode, r, kv), w in zip(runs, wins):
+        if mode == "warm":
+            continue
+        n = float(kv["cycles"])
+        t[r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n)
+    reps = [v for v in t.values() if len(v) == 3]
+    if not reps:
+        return
+    for a, b, label in (("unjailed", "unloaded", "unjailed socket, module loaded / unloaded"),
+                        ("prisoner", "unjailed", "prisoner / unjailed, module loaded")):
+        for i, what, fmt in ((0, "instructions", "%.0f"), (1, "L1d lines missed", "%.1f")):
+            ratios = [v[a][i] / v[b][i] for v in reps if v[b][i]]
+            rows.append(("connect+bind+close, %s: %s per cycle (cache model plugin)"
+                         % (label, what),
+                         "the cycles of the row above, client and server on one CPU "
+                         "(the window holds both ends and every softirq), each run in "
+                         "namespaces of its own after a warm-up run; %d runs" % len(reps),
+                         fmt % med([v[a][i] for v in reps]),
+                         fmt % med([v[b][i] for v in reps]),
+                         med(ratios), spread(ratios),
+                         "<= 1.02" if a == "unjailed" and i == 0 else "-"))
+
+
 def main():
     raw, md, png = sys.argv[1:4]
     kernel = (read(os.path.join(raw, "kernel")) or ["?"])[0]
@@ -465,8 +504,9 @@ def main():
     if reps:
         ratios = [v["prisoner"] / v["unjailed"] for v in reps]
         rows.append(("prison checks: connect+bind+close (per s, higher is better)",
-                     "%s cycles a run over veth, TCP, bind(192.0.2.1:0); prisoner "
-                     "(prison of that one address) / unjailed, module loaded; %d runs"
+                     "%s cycles a run over veth, TCP, bind(192.0.2.1:0), each run in "
+                     "namespaces of its own; prisoner (prison of that one address) / "
+                     "unjailed, module loaded; %d runs"
                      % (cycles, len(reps)),
                      "%.1f" % med([v["prisoner"] for v in reps]),
                      "%.1f" % med([v["unjailed"] for v in reps]),
@@ -480,6 +520,8 @@ def main():
                      "%.1f" % med([v["unjailed"] for v in reps]),
                      "%.1f" % med([v["unloaded"] for v in reps]),
                      med(ratios), spread(ratios), "-"))
+    cyclecount_rows(os.path.join(raw, "cache-cycle", "cyclecount.txt"),
+                    os.path.join(raw, "cache-cycle", "plugin.log"), rows)
 
     raw_ns = collections.defaultdict(lambda: collections.defaultdict(list))
     raw_bad = 0
@@ -553,7 +595,8 @@ def main():
         rows.append(("connection rate with %d port-less listeners held by nobody / "
                      "with none (higher is better)" % n,
                      "listen() without bind() as uid 65534; connect+bind+close to an "
-                     "unrelated listener over veth, 2000 a run; soft_hash=1; "
+                     "unrelated listener over veth, 2000 a run, each run in namespaces "
+                     "of its own; soft_hash=1; "
                      "pcbgroup and native are each their own with/without ratio; "
                      "members left without a port: %d; %d runs"
                      % (max(pl_left) if pl_left else -1, len(reps)),
