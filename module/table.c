@@ -48,8 +48,9 @@ static void *pcbg_kvcalloc(size_t n, size_t size)
 #define PCBG_MAX_BUCKETS	(1U << 22)
 #define PCBG_RESIZE_BATCH	256	/* entries moved per lock hold */
 
-static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
-				  unsigned int min, unsigned int load)
+static noinline unsigned int pcbg_size_new(unsigned int count,
+					   unsigned int size, unsigned int min,
+					   unsigned int load)
 {
 	unsigned int want = size;
 
@@ -58,6 +59,22 @@ static unsigned int pcbg_size_for(unsigned int count, unsigned int size,
 	else if (size > min && count * PCBG_SHRINK_LOAD < size)
 		want = roundup_pow_of_two(max(2 * count, 1U));
 	return clamp(want, min, PCBG_MAX_BUCKETS);
+}
+
+/*
+ * The size a table of @size wants for @count entries. Asked at every
+ * insert and removal: the answer is mostly "as it is", found inline.
+ */
+static __always_inline unsigned int pcbg_size_for(unsigned int count,
+						  unsigned int size,
+						  unsigned int min,
+						  unsigned int load)
+{
+	if (likely(size >= min && size <= PCBG_MAX_BUCKETS &&
+		   count <= load * size &&
+		   (size == min || count * PCBG_SHRINK_LOAD >= size)))
+		return size;
+	return pcbg_size_new(count, size, min, load);
 }
 
 /*

@@ -109,6 +109,23 @@ def run_windows(log):
             for line in read(log) if line.startswith("cachesim window=0")]
 
 
+def counted_runs(path, log, section):
+    """The runs of a cache-model section whose every run restarts the
+    window numbering (the lines of @path that start with @section, in
+    order), each with its window; warm-up runs, windows too, are left
+    out. None when runs and windows do not pair up."""
+    runs = [(line.split(), dict(re.findall(r"(\w+)=(\S+)", line)))
+            for line in read(path) if line.startswith(section)]
+    wins = run_windows(log)
+    if not runs:
+        return None
+    if len(wins) != len(runs):
+        print("bench_report: %s: %d windows for %d runs: no %s rows"
+              % (log, len(wins), len(runs), section), file=sys.stderr)
+        return None
+    return [(f, kv, w) for (f, kv), w in zip(runs, wins) if "warm" not in f[1:3]]
+
+
 def armed_rows(path, log, rows, plot):
     """The armed raw redirection's cost on loopback UDP and TCP (section
     "armed"): time per message from the plain guest's runs; instructions
@@ -178,20 +195,9 @@ def rxcount_rows(path, log, rows):
     "rxcount", in the cache model's guest): each udpflood run is window 0
     after its own restart, in the order of the runs in rxcount.txt; warm-up
     runs are windows too, and are left out."""
-    runs = [(line.split()[1], line.split()[2], line.split()[3],
-             dict(re.findall(r"(\w+)=(\S+)", line)))
-            for line in read(path) if line.startswith("rxcount")]
-    wins = run_windows(log)
-    if not runs:
-        return
-    if len(wins) != len(runs):
-        print("bench_report: %s: %d windows for %d runs: no rxcount rows"
-              % (log, len(wins), len(runs)), file=sys.stderr)
-        return
     t = collections.defaultdict(lambda: collections.defaultdict(dict))
-    for (kind, mode, r, kv), w in zip(runs, wins):
-        if mode == "warm":
-            continue
+    for f, kv, w in counted_runs(path, log, "rxcount") or []:
+        kind, mode, r = f[1:4]
         n = float(kv["frames"])
         t[kind][r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n,
                             kv.get("hits", "0"))
@@ -225,20 +231,9 @@ def cyclecount_rows(path, log, rows):
     "cyclecount", in the cache model's guest): each client run is window 0
     after its own restart, in the order of cyclecount.txt; the warm-up
     runs are windows too, and are left out."""
-    runs = [(line.split()[1], line.split()[2],
-             dict(re.findall(r"(\w+)=(\S+)", line)))
-            for line in read(path) if line.startswith("cyclecount")]
-    wins = run_windows(log)
-    if not runs:
-        return
-    if len(wins) != len(runs):
-        print("bench_report: %s: %d windows for %d runs: no cyclecount rows"
-              % (log, len(wins), len(runs)), file=sys.stderr)
-        return
     t = collections.defaultdict(dict)
-    for (mode, r, kv), w in zip(runs, wins):
-        if mode == "warm":
-            continue
+    for f, kv, w in counted_runs(path, log, "cyclecount") or []:
+        mode, r = f[1:3]
         n = float(kv["cycles"])
         t[r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n)
     reps = [v for v in t.values() if len(v) == 3]
