@@ -172,8 +172,10 @@ class Servers:
 
     def loop(self):
         while not self.stop:
-            events = self.sel.select(0 if self.draining.is_set() else 0.2)
-            if not events and self.draining.is_set():
+            # Drained only by a select begun after the request was seen.
+            draining = self.draining.is_set()
+            events = self.sel.select(0 if draining else 0.2)
+            if not events and draining:
                 self.draining.clear()
                 self.drained.set()
             for key, _ in events:
