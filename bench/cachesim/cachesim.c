@@ -25,7 +25,9 @@
  *
  * With the argument profile=N (-plugin cachesim.so,profile=N), each close
  * also writes where the window's instructions went, by translation block
- * (its first guest address), the N blocks that ran the most:
+ * (its first guest address), the N blocks that ran the most. The blocks
+ * count in any vCPU's open window: profile one vCPU's work at a time
+ * (scripts/pc-profile pins client and server to CPU 0).
  *
  *   cachesim pc window=N addr=0xADDR insns=I
  *
