@@ -116,31 +116,29 @@ ns_teardown() {
 TRAFFIC="python3 tests/lib/traffic.py"
 
 # stat NS NAME: a counter from the namespace's /proc/net/pcbgroup/stats.
-# Read by the shell through /proc/PID/net of a process already in NS
-# when there is one (found with -ef on /proc/PID/ns/net, checked again
-# after the read): ip netns exec and awk cost a TCG guest 0.2-0.5 s a
-# call, and tests poll counters. Otherwise through ip netns exec.
+# Read by the shell through /proc/PID/net of a process known to be in NS
+# (the last one found there, or the server of server_start; checked with
+# -ef on /proc/PID/ns/net before and after the read), otherwise through
+# busybox's nsenter and awk: static binaries, 20 ms a call in a TCG guest
+# where ip netns exec and Debian's awk cost 0.1-0.5 s.
 declare -A STAT_PID=()
 stat() {
-	local p=${STAT_PID[$1]:-} d k v fd val=
-	if [ -z "$p" ] || ! [[ /proc/$p/ns/net -ef /run/netns/$1 ]]; then
-		p=
-		for d in /proc/[0-9]*; do
-			[[ $d/ns/net -ef /run/netns/$1 ]] && p=${d#/proc/} && break
-		done
-		STAT_PID[$1]=$p
-	fi
-	if [ -n "$p" ] && { exec {fd}<"/proc/$p/net/pcbgroup/stats"; } 2>/dev/null; then
+	local p k v fd val=
+	for p in "${STAT_PID[$1]:-}" "${SERVER_PID:-}"; do
+		[ -n "$p" ] && [[ /proc/$p/ns/net -ef /run/netns/$1 ]] || continue
+		{ exec {fd}<"/proc/$p/net/pcbgroup/stats"; } 2>/dev/null || continue
 		while read -r k v <&"$fd"; do
 			[ "$k" = "$2" ] && val=$v && break
 		done
 		exec {fd}<&-
 		if [[ /proc/$p/ns/net -ef /run/netns/$1 ]]; then
+			STAT_PID[$1]=$p
 			[ -z "$val" ] || echo "$val"
 			return 0
 		fi
-	fi
-	ip netns exec "$1" awk -v n="$2" '$1 == n {print $2}' /proc/net/pcbgroup/stats
+	done
+	busybox nsenter --net="/run/netns/$1" busybox awk -v n="$2" \
+		'$1 == n {print $2}' /proc/net/pcbgroup/stats
 }
 
 # syn_prison NS: a prison in NS (address 192.0.2.50, its own cgroup, no
@@ -209,48 +207,75 @@ stat_above() {
 	return 1
 }
 
-# bt_start NAME ARGS...: bpftrace ARGS in the background (pid in $bt,
-# output in /tmp/NAME.out), waited for until attached and catching SIGINT
-# (a background job of a script starts with SIGINT ignored: a Ctrl-C sent
+# bt_start NAME ARGS...: bpftrace ARGS in the background (output in
+# /tmp/NAME.out), waited for until attached and catching SIGINT (a
+# background job of a script starts with SIGINT ignored: a Ctrl-C sent
 # before bpftrace's handler is in place would be lost). Not the whole
 # story: bpftrace 0.17 sometimes sleeps on after a caught SIGINT too;
-# bt_stop sends it again.
+# bt_stop sends it again. bt_launch and bt_attached are its two halves,
+# for several tools started at once: most of a start and a stop is
+# waiting (probes registered and unregistered), which they then share.
+declare -A BT_PID=()
 bt_start() {
+	bt_launch "$@"
+	bt_attached "$1"
+	sleep 1
+}
+bt_launch() {
 	local name=$1
 	shift
 	bpftrace "$@" >/tmp/$name.out 2>&1 &
-	bt=$!
+	BT_PID[$name]=$!
+}
+bt_attached() {
+	local _
 	for _ in $(seq 600); do
-		grep -q Attaching /tmp/$name.out && bt_catches_int && break
+		file_has /tmp/$1.out Attaching && bt_catches_int "$1" && break
 		nap 0.1
 	done
-	check "$name: attached" grep -q Attaching /tmp/$name.out
-	check "$name: catches SIGINT" bt_catches_int
-	sleep 1
+	check "$1: attached" file_has /tmp/$1.out Attaching
+	check "$1: catches SIGINT" bt_catches_int "$1"
 }
+# (The waits read with the shell's own read: a grep or sed ten times a
+# second took the CPU bpftrace needed to start.)
 bt_catches_int() {
-	local m
-	m=$(sed -n 's/^SigCgt:\t//p' /proc/$bt/status 2>/dev/null)
+	local k v m=
+	while read -r k v; do
+		[ "$k" = SigCgt: ] && m=$v && break
+	done 2>/dev/null </proc/${BT_PID[$1]}/status
 	[ -n "$m" ] && (((16#$m >> 1) & 1))
 }
 bt_running() {
 	local st
-	st=$(cut -d' ' -f3 /proc/$bt/stat 2>/dev/null) && [ "$st" != Z ]
+	read -r _ _ st _ 2>/dev/null </proc/${BT_PID[$1]}/stat && [ "$st" != Z ]
+}
+# file_has FILE TEXT: a line of FILE holds TEXT (without a process).
+file_has() {
+	local l
+	while IFS= read -r l; do
+		[[ $l == *"$2"* ]] && return 0
+	done 2>/dev/null <"$1"
+	return 1
 }
 # bt_stop NAME [LINES]: bpftrace interrupted as a user does (Ctrl-C), its
 # output shown. Bounded: one that does not exit within 60 s is a failure,
-# with its threads' kernel stacks in the log, and is killed.
+# with its threads' kernel stacks in the log, and is killed. bt_interrupt
+# and bt_reap are its two halves, for several tools stopped at once.
 bt_stop() {
-	local i t
-	kill -INT $bt
+	bt_interrupt "$1"
+	bt_reap "$@"
+}
+bt_interrupt() { kill -INT "${BT_PID[$1]}"; }
+bt_reap() {
+	local i t bt=${BT_PID[$1]}
 	for i in $(seq 600); do
-		bt_running || break
+		bt_running "$1" || break
 		# Debian's bpftrace 0.17 now and then sleeps on in epoll_wait()
 		# after the signal: Ctrl-C again, as a user would.
 		[ $((i % 50)) = 0 ] && kill -INT $bt && echo "# $1: SIGINT again"
 		nap 0.1
 	done
-	if bt_running; then
+	if bt_running "$1"; then
 		not_ok "$1: bpftrace still running 60 s after SIGINT"
 		for t in /proc/$bt/task/*; do
 			echo "# $(cat "$t/comm") $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan")"

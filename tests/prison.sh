@@ -251,7 +251,7 @@ raw_receive() {
 	m=$!
 	in_s - $ESC raw-listen --ready /tmp/r.hready --stop /tmp/r.stop --timeout 20 >/tmp/r.h &
 	h=$!
-	for _ in $(seq 100); do [ -f /tmp/r.mready ] && [ -f /tmp/r.hready ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -f /tmp/r.mready ] && [ -f /tmp/r.hready ] && break; nap 0.1; done
 	ip netns exec $NS_C $ESC raw-send \
 		--to '192.0.2.1*3,192.0.2.11*2,192.0.2.12*1,2001:db8::1*2,2001:db8::11*2'
 	sleep 0.5
