@@ -113,6 +113,70 @@ ns_teardown() {
 	true
 }
 
+# fresh_pair: the two namespaces above made anew, for one run of a
+# benchmark's connection-rate row (scripts/bench-guest), and the old
+# ones' teardown waited for: a run must not inherit the TIME_WAIT sockets
+# of the runs before it. Thousands of them made the next run up to 1.8
+# times slower (the same mode, the module loaded or not), and the rows
+# rotate their modes over the runs.
+fresh_pair() {
+	ns_teardown
+	if loaded; then
+		instances_settle 1 30
+	else
+		sleep 1
+	fi
+	pair_setup $NS_S $NS_C
+}
+
+# The connect+bind+close cycle (bench/prison_rate.c) of scripts/bench-guest
+# and scripts/pc-profile-guest, one run in MODE (unloaded, unjailed or
+# prisoner): cycle_start MODE
+# [PIN...] loads or unloads the module, makes fresh namespaces, a prison of
+# the client's address where the module is loaded, and starts the server
+# (under PIN, e.g. taskset -c 0); cycle_client MODE N [PIN...] runs N
+# cycles and prints the client's rate; cycle_end MODE stops the server and
+# destroys the prison (it holds the module: before any unload).
+cycle_start() {
+	local mode=$1
+	shift
+	if [ $mode = unloaded ]; then
+		unload
+	elif ! loaded; then
+		insmod $KO
+	fi
+	fresh_pair
+	[ $mode = unloaded ] ||
+		ip netns exec $NS_S tools/pcbgjail create bench ip4.addr=192.0.2.1 >/dev/null
+	ip netns exec $NS_C "$@" out/prison_rate server 7400 &
+	cycle_sp=$!
+	sleep 0.5
+}
+cycle_client() {
+	local mode=$1 n=$2
+	shift 2
+	if [ $mode = prisoner ]; then
+		ip netns exec $NS_S tools/pcbgjail exec bench -- "$@" \
+			out/prison_rate client 192.0.2.1 192.0.2.2 7400 $n
+	else
+		ip netns exec $NS_S "$@" out/prison_rate client 192.0.2.1 192.0.2.2 7400 $n
+	fi
+}
+cycle_end() {
+	kill $cycle_sp
+	wait $cycle_sp 2>/dev/null
+	[ $1 = unloaded ] || ip netns exec $NS_S tools/pcbgjail destroy bench
+}
+# cycle_order R: the modes of run R, rotated so that none always follows
+# another.
+cycle_order() {
+	case $(($1 % 3)) in
+	1) echo unloaded unjailed prisoner ;;
+	2) echo prisoner unloaded unjailed ;;
+	0) echo unjailed prisoner unloaded ;;
+	esac
+}
+
 TRAFFIC="python3 tests/lib/traffic.py"
 
 # stat NS NAME: a counter from the namespace's /proc/net/pcbgroup/stats.
