@@ -118,6 +118,15 @@ static unsigned long profile_top;	/* 0: no profile */
 static void tb_cb(unsigned int vcpu, void *udata)
 {
 	struct window *w = &win[vcpu % MAX_VCPUS];
+
+	if (w->open)
+		w->insns += (uintptr_t)udata;
+}
+
+/* With a profile: the block's own count too. */
+static void tb_cb_profile(unsigned int vcpu, void *udata)
+{
+	struct window *w = &win[vcpu % MAX_VCPUS];
 	struct tbrec *r = udata;
 
 	if (w->open) {
@@ -211,16 +220,24 @@ static bool is_mark(struct qemu_plugin_insn *insn, const uint8_t *mark)
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
-	struct tbrec *r = calloc(1, sizeof(*r));
+	struct tbrec *r;
 
-	if (!r)
-		abort();
-	r->vaddr = qemu_plugin_tb_vaddr(tb);
-	r->n = n;
-	r->next = tbrecs;
-	tbrecs = r;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_cb, QEMU_PLUGIN_CB_NO_REGS,
-					     r);
+	if (!profile_top) {
+		/* No record kept of a block (one per translation) unasked. */
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_cb,
+						     QEMU_PLUGIN_CB_NO_REGS,
+						     (void *)(uintptr_t)n);
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			abort();
+		r->vaddr = qemu_plugin_tb_vaddr(tb);
+		r->n = n;
+		r->next = tbrecs;
+		tbrecs = r;
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_cb_profile,
+						     QEMU_PLUGIN_CB_NO_REGS, r);
+	}
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
