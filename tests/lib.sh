@@ -313,11 +313,12 @@ bt_running() {
 	local st
 	read -r _ _ st _ 2>/dev/null </proc/${BT_PID[$1]}/stat && [ "$st" != Z ]
 }
-# file_has FILE TEXT: a line of FILE holds TEXT (without a process).
+# file_has FILE ERE: a line of FILE matches the extended regular
+# expression ERE, as grep -qE would say (without a process).
 file_has() {
 	local l
 	while IFS= read -r l; do
-		[[ $l == *"$2"* ]] && return 0
+		[[ $l =~ $2 ]] && return 0
 	done 2>/dev/null <"$1"
 	return 1
 }

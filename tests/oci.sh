@@ -148,11 +148,8 @@ except OSError as e:
 
 # wait_for FILE TEXT: TEXT appears in FILE within 30 s.
 wait_for() {
-	local l
 	for _ in $(seq 300); do
-		while IFS= read -r l; do
-			[[ $l =~ $2 ]] && return 0
-		done 2>/dev/null <"$1"
+		file_has "$1" "$2" && return 0
 		nap 0.1
 	done
 	return 1
