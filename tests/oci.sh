@@ -308,8 +308,9 @@ cg=/sys/fs/cgroup/pcbg-attach
 mkdir -p $cg
 check "an empty prison to attach to" sh -c "nsenter --net=/run/netns/$H $JAIL create att ip4.addr=$A cgroup=$cg >/dev/null"
 rm -f "$D/att.ready" "$D/att.go"
-# nsenter execs python: $! is the process that holds the listener.
-nsenter --net=/run/netns/$H python3 -c '
+# nsenter execs python: $! is the process that holds the listener (the
+# interpreter itself, not the guest's python3 front-end: scripts/pyrun.c).
+nsenter --net=/run/netns/$H /usr/bin/python3 -c '
 import os, socket, sys, time
 old = socket.socket(); old.bind((sys.argv[1], 7000)); old.listen(4)
 open(sys.argv[3], "w").close()
