@@ -107,6 +107,13 @@ def serve(path):
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children = {}  # pid: connection of its front-end
+    count = {"forked": 0, "refused": 0}
+
+    def report(*_):
+        print("# python3 fork server: %(forked)d programs forked, %(refused)d"
+              " refused (another context)" % count, file=sys.stderr)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, report)
     while True:
         try:
             ready = select.select([listener, wake_r] + list(children.values()),
@@ -144,6 +151,7 @@ def serve(path):
             ok = req is not None and context(peer) == mine
         except OSError:
             ok = False
+        count["forked" if ok else "refused"] += 1
         if not ok:
             if req:
                 for fd in req[0]:
