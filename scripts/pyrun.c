@@ -11,7 +11,7 @@
  * blocked signals, and is waited for here: signals sent to this process
  * go on to it, and this process ends as it ends. The server refuses
  * every other context (user, groups, capabilities, cgroup, other
- * namespaces, limits, CPU set, nice, umask: a prisoner, say) and this
+ * namespaces, limits, CPU set, nice, scheduling: a prisoner, say) and this
  * front-end any other option; either way /usr/bin/python3 runs as before.
  */
 #define _GNU_SOURCE

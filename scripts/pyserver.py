@@ -9,10 +9,11 @@ network and mount namespaces, environment and signal dispositions, and
 runs the program as "python3 [-u] SCRIPT|-c CODE ARG..." would. A caller
 in any other context than the server's (user, groups, capabilities,
 no_new_privs, seccomp, cgroup, user/pid/ipc/uts/cgroup/time namespace,
-limits, CPU set, nice, umask, OOM score) is refused before anything runs,
-and its front-end starts /usr/bin/python3 itself. The front-end gets the
-child's PID, forwards signals to it and gets its wait status; when the
-front-end goes away first the child is killed.
+limits, CPU set, nice, scheduling policy, personality, umask, OOM score)
+is refused before anything runs, and its front-end starts /usr/bin/python3
+itself. The front-end gets the child's PID, forwards signals to it and
+gets its wait status; when the front-end goes away first the child is
+killed.
 """
 import ctypes
 import importlib
@@ -52,11 +53,12 @@ def context(pid):
     ctx = []
     with open(d + "status") as f:
         ctx += [ln for ln in f if ln.split(":")[0] in STATUS]
-    for name in ("cgroup", "limits", "oom_score_adj"):
+    for name in ("cgroup", "limits", "oom_score_adj", "personality"):
         with open(d + name) as f:
             ctx.append(f.read())
     with open(d + "stat") as f:
-        ctx.append(f.read().rsplit(")", 1)[1].split()[16])  # nice
+        stat = f.read().rsplit(")", 1)[1].split()
+    ctx += [stat[16], stat[37], stat[38]]  # nice, RT priority, policy
     for ns in ("user", "pid", "ipc", "uts", "cgroup", "time"):
         ctx.append(os.readlink(d + "ns/" + ns))
     return ctx

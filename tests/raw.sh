@@ -16,7 +16,7 @@
 #
 # Then the churn (tests/lib/raw_churn.py): up to 400 GRE sockets made,
 # bound, connected, disconnected and closed by two threads under a flood
-# from 32 peers, for RAW_CHURN_ROUNDS rounds (default 3; 0: no churn),
+# from 32 peers (50 packets a second), for RAW_CHURN_ROUNDS rounds (default 3; 0: no churn),
 # each the hash switched off and on and the module reloaded; after it,
 # every socket left reads exactly its packets.
 . tests/lib.sh
@@ -30,9 +30,10 @@ rounds=${RAW_CHURN_ROUNDS:-3}
 setup_and_load "insmod (churn)"
 ip netns exec $NS_S sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth0.rp_filter=0
 rm -f /tmp/raw_churn.stop
-# Bounded by the rounds asked for, 300 s each and 300 s more (on the
-# debug kernel under the flood a round took 124-257 s alone, and minutes
-# more where the reloads' RCU grace periods stretch: CHANGES.md).
+# Bounded by the rounds asked for, 300 s each and 300 s more. The flood
+# is paced (50 packets a second, raw_churn.py --rate): unpaced it kept
+# the debug guest's vCPUs in softirq, and a round took 1-4 minutes of
+# stretched RCU grace periods in its reload (15-19 s paced).
 python3 -u tests/lib/raw_churn.py --ns $NS_S --peer-ns $NS_C \
 	--until /tmp/raw_churn.stop --seconds $((rounds * 300 + 300)) &
 churn=$!
