@@ -88,11 +88,19 @@ def receive(conn):
         return None
     conn.settimeout(None)
     parts = data.split(b"\0")
-    head = parts[0].split()
-    argc, envc = int(head[0]), int(head[1])
+    try:
+        head = parts[0].split()
+        argc, envc = int(head[0]), int(head[1])
+        ign, blk = int(head[2], 16), int(head[3], 16)
+    except (IndexError, ValueError):	# a front-end that died writing
+        head = None
+    if head is None or len(parts) < 1 + argc + envc or argc < 2:
+        for fd in fds:
+            os.close(fd)
+        return None
     argv = [os.fsdecode(a) for a in parts[1:1 + argc]]
     env = parts[1 + argc:1 + argc + envc]
-    return fds, argv, env, int(head[2], 16), int(head[3], 16)
+    return fds, argv, env, ign, blk
 
 
 def serve(path):
@@ -230,9 +238,14 @@ def take_over(fds, argv, env, ignored, blocked):
         sys.argv = ["-c"] + args[2:]
         sys.path[:] = [""] + PATH0
     else:
-        name = args[0]
-        with open(name, "rb") as f:
-            source = f.read()
+        name = os.path.abspath(args[0])	# as Python 3.9+ names __main__
+        try:
+            with open(name, "rb") as f:
+                source = f.read()
+        except OSError as e:
+            os.write(2, b"/usr/bin/python3: can't open file '%s': [Errno %d] %s\n"
+                     % (name.encode(), e.errno, e.strerror.encode()))
+            os._exit(2)
         main.__file__ = name
         sys.argv = args
         sys.path[:] = [os.path.dirname(os.path.realpath(name))] + PATH0
