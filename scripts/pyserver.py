@@ -65,18 +65,16 @@ def context(pid):
 
 
 def receive(conn):
-    """The request: (fds, argv, env, ignored, blocked) or None."""
+    """The request: (fds, argv, env, ignored, blocked), or None with every
+    descriptor received closed (a malformed request, or a front-end that
+    died writing it)."""
+    fds = []
     conn.settimeout(10)
     try:
         msg, anc, _, _ = conn.recvmsg(4, socket.CMSG_SPACE(NFDS * 4))
-        fds = []
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds += list(struct.unpack("%di" % (len(data) // 4), data))
-        if len(msg) != 4 or len(fds) != NFDS:
-            for fd in fds:
-                os.close(fd)
-            return None
         size = struct.unpack("I", msg)[0]
         data = b""
         while len(data) < size:
@@ -84,20 +82,17 @@ def receive(conn):
             if not chunk:
                 break
             data += chunk
-    except OSError:
-        return None
-    conn.settimeout(None)
-    parts = data.split(b"\0")
-    try:
+        parts = data.split(b"\0")
         head = parts[0].split()
         argc, envc = int(head[0]), int(head[1])
         ign, blk = int(head[2], 16), int(head[3], 16)
-    except (IndexError, ValueError):	# a front-end that died writing
-        head = None
-    if head is None or len(parts) < 1 + argc + envc or argc < 2:
+        if len(fds) != NFDS or len(parts) < 1 + argc + envc or argc < 2:
+            raise ValueError
+    except (OSError, struct.error, IndexError, ValueError):
         for fd in fds:
             os.close(fd)
         return None
+    conn.settimeout(None)
     argv = [os.fsdecode(a) for a in parts[1:1 + argc]]
     env = parts[1 + argc:1 + argc + envc]
     return fds, argv, env, ign, blk
@@ -116,7 +111,7 @@ def serve(path):
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children = {}  # pid: connection of its front-end
+    children = {}  # pid: connection of its front-end (None: it went away)
     count = {"forked": 0, "refused": 0}
 
     def report(*_):
@@ -126,7 +121,8 @@ def serve(path):
     signal.signal(signal.SIGTERM, report)
     while True:
         try:
-            ready = select.select([listener, wake_r] + list(children.values()),
+            ready = select.select([listener, wake_r] +
+                                  [c for c in children.values() if c],
                                   [], [])[0]
         except InterruptedError:
             continue
@@ -147,9 +143,11 @@ def serve(path):
                 except OSError:
                     pass
                 conn.close()
-        for pid, conn in list(children.items()):
+        for pid, conn in children.items():
             if conn in ready:	# the front-end went away first
                 os.kill(pid, signal.SIGKILL)
+                conn.close()
+                children[pid] = None	# reaped above, once it is dead
         if listener not in ready:
             continue
         conn = listener.accept()[0]
@@ -173,7 +171,8 @@ def serve(path):
             listener.close()
             conn.close()
             for c in children.values():
-                c.close()
+                if c:
+                    c.close()
             signal.set_wakeup_fd(-1)
             os.close(wake_r)
             os.close(wake_w)
