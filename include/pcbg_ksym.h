@@ -11,10 +11,17 @@
 
 typedef unsigned long (*pcbg_kallsyms_fn)(const char *name);
 
-/* kallsyms_lookup_name(), or NULL. */
+/*
+ * kallsyms_lookup_name(), or NULL. Registered disabled, the kprobe
+ * resolves the address without patching the kernel's text twice (an
+ * arm and a disarm, each a pass over every ftrace record).
+ */
 static inline pcbg_kallsyms_fn pcbg_kallsyms(void)
 {
-	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	struct kprobe kp = {
+		.symbol_name = "kallsyms_lookup_name",
+		.flags = KPROBE_FLAG_DISABLED,
+	};
 
 	if (register_kprobe(&kp))
 		return NULL;
