@@ -22,6 +22,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 # pcbgjail's netlink library.
@@ -414,33 +415,58 @@ def serve_many(a):
     return 0 if n == a.count else 1
 
 
+def connect_one(item, a):
+    """One item of connect_many: (must_fail, what, result, good)."""
+    must_fail = item.startswith("!")
+    item = item.lstrip("!")
+    src, _, dst = item.rpartition(">")
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    c = sock(fam, socket.SOCK_STREAM)
+    c.settimeout(a.timeout)
+    try:
+        if src:
+            c.bind((src, 0))
+        c.connect((dst, a.port))
+        c.sendall(b"ping")
+        got = c.recv(4) == b"ping"
+        local = c.getsockname()[0]
+        res = "connected from %s" % local
+        good = got and not must_fail and (not src or local == src)
+    except OSError as e:
+        res = str(e)
+        good = must_fail
+    finally:
+        c.close()
+    what = "%s%s:%d" % (src + " -> " if src else "", dst, a.port)
+    return must_fail, what, res, good
+
+
 def connect_many(a):
     """--to "[FROM>]TO,...": connect to each TO:--port (from FROM), echo,
-    report ok/not ok with --label; "!TO" must not connect."""
-    for item in a.to.split(","):
-        must_fail = item.startswith("!")
-        item = item.lstrip("!")
-        src, _, dst = item.rpartition(">")
-        fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
-        c = sock(fam, socket.SOCK_STREAM)
-        c.settimeout(a.timeout)
-        try:
-            if src:
-                c.bind((src, 0))
-            c.connect((dst, a.port))
-            c.sendall(b"ping")
-            got = c.recv(4) == b"ping"
-            local = c.getsockname()[0]
-            res = "connected from %s" % local
-            good = got and not must_fail and (not src or local == src)
-        except OSError as e:
-            res = str(e)
-            good = must_fail
-        finally:
-            c.close()
-        what = "%s%s:%d" % (src + " -> " if src else "", dst, a.port)
-        report(good, "%s: %s %s (%s)" % (a.label, "no connection to" if must_fail else "connect",
-                                         what, res))
+    report ok/not ok with --label; "!TO" must not connect. The items run
+    in order, except that consecutive "!" items wait out their timeout
+    together: the server is up for each as it was, and a refusal costs
+    one timeout, not one each."""
+    items = a.to.split(",")
+    i = 0
+    while i < len(items):
+        j = i + 1
+        if items[i].startswith("!"):
+            while j < len(items) and items[j].startswith("!"):
+                j += 1
+        out = [None] * (j - i)
+
+        def run(k):
+            out[k] = connect_one(items[i + k], a)
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(j - i)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for must_fail, what, res, good in out:
+            report(good, "%s: %s %s (%s)" % (a.label, "no connection to" if must_fail else "connect",
+                                             what, res))
+        i = j
     return 0 if all(results) else 1
 
 
