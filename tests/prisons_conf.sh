@@ -60,6 +60,17 @@ out=$(in_ns $JAIL -f "$D/half.conf" start 2>&1)
 check "a start that fails part way says which ($out)" sh -c "echo '$out' | grep -q '^pcbgjail: db (line 7): .*; nothing started$'"
 expect_eq "and leaves nothing made" "" "$(in_ns $JAIL list | tail -n +2)"
 
+# Bad definitions on the command line: one line saying why, status 2,
+# no prison and no cgroup left behind.
+for bad in ip4.addr=192.0.2.300 ip6.addr=2001:db8::g jid=web; do
+	out=$(in_ns $JAIL create bad $bad 2>&1)
+	rc=$?
+	check "create bad $bad: refused with status 2 ($rc) and one line ($out)" \
+		test $rc = 2 -a "$(echo "$out" | wc -l)" = 1
+	check "create bad $bad: no cgroup left" test ! -e /sys/fs/cgroup/pcbgroup/bad
+done
+expect_eq "and no prison made" "" "$(in_ns $JAIL list | tail -n +2)"
+
 for m in man/pcbgjail.8 man/prisons.conf.5 man/pcbgroup-oci-hook.8; do
 	check "$m renders without warnings" sh -c \
 		"MANWIDTH=80 man --warnings -l $m 2>&1 >/dev/null | (! grep -q .) && man -l $m | grep -q NAME"
