@@ -455,6 +455,12 @@ ip netns exec ds nft add rule inet nat pre udp dport 7001 redirect to :7101
 class SnatInput(Scenario):
     """SNAT on INPUT: the source the server sees is rewritten after early
     demux; a socket connected to the rewritten source must get it."""
+    # Below the ephemeral ports (32768-60999): a client given this port
+    # at random would share the fixed flow's conntrack entry, and the
+    # kernel itself would deliver its datagrams to the connected socket
+    # (one run, with 40001: udp-connected 11, udp-wild 9).
+    FIXED_PORT = 30001
+
     def setup(self):
         super().setup()
         sh("""
@@ -468,11 +474,11 @@ ip -n ds route add 192.0.2.99/32 dev veth0
     def serve(self, srv):
         srv.add_udp("udp-wild", "ds", "0.0.0.0", 7001)
         srv.add_udp("udp-connected", "ds", "192.0.2.1", 7001,
-                    connect=("192.0.2.99", 40001))
+                    connect=("192.0.2.99", self.FIXED_PORT))
         srv.add_tcp("tcp", "ds", "0.0.0.0", 7000)
 
     def traffic(self, srv, out):
-        out["udp from port 40001 ok"] = self.fixed_port()
+        out["udp from the fixed port ok"] = self.fixed_port()
         count(out, "udp", udp_clients("dc", "192.0.2.1", 7001, 10))
         count(out, "tcp", tcp_clients("dc", "192.0.2.1", 7000, 10))
 
@@ -482,7 +488,7 @@ ip -n ds route add 192.0.2.99/32 dev veth0
         with Netns("dc"):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("192.0.2.2", 40001))
+        s.bind(("192.0.2.2", self.FIXED_PORT))
         s.settimeout(PORT_WAIT)    # every reply comes: a late one is no loss
         for i in range(10):
             s.sendto(struct.pack("!I", i), ("192.0.2.1", 7001))
