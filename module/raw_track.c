@@ -186,6 +186,12 @@ static struct kretprobe pcbg_raw_krps[] = {
 
 static struct kretprobe *pcbg_raw_krp_ptrs[ARRAY_SIZE(pcbg_raw_krps)];
 
+/*
+ * Every probe, for one unregister call at exit: one grace period, not
+ * three. In the order they went before: address changes, unhash, hash.
+ */
+static struct kretprobe *pcbg_raw_krp_all[ARRAY_SIZE(pcbg_raw_krps) + 2];
+
 /* Calls the probes above missed: the index may be wrong since. */
 static unsigned long pcbg_raw_missed(void)
 {
@@ -324,6 +330,10 @@ int pcbg_raw_track_init(pcbg_raw_changed_fn changed)
 				  ARRAY_SIZE(pcbg_raw_krp_ptrs));
 	if (err)
 		goto fail_unhash;
+	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++)
+		pcbg_raw_krp_all[i] = &pcbg_raw_krps[i];
+	pcbg_raw_krp_all[i++] = &pcbg_raw_krp_unhash;
+	pcbg_raw_krp_all[i] = &pcbg_raw_krp_hash;
 	return 0;
 
 fail_unhash:
@@ -337,7 +347,5 @@ fail:
 
 void pcbg_raw_track_exit(void)
 {
-	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
-	unregister_kretprobe(&pcbg_raw_krp_unhash);
-	unregister_kretprobe(&pcbg_raw_krp_hash);
+	unregister_kretprobes(pcbg_raw_krp_all, ARRAY_SIZE(pcbg_raw_krp_all));
 }
