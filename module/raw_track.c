@@ -184,13 +184,12 @@ static struct kretprobe pcbg_raw_krps[] = {
 #endif
 };
 
-static struct kretprobe *pcbg_raw_krp_ptrs[ARRAY_SIZE(pcbg_raw_krps)];
-
 /*
- * Every probe, for one unregister call at exit: one grace period, not
- * three. In the order they went before: address changes, unhash, hash.
+ * The address-change probes, registered together, then unhash and hash:
+ * the whole array is unregistered in one call at exit (one grace period,
+ * not three), in the order they went before.
  */
-static struct kretprobe *pcbg_raw_krp_all[ARRAY_SIZE(pcbg_raw_krps) + 2];
+static struct kretprobe *pcbg_raw_krp_ptrs[ARRAY_SIZE(pcbg_raw_krps) + 2];
 
 /* Calls the probes above missed: the index may be wrong since. */
 static unsigned long pcbg_raw_missed(void)
@@ -326,14 +325,11 @@ int pcbg_raw_track_init(pcbg_raw_changed_fn changed)
 						   8 * num_possible_cpus());
 		pcbg_raw_krp_ptrs[i] = &pcbg_raw_krps[i];
 	}
-	err = register_kretprobes(pcbg_raw_krp_ptrs,
-				  ARRAY_SIZE(pcbg_raw_krp_ptrs));
+	pcbg_raw_krp_ptrs[i++] = &pcbg_raw_krp_unhash;
+	pcbg_raw_krp_ptrs[i] = &pcbg_raw_krp_hash;
+	err = register_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krps));
 	if (err)
 		goto fail_unhash;
-	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++)
-		pcbg_raw_krp_all[i] = &pcbg_raw_krps[i];
-	pcbg_raw_krp_all[i++] = &pcbg_raw_krp_unhash;
-	pcbg_raw_krp_all[i] = &pcbg_raw_krp_hash;
 	return 0;
 
 fail_unhash:
@@ -347,5 +343,5 @@ fail:
 
 void pcbg_raw_track_exit(void)
 {
-	unregister_kretprobes(pcbg_raw_krp_all, ARRAY_SIZE(pcbg_raw_krp_all));
+	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
 }
