@@ -15,12 +15,10 @@ itself. The front-end gets the child's PID, forwards signals to it and
 gets its wait status; when the front-end goes away first the child is
 killed.
 """
-import _imp
 import ctypes
 import importlib
-import importlib.util
+import importlib.machinery
 import io
-import marshal
 import os
 import select
 import signal
@@ -236,14 +234,16 @@ def take_over(fds, argv, env, ignored, blocked):
         setattr(sys, "__%s__" % name, stream)
     main = types.ModuleType("__main__")
     if args[0] == "-c":
-        source, name = args[1], "<string>"
+        code = compile(args[1], "<string>", "exec")
         sys.argv = ["-c"] + args[2:]
         sys.path[:] = [""] + PATH0
     else:
         name = os.path.abspath(args[0])	# as Python 3.9+ names __main__
+        # As an import takes a module: from its .pyc when that matches the
+        # source (scripts/vm compiles tests/lib; the guest cannot write).
         try:
-            with open(name, "rb") as f:
-                source = f.read()
+            code = importlib.machinery.SourceFileLoader(
+                "__main__", name).get_code("__main__")
         except OSError as e:
             os.write(2, b"/usr/bin/python3: can't open file '%s': [Errno %d] %s\n"
                      % (name.encode(), e.errno, e.strerror.encode()))
@@ -252,26 +252,7 @@ def take_over(fds, argv, env, ignored, blocked):
         sys.argv = args
         sys.path[:] = [os.path.dirname(os.path.realpath(name))] + PATH0
     sys.modules["__main__"] = main
-    return script_code(source, name), main.__dict__
-
-
-def script_code(source, name):
-    """The script's code: from its .pyc when one matches the source (the
-    harness compiles tests/lib on the host; the guest cannot write one),
-    as an import would take it, else compiled here."""
-    try:
-        with open(importlib.util.cache_from_source(name), "rb") as f:
-            data = f.read()
-        mtime = int(os.stat(name).st_mtime)
-        if (data[:4] == importlib.util.MAGIC_NUMBER and
-                struct.unpack("<3I", data[4:16]) ==
-                (0, mtime & 0xFFFFFFFF, len(source) & 0xFFFFFFFF)):
-            code = marshal.loads(data[16:])
-            _imp._fix_co_filename(code, name)
-            return code
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    return compile(source, name, "exec")
+    return code, main.__dict__
 
 
 if __name__ == "__main__":
