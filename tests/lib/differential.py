@@ -324,10 +324,17 @@ ip -n {s} link set lo up
 # Three hosts, the middle one a router (or a container host):
 #   [ c: 192.0.2.2 2001:db8:1::2 ] <-> [ m: 192.0.2.1 2001:db8:1::1 |
 #     198.51.100.1 2001:db8:2::1 ] <-> [ s: 198.51.100.2 2001:db8:2::2 ]
+# No DAD on the link-local addresses: while they are tentative the router
+# sends no neighbour solicitation for a packet it forwards (its source is
+# not the router's), and the first IPv6 SYN of each run waited 2 s for
+# the retries.
 ROUTED = """
 ip netns add {c}
 ip netns add {m}
 ip netns add {s}
+ip netns exec {c} sysctl -qw net.ipv6.conf.default.accept_dad=0
+ip netns exec {m} sysctl -qw net.ipv6.conf.default.accept_dad=0
+ip netns exec {s} sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip link add veth1 netns {c} type veth peer name veth0 netns {m}
 ip link add veth2 netns {m} type veth peer name veth3 netns {s}
 ip -n {c} addr add 192.0.2.2/24 dev veth1
