@@ -20,7 +20,6 @@ if [ -z "$RUNTIMES" ]; then
 	not_ok "no OCI runtime (scripts/setup installs runc and crun)"
 	exit 1
 fi
-JAIL=$PWD/tools/pcbgjail
 HOOK=$PWD/tools/pcbgroup-oci-hook
 H=pcbg-oci-host
 PEER_NS=pcbg-oci-peer
@@ -247,7 +246,7 @@ scenario() {
 	peer_stop
 	if [ "$mode" = loaded ]; then
 		expect_eq "$rt: the container's exit removed its prison" "" \
-			"$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')"
+			"$(in_h $JAIL list | awk 'NR > 1 {print $2}')"
 	fi
 }
 
@@ -279,7 +278,7 @@ if echo "$RUNTIMES" | grep -qx podman; then
 		wait_for "$D/pcbg-plain.out" "^serve" ||
 			not_ok "podman: a container without the annotation serves"
 		expect_eq "podman: without the annotation, no prison and B is bound" \
-			"bind ok" "$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')$(grep -m1 '^bind' "$D/pcbg-plain.out")"
+			"bind ok" "$(in_h $JAIL list | awk 'NR > 1 {print $2}')$(grep -m1 '^bind' "$D/pcbg-plain.out")"
 		stop podman pcbg-plain
 	else
 		not_ok "podman: a container without the annotation starts: $(tr '\n' ' ' <"$D/pcbg-plain.err")"
@@ -301,7 +300,7 @@ bundle "$rt" b-strict --ann pcbgroup.ip4=$A --ann pcbgroup.strict=1 \
 refused "$rt" pcbg-strict b-strict "pcbgroup.strict=1: a weak container is refused" \
 	"pcbg-strict: pcbgroup.strict=1: not started"
 expect_eq "no prison left by the refused or stopped ones" "" \
-	"$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')"
+	"$(in_h $JAIL list | awk 'NR > 1 {print $2}')"
 
 # pcbgjail attach: a running process holding a listener on B.
 cg=/sys/fs/cgroup/pcbg-attach
@@ -325,7 +324,7 @@ time.sleep(30)
 ' $B $A "$D/att.ready" "$D/att.go" >"$D/att.out" &
 APID=$!
 wait_file "$D/att.ready"
-in_h "$JAIL" attach att $APID 2>"$D/att.err"
+in_h $JAIL attach att $APID 2>"$D/att.err"
 if grep -q "pcbgjail: att: pid $APID fd [0-9]*: TCP $B:7000 0.0.0.0:0 (inode [0-9]*) was made before the attach" "$D/att.err"; then
 	ok "attach lists the listener it held"
 else
@@ -344,7 +343,7 @@ try:
     socket.create_connection((sys.argv[1], 7000), timeout=3); print("ok")
 except OSError as e:
     print(e)' $B)"
-check "destroy kills it" in_h "$JAIL" destroy att
+check "destroy kills it" in_h $JAIL destroy att
 wait "$APID" 2>/dev/null
 rmdir $cg 2>/dev/null
 
@@ -356,11 +355,11 @@ svc=/sys/fs/cgroup/pcbg-svc.service
 mkdir -p $svc
 in_svc() { nsenter --net=/run/netns/$H sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' $svc "$@"; }
 check "ExecStartPre=: create on the service's own cgroup" \
-	in_svc "$JAIL" create svc ip4.addr=$A cgroup=self attach
+	in_svc $JAIL create svc ip4.addr=$A cgroup=self attach
 expect_eq "ExecStart=: the service is held" "bind EADDRNOTAVAIL;bind ok" \
 	"$( (in_svc "$D/rootfs/bin/probe" bind $B; in_svc "$D/rootfs/bin/probe" bind $A) | paste -sd';')"
-check "ExecStopPost=: destroy from inside the cgroup" in_svc "$JAIL" destroy svc
-expect_eq "no prison left" "" "$(in_h "$JAIL" list | awk 'NR > 1 {print $2}')"
+check "ExecStopPost=: destroy from inside the cgroup" in_svc $JAIL destroy svc
+expect_eq "no prison left" "" "$(in_h $JAIL list | awk 'NR > 1 {print $2}')"
 rmdir $svc 2>/dev/null
 
 nets_teardown

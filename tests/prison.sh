@@ -13,7 +13,6 @@
 # prisons made and destroyed under traffic.
 . tests/lib.sh
 
-JAIL=tools/pcbgjail
 ESC="python3 tests/lib/prison_escape.py"
 ATK="python3 tests/lib/prison_attack.py"
 NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs"

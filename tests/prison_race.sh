@@ -7,7 +7,6 @@
 # sockets the prisoner still holds, and none once it exits.
 . tests/lib.sh
 
-JAIL=tools/pcbgjail
 ATK="python3 tests/lib/prison_attack.py"
 rounds=${RACE_ROUNDS:-1500}
 

@@ -6,7 +6,6 @@
 # pcbgjail, its library, the man pages and the boot unit.
 . tests/lib.sh
 
-JAIL=tools/pcbgjail
 D=$(mktemp -d)
 cp tests/lib/prisons.conf "$D/prisons.conf"
 cat >"$D/bad.conf" <<'CONF'

@@ -156,10 +156,10 @@ check "the journal says which line is bad" \
 [ "$T_FAILED" = 0 ] || cp "$R"/out/* "${PCBG_OUT:-/tmp}/" 2>/dev/null
 check "the module stays loaded after the shutdown" loaded
 expect_eq "the shutdown destroyed the prisons" "" \
-	"$(tools/pcbgjail list 2>&1 | tail -n +2)"
+	"$($JAIL list 2>&1 | tail -n +2)"
 # What a failed boot left.
-tools/pcbgjail list 2>/dev/null | awk 'NR > 1 {print $2}' |
-	while read -r p; do tools/pcbgjail destroy "$p"; done
+$JAIL list 2>/dev/null | awk 'NR > 1 {print $2}' |
+	while read -r p; do $JAIL destroy "$p"; done
 check "rmmod" unload
 for a in $ADDRS; do ip addr del $a/32 dev lo; done
 rm -rf "$D"

@@ -17,7 +17,7 @@ server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 TOOLS="pcbg-outcomes pcbg-latency pcbg-top pcbg-crosscpu pcbg-churn pcbg-prison"
 lookups() { echo $(( $(stat $NS_S lookups) + $(stat $NS_C lookups) )); }
 ip -n $NS_S addr add 192.0.2.11/24 dev veth0
-ip netns exec $NS_S tools/pcbgjail create T ip4.addr=192.0.2.11 >/dev/null
+ip netns exec $NS_S $JAIL create T ip4.addr=192.0.2.11 >/dev/null
 for t in $TOOLS; do
 	bt_launch $t "$BT/$t.bt"
 done
@@ -29,7 +29,7 @@ l0=$(lookups)
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic under the six tools" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
 # Prison denials: three refused binds, one allowed.
-ip netns exec $NS_S tools/pcbgjail exec T -- python3 -c '
+ip netns exec $NS_S $JAIL exec T -- python3 -c '
 import socket
 for a in ("192.0.2.1", "192.0.2.1", "198.51.100.1", "192.0.2.11"):
     try:
@@ -78,7 +78,7 @@ check "pcbg-churn: and removed ($rem)" test "$rem" -ge 40
 n=$(grep -c 'bind refused, -99' /tmp/pcbg-prison.out)
 expect_eq "pcbg-prison: the three refused binds, as they happened" 3 "$n"
 check "pcbg-prison: in the totals" grep -q '^@denied\[.*, bind, -99\]: 3' /tmp/pcbg-prison.out
-ip netns exec $NS_S tools/pcbgjail destroy T
+ip netns exec $NS_S $JAIL destroy T
 
 server_stop
 ns_teardown

@@ -34,9 +34,9 @@ expect_eq "a user namespace's soft_hash=1: hooks in its own namespace" "steer_ho
 expect_eq "none added in the host's" "$host" "$(grep '^steer_hooks' /proc/net/pcbgroup/stats)"
 expect_eq "nor in the test's namespace" 0 "$(stat $NS_S steer_hooks)"
 mkdir -p /sys/fs/cgroup/pcbgroup
-check "the host's root makes a prison" ip netns exec $NS_S tools/pcbgjail create H ip4.addr=192.0.2.1
+check "the host's root makes a prison" ip netns exec $NS_S $JAIL create H ip4.addr=192.0.2.1
 expect_eq "and it arms the redirection" 1 "$(stat $NS_S raw_armed)"
-check "destroy it" ip netns exec $NS_S tools/pcbgjail destroy H
+check "destroy it" ip netns exec $NS_S $JAIL destroy H
 ns_teardown
 unload
 exit $T_FAILED
