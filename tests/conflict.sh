@@ -47,14 +47,14 @@ ns_setup
 check "a livepatch stand-in holds __udp4_lib_lookup" insmod "$IPM" func=__udp4_lib_lookup
 check "insmod with the function held" insmod "$KO"
 check "the module says it stands aside" sh -c 'dmesg | tail -20 | grep -q "cannot redirect __udp4_lib_lookup"'
-expect_eq "udp_lookup off" N "$(cat /sys/module/pcbgroup/parameters/udp_lookup)"
+expect_eq "udp_lookup off" N "$(</sys/module/pcbgroup/parameters/udp_lookup)"
 expect_eq "connected UDP, lookups the kernel's" 40 "$(udp_rx)"
 expect_eq "no answers in the lookup function" 0 "$(stat $NS_S hit_exact)"
 check "rmmod" rmmod pcbgroup
 check "the stand-in unloads" rmmod pcbgroup_ipmodify
 
 check "insmod" insmod "$KO"
-expect_eq "udp_lookup on" Y "$(cat /sys/module/pcbgroup/parameters/udp_lookup)"
+expect_eq "udp_lookup on" Y "$(</sys/module/pcbgroup/parameters/udp_lookup)"
 expect_eq "connected UDP, answered by the module" 40 "$(udp_rx)"
 # All but the datagrams of the one socket first in its hash2 chain, which
 # the kernel's UDP early demux takes before the lookup function.

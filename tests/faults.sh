@@ -18,10 +18,10 @@ ip -all netns del 2>/dev/null
 # must leave nothing behind: no module, no debugfs directory (whose files
 # would point into the freed module).
 sites=0 failed_loads=0 bad=
-for k in $(seq 1 200); do
+for ((k = 1; k <= 200; k++)); do
 	if insmod "$KO" fail=1,100,$k,1 2>/dev/null; then
 		times=$(cut -d, -f4 $P/fail)
-		inst=$(cat $P/instances)
+		inst=$(<$P/instances)
 		[ "$inst" = 1 ] || bad="$bad k=$k:instances=$inst"
 		rmmod pcbgroup || bad="$bad k=$k:rmmod"
 		[ "$times" = 1 ] && break	# nothing left to fail
@@ -43,19 +43,19 @@ echo 0 >$D/verbose
 echo 1 >$D/interval
 echo 100 >$D/probability
 sites=0 bad=
-for k in $(seq 1 100); do
+for ((k = 1; k <= 100; k++)); do
 	echo $k >$D/space
 	echo 1 >$D/times
 	if ip netns add pcbg-fault 2>/dev/null; then
-		used=$(( $(cat $D/times) == 0 ))
-		[ "$(cat $P/instances)" = 2 ] || bad="$bad k=$k:instances"
+		used=$(( $(<$D/times) == 0 ))
+		[ "$(<$P/instances)" = 2 ] || bad="$bad k=$k:instances"
 		ip netns del pcbg-fault
 		instances_settle 1 || bad="$bad k=$k:teardown"
 		[ $used = 0 ] && break
 		bad="$bad k=$k:created-despite-failure"
 	else
 		ip netns del pcbg-fault 2>/dev/null
-		[ "$(cat $P/instances)" = 1 ] || bad="$bad k=$k:instances-after-failure"
+		[ "$(<$P/instances)" = 1 ] || bad="$bad k=$k:instances-after-failure"
 	fi
 	sites=$((sites + 1))
 done
@@ -78,14 +78,14 @@ c1=$!
 ip netns exec $NS_C $TRAFFIC churn --addr 192.0.2.1 --addr 2001:db8::1 \
 	--until /tmp/stop >/tmp/f.churn.out 2>&1 &
 c2=$!
-sleep 2
+nap 2
 echo 30 >$D/probability
 echo 1 >$D/space
 echo -1 >$D/times
 # Until inserts have failed on the server's side (the churn's accepted
 # sockets), however slowly the guest runs; then a while longer.
 stat_above $NS_S insert_fail 4 120
-sleep 1
+nap 1
 echo 0 >$D/times
 echo 0 >$D/probability
 fails=$(( $(stat $NS_S insert_fail) + $(stat $NS_C insert_fail) ))
@@ -103,9 +103,9 @@ lap "inserts failing under traffic"
 # one that moves at least half of 16 connected sockets held for the
 # purpose (a key drawn blindly could move none of the few the traffic
 # holds, and the check would fail by chance).
-key0=$(cat $P/key)
+key0=$(<$P/key)
 rm -f /tmp/rk.ready /tmp/rk.stop
-ip netns exec $NS_S python3 tests/lib/rekey.py --key "$key0" --bits "$(cat $P/bits)" \
+ip netns exec $NS_S python3 tests/lib/rekey.py --key "$key0" --bits "$(<$P/bits)" \
 	--local 192.0.2.1 --remote 192.0.2.2 --ready /tmp/rk.ready --stop /tmp/rk.stop &
 rk=$!
 wait_file /tmp/rk.ready 30
@@ -117,7 +117,7 @@ echo 1 >$D/space
 echo 1 >$D/times
 err=$(bash -c 'echo 1 >/proc/self/make-it-fail && echo "$1" >"$2"' _ "$newkey" $P/key 2>&1)
 check "key change refused when its allocation fails ($err)" \
-	test -n "$err" -a "$(cat $P/key)" = "$key0"
+	test -n "$err" -a "$(<$P/key)" = "$key0"
 echo 2 >$D/space
 echo -1 >$D/times
 before=$(stat $NS_S insert_fail)
@@ -126,14 +126,14 @@ check "key change accepted when only the socket moves fail" \
 echo 0 >$D/times
 echo 0 >$D/probability
 echo N >$D/task-filter
-check "the key changed" test "$(cat $P/key)" != "$key0"
+check "the key changed" test "$(<$P/key)" != "$key0"
 after=$(stat $NS_S insert_fail)
 check "the moves failed: at least the $moves known to move ($before -> $after)" \
 	test "$((after - before))" -ge "${moves:-1}" -a "${moves:-0}" -ge 8
 touch /tmp/rk.stop
 wait $rk
 lap "key change: written twice"
-sleep 1
+nap 1
 h0=$(stat $NS_S hit_exact)
 check "exact answers resumed after the resync (from $h0)" \
 	stat_above $NS_S hit_exact "$h0" 60
@@ -141,7 +141,7 @@ lap "key change: exact answers back"
 touch /tmp/stop
 wait $c1 $c2
 for f in tcp churn; do
-	out=$(cat /tmp/f.$f.out)
+	out=$(</tmp/f.$f.out)
 	if echo "$out" | grep -q 'lost=0 misdelivered=0$'; then
 		ok "$f traffic intact through the failures: $out"
 	else
@@ -153,7 +153,7 @@ check "the prison goes" syn_prison_end $NS_S
 server_stop
 ns_teardown
 check "namespaces torn down" instances_settle 1
-expect_eq "no entry left (socket references all dropped)" 0 "$(cat $P/entries)"
+expect_eq "no entry left (socket references all dropped)" 0 "$(<$P/entries)"
 check "rmmod" rmmod pcbgroup
 lap "key change"
 
@@ -185,11 +185,11 @@ inject() {
 	$BB sh -c 'echo 1 >/proc/self/make-it-fail && exec "$@"' inject "$@"
 }
 # hit FAULT: whether the last injection fired.
-hit() { [ "$(cat /sys/kernel/debug/$1/times)" = 0 ]; }
+hit() { [ "$(</sys/kernel/debug/$1/times)" = 0 ]; }
 check "insmod" insmod "$KO"
 made=0 refused=0 fired=0
 echo "pcbgroup-test: faults expected" >/dev/kmsg
-for i in $(seq 12); do
+for ((i = 1; i <= 12; i++)); do
 	f=failslab space=$((RANDOM * 8))
 	[ $((i % 2)) = 0 ] && f=fail_page_alloc space=$((RANDOM * 32))
 	if inject $f $space $BB unshare -n $BB true 2>/dev/null; then

@@ -9,7 +9,7 @@
 
 setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
 check "a prison, for SYN answers" syn_prison $NS_S
-ngroups=$(cat $P/buckets)
+ngroups=$(<$P/buckets)
 expect_eq "net.pcbgroup.verify in the namespace" 1 \
 	"$(ip netns exec $NS_S sysctl -n net.pcbgroup.verify)"
 
@@ -77,7 +77,7 @@ expect_eq "loopback=1: 0 mismatches" 0 "$(stat $NS_S mismatch)"
 
 kill $pid_specific $pid_wild
 wait 2>/dev/null
-sleep 1
+nap 1
 expect_eq "closed connections left the groups (tcp)" 0 "$(stat $NS_S tcp_exact)"
 check "the prison goes" syn_prison_end $NS_S
 ns_teardown

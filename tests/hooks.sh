@@ -65,7 +65,7 @@ expect_eq "registers them too" 1 "$(hooks pcbg-hb)"
 nic=
 if [ "$PCBG_KERNEL" = stock ]; then
 	modprobe e1000e
-	for _ in $(seq 50); do
+	for ((try = 1; try <= 50; try++)); do
 		for d in /sys/class/net/*; do
 			ethtool -k "${d##*/}" 2>/dev/null | grep -q 'receive-hashing: on$' &&
 				nic=${d##*/}

@@ -27,9 +27,9 @@ expect_eq() {
 # and leave the file as it was.
 refuse() {
 	local name=$1 want=$2 file=$3 val=$4 before after err
-	before=$(cat "$file")
+	before=$(<"$file")
 	err=$( (printf '%s' "$val" >"$file") 2>&1)
-	after=$(cat "$file")
+	after=$(<"$file")
 	if [ -z "$err" ]; then
 		not_ok "$name: write of '$val' accepted"
 	elif ! echo "$err" | grep -q "$want"; then
@@ -59,8 +59,9 @@ lap() {
 loaded() { [ -d /sys/module/pcbgroup ]; }
 
 # probe_build FILE: tests/oci/probe.c, static (it runs in roots without
-# a libc), as FILE.
+# a libc), as FILE: the copy scripts/vm built on the host, or built here.
 probe_build() {
+	[ -x "${PCBG_OUT:-/tmp/out}/.probe" ] && cp "${PCBG_OUT:-/tmp/out}/.probe" "$1" && return
 	gcc -static -O1 -o "$1" tests/oci/probe.c && return
 	not_ok "the probe builds"
 	return 1
@@ -124,7 +125,7 @@ fresh_pair() {
 	if loaded; then
 		instances_settle 1 30
 	else
-		sleep 1
+		nap 1
 	fi
 	pair_setup $NS_S $NS_C
 }
@@ -150,7 +151,7 @@ cycle_start() {
 		ip netns exec $NS_S $JAIL create bench ip4.addr=192.0.2.1 >/dev/null
 	ip netns exec $NS_C "$@" out/prison_rate server 7400 &
 	cycle_sp=$!
-	sleep 0.5
+	nap 0.5
 }
 cycle_client() {
 	local mode=$1 n=$2
@@ -229,8 +230,8 @@ syn_prison_end() {
 # wait_file FILE [SECONDS]: FILE appears within SECONDS (10) (a background
 # process ready).
 wait_file() {
-	local _
-	for _ in $(seq $((${2:-10} * 10))); do
+	local try
+	for ((try = 1; try <= ${2:-10} * 10; try++)); do
 		[ -f "$1" ] && return 0
 		nap 0.1
 	done
@@ -258,8 +259,8 @@ server_stop() { bg_stop "$SERVER_PID"; }
 # instances_settle WANT [SECS]: the module's instance count reaches WANT
 # within SECS (default 10; namespace teardown is asynchronous).
 instances_settle() {
-	local _
-	for _ in $(seq $((${2:-10} * 10))); do
+	local try
+	for ((try = 1; try <= ${2:-10} * 10; try++)); do
 		[ "$(<$P/instances)" = "$1" ] && return 0
 		nap 0.1
 	done
@@ -270,8 +271,8 @@ instances_settle() {
 # (default 60): a check on work done, however slowly a busy host runs it.
 # Polled twice a second: each read enters the namespace (two processes).
 stat_above() {
-	local _
-	for _ in $(seq $((${4:-60} * 2))); do
+	local try
+	for ((try = 1; try <= ${4:-60} * 2; try++)); do
 		[ "$(stat "$1" "$2")" -gt "$3" ] && return 0
 		nap 0.5
 	done
@@ -290,7 +291,7 @@ declare -A BT_PID=()
 bt_start() {
 	bt_launch "$@"
 	bt_attached "$1"
-	sleep 1
+	nap 1
 }
 bt_launch() {
 	local name=$1
@@ -299,8 +300,8 @@ bt_launch() {
 	BT_PID[$name]=$!
 }
 bt_attached() {
-	local _
-	for _ in $(seq 600); do
+	local try
+	for ((try = 1; try <= 600; try++)); do
 		file_has /tmp/$1.out Attaching && bt_catches_int "$1" && break
 		nap 0.1
 	done
@@ -340,7 +341,7 @@ bt_stop() {
 bt_interrupt() { kill -INT "${BT_PID[$1]}"; }
 bt_reap() {
 	local i t bt=${BT_PID[$1]}
-	for i in $(seq 600); do
+	for ((i = 1; i <= 600; i++)); do
 		bt_running "$1" || break
 		# Debian's bpftrace 0.17 now and then sleeps on in epoll_wait()
 		# after the signal: Ctrl-C again, as a user would.
@@ -350,7 +351,7 @@ bt_reap() {
 	if bt_running "$1"; then
 		not_ok "$1: bpftrace still running 60 s after SIGINT"
 		for t in /proc/$bt/task/*; do
-			echo "# $(cat "$t/comm") $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan")"
+			echo "# $(<"$t/comm") $(cut -d' ' -f3 "$t/stat") $(<"$t/wchan")"
 			sed 's/^/#   /' "$t/stack"
 		done
 		kill -KILL $bt

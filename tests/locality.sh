@@ -33,12 +33,12 @@ measure() {
 mkdir -p "$PCBG_OUT" 2>/dev/null
 res=${PCBG_OUT:-/tmp}/locality-${PCBG_KERNEL}.txt
 : >"$res"
-for r in $(seq "$reps"); do
+for ((r = 1; r <= reps; r++)); do
 	ns_teardown
 	setup_and_load "insmod soft_hash=1 verify=$verify" soft_hash=1 verify=$verify
 	# The groups answer SYNs where a prison restricts the namespace.
 	check "a prison, for SYN answers" syn_prison $NS_S
-	BUCKETS=$(cat $P/buckets)
+	BUCKETS=$(<$P/buckets)
 	read -r total local secs < <(measure pcbgroup $((20000 + r * 2000)))
 	expect_eq "pcbgroup: every connection accepted" "$conns" "$total"
 	expect_eq "pcbgroup: accepted on the receiving CPU (100%)" "$conns" "$local"

@@ -25,8 +25,8 @@ per_ns() {
 		--socks $2 --ready /tmp/mc.ready --hold /tmp/mc.stop >/dev/null) &
 	local pid=$!
 	wait_file /tmp/mc.ready 30
-	sleep 1		# the tables' growth (a work item) is charged too
-	c1=$(cat $g/memory.current)
+	nap 1		# the tables' growth (a work item) is charged too
+	c1=$(<$g/memory.current)
 	c0=$(sed -n 's/^base=//p' /tmp/mc.ready)
 	touch /tmp/mc.stop
 	wait $pid
@@ -66,7 +66,7 @@ events=$(tr '\n' ' ' <$g/memory.events)
 echo "# limited user: $(tail -1 /tmp/mc.out); peak $((peak >> 10)) KiB; memory.events: $events"
 check "the limit stopped the user's namespaces (${made:-0} made, of 5000 tried)" \
 	test "${made:-0}" -gt 0 -a "${made:-5000}" -lt 5000
-check "the cgroup stayed within its limit" test "$(cat $g/memory.current)" -le $((64 << 20))
+check "the cgroup stayed within its limit" test "$(<$g/memory.current)" -le $((64 << 20))
 check "the user's namespaces are all gone" instances_settle 1 60
 rmdir $g
 # The host is fine: a namespace pair outside the cgroup carries traffic.

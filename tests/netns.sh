@@ -20,7 +20,7 @@ for n in 1 2; do
 		--udp 7001 --stats /tmp/iso$n.stats --lifetime 300 &
 	spids+=($!)
 done
-sleep 2
+nap 2
 ip netns exec iso1-c $TRAFFIC tcp-client --addr 192.0.2.1 --conns 30 --rounds 3 >/tmp/iso1.out &
 c1=$!
 ip netns exec iso2-c $TRAFFIC tcp-client --addr 192.0.2.1 --conns 70 --rounds 3 >/tmp/iso2.out &
@@ -52,7 +52,7 @@ cleanup
 # a connection made before the module was loaded, while traffic runs.
 live=20
 names=()
-for i in $(seq $live); do
+for ((i = 1; i <= live; i++)); do
 	ip netns add live$i && ip -n live$i link set lo up && names+=(--ns "live$i")
 done
 rm -f /tmp/hold.ready
@@ -65,25 +65,25 @@ rm -f /tmp/stop
 ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 100000 \
 	--timeout 300 --until /tmp/stop >/tmp/live.out &
 client=$!
-sleep 1
+nap 1
 before=$(cat /sys/module/pcbgroup/parameters/instances 2>/dev/null || echo 0)
 check "insmod with $live live namespaces under traffic" insmod "$KO" soft_hash=1 verify=1
-inst=$(cat $P/instances)
+inst=$(<$P/instances)
 check "an instance in every namespace ($inst)" test "$inst" -ge $((live + 3))
 picked=0
-for i in $(seq $live); do
+for ((i = 1; i <= live; i++)); do
 	[ "$(stat live$i tcp_exact)" = 2 ] && [ "$(stat live$i tcp_wildcard)" = 1 ] &&
 		picked=$((picked + 1))
 done
 expect_eq "existing sockets picked up at load in all $live namespaces" $live $picked
-sleep 2
+nap 2
 check "rmmod with $live live namespaces under traffic" rmmod pcbgroup
 touch /tmp/stop
 wait $client
 expect_eq "traffic across load and unload" 0 $?
 kill $holder
 wait $holder
-expect_eq "held connections intact" "held=$live intact=$live" "$(cat /tmp/hold.out)"
+expect_eq "held connections intact" "held=$live intact=$live" "$(</tmp/hold.out)"
 server_stop
 cleanup
 
@@ -97,22 +97,22 @@ run_churn() {
 	local t=$!
 	python3 tests/lib/netns.py churn --count "$churn"
 	touch /tmp/stop
-	wait $t || echo "traffic: $(cat /tmp/churn-traffic.out)"
+	wait $t || echo "traffic: $(</tmp/churn-traffic.out)"
 }
 native=$(run_churn)
 check "churn without the module: $native" sh -c "echo '$native' | grep -q 'failed=0$'"
 check "insmod" insmod "$KO" soft_hash=1 verify=1
-base_inst=$(cat $P/instances)
-base_entries=$(cat $P/entries)
+base_inst=$(<$P/instances)
+base_entries=$(<$P/entries)
 with=$(run_churn)
 check "churn with the module: $with" sh -c "echo '$with' | grep -q 'failed=0$'"
 # Namespaces are destroyed asynchronously: wait for them to go.
-for _ in $(seq 600); do
-	[ "$(cat $P/instances)" = "$base_inst" ] && [ "$(cat $P/entries)" = "$base_entries" ] && break
-	sleep 0.5
+for ((try = 1; try <= 600; try++)); do
+	[ "$(<$P/instances)" = "$base_inst" ] && [ "$(<$P/entries)" = "$base_entries" ] && break
+	nap 0.5
 done
-expect_eq "instances back to baseline after churn" "$base_inst" "$(cat $P/instances)"
-expect_eq "group entries back to baseline after churn" "$base_entries" "$(cat $P/entries)"
+expect_eq "instances back to baseline after churn" "$base_inst" "$(<$P/instances)"
+expect_eq "group entries back to baseline after churn" "$base_entries" "$(<$P/entries)"
 expect_eq "0 mismatches during churn" 0 "$(stat $NS_S mismatch)"
 r_native=$(echo "$native" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
 r_with=$(echo "$with" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')

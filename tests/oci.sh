@@ -147,7 +147,8 @@ except OSError as e:
 
 # wait_for FILE TEXT: TEXT appears in FILE within 30 s.
 wait_for() {
-	for _ in $(seq 300); do
+	local try
+	for ((try = 1; try <= 300; try++)); do
 		file_has "$1" "$2" && return 0
 		nap 0.1
 	done
@@ -176,9 +177,10 @@ stop() {
 		return
 	fi
 	in_h "$1" --root "$D/state-$1" kill "$2" KILL 2>/dev/null
-	for _ in $(seq 50); do
+	local try
+	for ((try = 1; try <= 50; try++)); do
 		in_h "$1" --root "$D/state-$1" delete "$2" 2>/dev/null && return 0
-		sleep 0.2
+		nap 0.2
 	done
 	in_h "$1" --root "$D/state-$1" delete -f "$2" 2>/dev/null
 }
@@ -239,7 +241,7 @@ scenario() {
 		check "$rt $mode: not reached on the other address ($got)" \
 			test "$got" != hello
 	fi
-	sleep 0.5	# the last datagram
+	nap 0.5	# the last datagram
 	expect_eq "$rt $mode: what the peer received, by source" "$want_peer" \
 		"$(sort -u "$D/peer.log" | paste -sd';')"
 	stop "$rt" "$id"

@@ -38,7 +38,7 @@ run() {
 		--sync /tmp/pk.sync >/tmp/pk.$mode.send 2>&1 &
 	snd=$!
 	wait_file /tmp/pk.sync/established 30
-	sleep 0.5
+	nap 0.5
 	ip netns exec $NS_S cat /proc/net/snmp /proc/net/netstat /proc/net/snmp6 >/tmp/pk.$mode.snmp0
 	touch /tmp/pk.sync/go
 	wait_file /tmp/pk.sync/sent 60
@@ -57,15 +57,15 @@ run() {
 
 for mode in off before after; do
 	run $mode
-	check "$mode: the live connection survived the frames ($(cat /tmp/pk.$mode.send))" \
+	check "$mode: the live connection survived the frames ($(</tmp/pk.$mode.send))" \
 		grep -q 'connection=intact' /tmp/pk.$mode.send
 	if [ $mode != off ]; then
 		check "$mode: the hook looked packets up ($LOOKUPS)" test "${LOOKUPS:-0}" -gt 0
 		expect_eq "$mode: 0 mismatches" 0 "$MISMATCH"
 		if cmp -s /tmp/pk.off.socks /tmp/pk.$mode.socks; then
-			ok "$mode: every socket received what it did unloaded: $(cat /tmp/pk.$mode.socks)"
+			ok "$mode: every socket received what it did unloaded: $(</tmp/pk.$mode.socks)"
 		else
-			not_ok "$mode: sockets received $(cat /tmp/pk.$mode.socks), unloaded $(cat /tmp/pk.off.socks)"
+			not_ok "$mode: sockets received $(</tmp/pk.$mode.socks), unloaded $(</tmp/pk.off.socks)"
 		fi
 		if diff /tmp/pk.off.delta /tmp/pk.$mode.delta >/tmp/pk.diff; then
 			ok "$mode: the same $(wc -l </tmp/pk.off.delta) SNMP counters moved by the same amounts"
@@ -74,6 +74,6 @@ for mode in off before after; do
 		fi
 	fi
 done
-echo "# unloaded: $(cat /tmp/pk.off.socks)"
+echo "# unloaded: $(</tmp/pk.off.socks)"
 echo "# counters: $(tr '\n' ' ' </tmp/pk.off.delta)"
 exit $T_FAILED

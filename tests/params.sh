@@ -12,16 +12,16 @@ last=$((ncpu - 1))
 unload
 check "insmod with key, bits, bucket_mapping" \
 	insmod "$KO" key="$KEY52" bits=3 bucket_mapping="0:$last,1:0"
-expect_eq "key read back" "$KEY52" "$(cat $P/key)"
-expect_eq "bits read back" 3 "$(cat $P/bits)"
-expect_eq "buckets follow bits" 8 "$(cat $P/buckets)"
-expect_eq "mask follows bits" 0x7 "$(cat $P/mask)"
+expect_eq "key read back" "$KEY52" "$(<$P/key)"
+expect_eq "bits read back" 3 "$(<$P/bits)"
+expect_eq "buckets follow bits" 8 "$(<$P/buckets)"
+expect_eq "mask follows bits" 0x7 "$(<$P/mask)"
 expect_eq "bucket_mapping set at load" "0:$last 1:0" \
 	"$(cut -d' ' -f1-2 $P/bucket_mapping)"
 
 check "key written at runtime (ethtool -x colon format)" \
 	sh -c "echo $KEY40C > $P/key"
-expect_eq "runtime key read back" "$KEY40" "$(cat $P/key)"
+expect_eq "runtime key read back" "$KEY40" "$(<$P/key)"
 check "bucket_mapping written at runtime" \
 	sh -c "echo '2:$last 3:0' > $P/bucket_mapping"
 expect_eq "runtime bucket_mapping read back" "2:$last 3:0" \
@@ -45,7 +45,7 @@ check "same bits accepted" sh -c "echo 3 > $P/bits"
 refuse "read-only buckets refused" "Permission denied" $P/buckets 4
 
 for t in group_chains index_size; do
-	check "$t readable" test -n "$(cat $P/$t)"
+	check "$t readable" test -n "$(<$P/$t)"
 done
 refuse "raw_demux_min=0 refused" "Invalid argument" $P/raw_demux_min 0
 refuse "raw_demux_min=65537 refused" "Invalid argument" $P/raw_demux_min 65537
@@ -71,10 +71,10 @@ check "nothing loaded after failed loads" sh -c '! test -d /sys/module/pcbgroup'
 
 check "insmod with defaults" insmod "$KO"
 want_bits=$(python3 -c "n=$ncpu; print(min(7, (n-1).bit_length() + 1))")
-expect_eq "default bits fls(ncpus-1)+1" "$want_bits" "$(cat $P/bits)"
-expect_eq "default key" "$KEY40" "$(cat $P/key)"
+expect_eq "default bits fls(ncpus-1)+1" "$want_bits" "$(<$P/bits)"
+expect_eq "default key" "$KEY40" "$(<$P/key)"
 rr=$(python3 -c "n=$ncpu; print(' '.join('%d:%d' % (b, b % n) for b in range(1 << $want_bits)))")
-expect_eq "default round-robin mapping" "$rr" "$(cat $P/bucket_mapping)"
+expect_eq "default round-robin mapping" "$rr" "$(<$P/bucket_mapping)"
 check "rmmod" rmmod pcbgroup
 
 missing=$(modinfo -F parm "$KO" | awk -F: '$2 == "" || $2 ~ /^ *\(/ {print $1}')

@@ -22,7 +22,7 @@ check "2000 port-less listeners made by nobody" test -f /tmp/pl.ready
 portless() {
 	ip netns exec $NS_S awk '$7 == "wildcard" && $9 == "-"' /proc/net/pcbgroup/sockets | wc -l
 }
-for _ in $(seq 50); do [ "$(portless)" = 0 ] && break; sleep 0.1; done
+for ((try = 1; try <= 50; try++)); do [ "$(portless)" = 0 ] && break; nap 0.1; done
 listeners=$(ip netns exec $NS_S awk '$3 == "tcp" && $7 == "wildcard"' /proc/net/pcbgroup/sockets | wc -l)
 expect_eq "each listener placed with its port (none left without)" 0 "$(portless)"
 check "all 2001 listeners are members ($listeners)" test "$listeners" -eq 2001

@@ -43,7 +43,7 @@ attacks() {
 	"$@" $ATK table --mode "$mode" --port 9500
 	rm -f /tmp/loop.ready
 	wait $srv
-	expect_eq "$mode: what the host's loopback services received" "$want" "$(cat /tmp/loop.out)"
+	expect_eq "$mode: what the host's loopback services received" "$want" "$(</tmp/loop.out)"
 }
 
 # exthdr LABEL WANT CMD...: a receiver on [::]:9600 run by CMD; the client
@@ -59,7 +59,7 @@ exthdr() {
 	check "$label: the receiver is ready" test -f /tmp/x.ready
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::13 --port 9600 --tag HOST
 	ip netns exec $NS_C $ATK send-dstopts --to 2001:db8::11 --port 9600 --tag MINE
-	sleep 0.5
+	nap 0.5
 	touch /tmp/x.stop
 	wait $pid
 	expect_eq "$label" "$want" "$(sort /tmp/x.out | tr '\n' ' ')"
@@ -84,7 +84,7 @@ tunnel() {
 	pid=$!
 	wait_file /tmp/x.ready 20
 	"$@" $ATK udp-send --to 198.51.100.2 --port 9800 --tag GRE1
-	sleep 0.5
+	nap 0.5
 	touch /tmp/x.stop
 	wait $pid
 	expect_eq "$label" "got GRE1 " "$(tr '\n' ' ' </tmp/x.out)"
@@ -206,7 +206,7 @@ err=$(in_s M ping -c 1 -W 2 -I 192.0.2.1 192.0.2.2 2>&1) && not_ok "ping -I with
 	ok "ping -I with the host's address refused: $(echo "$err" | head -1)"
 expect_eq "no prisoner socket left unconfined" 0 "$(stat $NS_S prison_unconfined)"
 check "the refusals were counted ($(stat $NS_S prison_denied))" test "$(stat $NS_S prison_denied)" -ge 20
-sleep 1
+nap 1
 touch /tmp/obs.stop
 wait $obs
 ip netns exec $NS_C $ESC verify --log /tmp/obs.log --expect /tmp/esc.all
@@ -228,7 +228,7 @@ receive() {
 	ip netns exec $NS_S $ESC connect-many --label "$how, from the host itself" --port 9300 \
 		--timeout 1 --to !192.0.2.13,!192.0.2.1,192.0.2.11
 	wait $srv
-	expect_eq "$how: the listener served exactly the four allowed" "served=4" "$(cat /tmp/p.out)"
+	expect_eq "$how: the listener served exactly the four allowed" "served=4" "$(</tmp/p.out)"
 }
 ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
 receive "no hash"
@@ -244,20 +244,20 @@ lap "receive"
 # packets to M's addresses, an unjailed one reads them all; through the
 # raw hash (raw_demux=1) and through the kernel's list (raw_demux=0).
 raw_receive() {
-	local how=$1 m h
+	local how=$1 m h try
 	rm -f /tmp/r.* /tmp/p.ready
 	in_s M $ESC raw-listen --ready /tmp/r.mready --stop /tmp/r.stop --timeout 20 >/tmp/r.m &
 	m=$!
 	in_s - $ESC raw-listen --ready /tmp/r.hready --stop /tmp/r.stop --timeout 20 >/tmp/r.h &
 	h=$!
-	for _ in $(seq 100); do [ -f /tmp/r.mready ] && [ -f /tmp/r.hready ] && break; nap 0.1; done
+	for ((try = 1; try <= 100; try++)); do [ -f /tmp/r.mready ] && [ -f /tmp/r.hready ] && break; nap 0.1; done
 	ip netns exec $NS_C $ESC raw-send \
 		--to '192.0.2.1*3,192.0.2.11*2,192.0.2.12*1,2001:db8::1*2,2001:db8::11*2'
-	sleep 0.5
+	nap 0.5
 	touch /tmp/r.stop
 	wait $m $h
-	expect_eq "raw, $how: M's raw sockets read its addresses' packets only" "v4=3 v6=2" "$(cat /tmp/r.m)"
-	expect_eq "raw, $how: an unjailed raw socket reads every packet" "v4=6 v6=4" "$(cat /tmp/r.h)"
+	expect_eq "raw, $how: M's raw sockets read its addresses' packets only" "v4=3 v6=2" "$(</tmp/r.m)"
+	expect_eq "raw, $how: an unjailed raw socket reads every packet" "v4=6 v6=4" "$(</tmp/r.h)"
 }
 raw_receive "hash"
 ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=0

@@ -26,7 +26,7 @@ tries=0 unloaded=0
 while [ $tries -lt 1200 ] && [ ! -s /tmp/race.open ] && kill -0 $pid 2>/dev/null; do
 	rmmod pcbgroup 2>/dev/null && unloaded=1 && break
 	tries=$((tries + 1))
-	sleep 0.05
+	nap 0.05
 done
 expect_eq "rmmod refused on each of $tries attempts during the race" 0 "$unloaded"
 check "the race finished its $rounds rounds" test -s /tmp/race.open

@@ -37,13 +37,13 @@ rm -f /tmp/raw_churn.stop
 python3 -u tests/lib/raw_churn.py --ns $NS_S --peer-ns $NS_C \
 	--until /tmp/raw_churn.stop --seconds $((rounds * 300 + 300)) &
 churn=$!
-sleep 2	# the churn and the flood under way
+nap 2	# the churn and the flood under way
 # Each round under the churn: the hash switched off, on, and the module
 # reloaded.
-for n in $(seq "$rounds"); do
+for ((n = 1; n <= rounds; n++)); do
 	for v in 0 1; do
 		ip netns exec $NS_S sysctl -qw net.pcbgroup.raw_demux=$v
-		sleep 0.7
+		nap 0.7
 	done
 	if ! { rmmod pcbgroup && insmod "$KO"; }; then
 		not_ok "reload $n under the churn"

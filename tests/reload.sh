@@ -21,10 +21,10 @@ rmmod "$name" 2>/dev/null
 check "the hammer builds" gcc -O2 -Wall -Werror -o /tmp/hammer tests/reload/hammer.c
 /tmp/hammer 3600 4 >/tmp/hammer.out &
 hammer=$!
-sleep 1
+nap 1
 fails=0 start=$SECONDS
 done_=0
-for n in $(seq "$rounds"); do
+for ((n = 1; n <= rounds; n++)); do
 	[ $((SECONDS - start)) -lt "$limit" ] || break
 	if ! { insmod "$ko" && rmmod "$name"; }; then
 		fails=$((fails + 1))

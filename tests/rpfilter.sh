@@ -26,14 +26,14 @@ scenario() {
 	# Loose first: B receives, and caches its input route.
 	ip netns exec $NS_C $RPF send --src 198.51.100.9 --sport 6000 >/dev/null
 	ip netns exec $NS_C $RPF send --src 192.0.2.2 --sport 5000 >/dev/null
-	sleep 0.5
+	nap 0.5
 	# Strict: B's source has its reverse path on dummy0, not veth0.
 	for k in all veth0; do
 		ip netns exec $NS_S sysctl -qw net.ipv4.conf.$k.rp_filter=1
 	done
 	ip netns exec $NS_C $RPF send --src 198.51.100.9 --sport 6000 >/dev/null
 	ip netns exec $NS_C $RPF send --src 192.0.2.2 --sport 5000 >/dev/null
-	sleep 0.5
+	nap 0.5
 	touch /tmp/rpf.stop
 	wait $srv
 	cat /tmp/rpf.out

@@ -15,10 +15,10 @@ SCALE="python3 tests/lib/scale.py"
 
 # wait_file FILE SECS
 wait_file() {
-	local _
-	for _ in $(seq $(($2 * 5))); do
+	local try
+	for ((try = 1; try <= $2 * 5; try++)); do
 		[ -f "$1" ] && return 0
-		sleep 0.2
+		nap 0.2
 	done
 	return 1
 }
@@ -54,10 +54,10 @@ run() {
 	touch /tmp/scale.close
 	wait $cpid
 	# The server reads every peer's close and closes its end.
-	for _ in $(seq 600); do
+	for ((try = 1; try <= 600; try++)); do
 		[ "$(ip netns exec $NS_S ss -Htn state established state close-wait |
 			wc -l)" = 0 ] && break
-		sleep 0.2
+		nap 0.2
 	done
 	kill $spid
 	wait $spid
@@ -74,8 +74,8 @@ run native
 ns_teardown
 
 setup_and_load "insmod at the defaults, soft_hash=1 verify=1" soft_hash=1 verify=1
-ngroups=$(cat $P/buckets)
-base=$(cat $P/entries)		# the root namespace's sockets
+ngroups=$(<$P/buckets)
+base=$(<$P/entries)		# the root namespace's sockets
 run pcbgroup
 for ns in $NS_S $NS_C; do
 	expect_eq "$ns: verify mode: 0 mismatches" 0 "$(stat $ns mismatch)"
@@ -92,10 +92,10 @@ check "no bucket longer than 12 (longest $l)" test "$l" -le 12
 # Shrunk back: connections gone, every group at its minimum of 4 buckets.
 for ns in $NS_S $NS_C; do
 	shrunk=
-	for _ in $(seq 100); do
+	for ((try = 1; try <= 100; try++)); do
 		read -r m b l <<<"$(tables $ns)"
 		[ "$m" = 0 ] && [ "$b" = $((4 * ngroups)) ] && { shrunk=1; break; }
-		sleep 0.2
+		nap 0.2
 	done
 	check "$ns: tables shrank back after the close ($m members, $b buckets)" \
 		test -n "$shrunk"
@@ -104,6 +104,6 @@ for ns in $NS_S $NS_C; do
 done
 ns_teardown
 check "the namespaces are gone" instances_settle 1 60
-expect_eq "no entry left but the root namespace's" "$base" "$(cat $P/entries)"
+expect_eq "no entry left but the root namespace's" "$base" "$(<$P/entries)"
 check "rmmod" rmmod pcbgroup
 exit $T_FAILED

@@ -32,7 +32,7 @@ for pid in pids:
     os.waitpid(pid, 0)
 print("300 processes")')
 secs=$(($(date +%s) - t0 + 1))
-sleep 1.5
+nap 1.5
 check "UDP traffic intact after the storm" ip netns exec $NS_C $TRAFFIC udp-client \
 	--addr 192.0.2.1 --socks 4 --rounds 20
 rs=$(($(stat $NS_S resync) - r0s)) rc=$(($(stat $NS_C resync) - r0c))

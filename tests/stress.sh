@@ -61,7 +61,7 @@ tally() {
 	raced=$((raced + $4))
 }
 
-sleep 2
+nap 2
 t0=$(date +%s)
 # Each writer does at least 11 writes and the churner makes at least 3
 # namespaces, however little a busy machine lets them run in $secs s.
@@ -79,16 +79,16 @@ churns=100000
 python3 tests/lib/netns.py churn --count $churns --until $stop.writers \
 	--at-least 3 >$ops/netns 2>&1 &
 churner=$!
-sleep "$secs"
+nap "$secs"
 # And on until the oracle has checked 1000 answers (at most 60 s more): a
 # slow machine runs fewer lookups in $secs s, not a weaker test.
-for _ in $(seq 120); do
+for ((try = 1; try <= 120; try++)); do
 	[ "$(proc_stats verified)" -gt 1000 ] && break
 	nap 0.5
 done
 touch $stop.writers
 wait $writers $churner
-echo "# writers: $(cat $ops/writers); $(cat $ops/netns) ($(($(date +%s) - t0)) s, $(proc_stats verified) verified)"
+echo "# writers: $(<$ops/writers); $(<$ops/netns) ($(($(date +%s) - t0)) s, $(proc_stats verified) verified)"
 ip netns exec $NS_S sysctl -qw net.pcbgroup.enable=1
 
 # Phase 2: rmmod/insmod cycles while two writers race every unload.
@@ -97,7 +97,7 @@ ip netns exec $NS_S python3 tests/lib/stress_ops.py --until $stop \
 	--out $ops/racers --race --list &
 racers=$!
 done_reloads=0 cycle_fail=
-for i in $(seq "$reloads"); do
+for ((i = 1; i <= reloads; i++)); do
 	tally
 	t=$(date +%s.%N)
 	if ! rmmod pcbgroup; then cycle_fail="rmmod $i"; break; fi
@@ -105,11 +105,11 @@ for i in $(seq "$reloads"); do
 	if ! insmod "$KO" soft_hash=1 loopback=1 verify=1; then cycle_fail="insmod $i"; break; fi
 	echo "# reload $i: rmmod $(echo "$t1 - $t" | bc) s, insmod $(echo "$(date +%s.%N) - $t1" | bc) s"
 	done_reloads=$((done_reloads + 1))
-	sleep 0.3
+	nap 0.3
 done
 touch $stop
 wait $racers
-echo "# reloads: $done_reloads, racers: $(cat $ops/racers) ($(($(date +%s) - t0)) s)"
+echo "# reloads: $done_reloads, racers: $(<$ops/racers) ($(($(date +%s) - t0)) s)"
 expect_eq "rmmod/insmod $reloads times under traffic, parameter writes racing${cycle_fail:+ (failed at $cycle_fail)}" \
 	"$reloads" "$done_reloads"
 check "steering ran after the last insmod" test "$(stat $NS_S lookups)" -gt 0
@@ -134,7 +134,7 @@ key=$(opcount writers key) map=$(opcount writers map)
 flip=$(opcount writers flip) race=$(opcount racers race)
 list=$(opcount writers list) rlist=$(opcount racers list)
 netns=$(opcount netns namespaces)
-check "namespaces came and went, each connection intact ($(cat $ops/netns))" \
+check "namespaces came and went, each connection intact ($(<$ops/netns))" \
 	grep -q 'failed=0$' $ops/netns
 check "more than 2 namespaces came and went ($netns)" test "${netns:-0}" -gt 2
 check "the key changed under traffic ($key writes)" test "${key:-0}" -gt 10

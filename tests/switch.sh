@@ -37,20 +37,20 @@ expect_eq "net.pcbgroup.enable flipped 40 times under traffic" 40 $flips
 ip netns exec $NS_S sysctl -qw net.pcbgroup.enable=1
 
 reloads=0
-for _ in $(seq "$n"); do
+for ((try = 1; try <= n; try++)); do
 	rmmod pcbgroup && insmod "$KO" soft_hash=1 verify=1 && reloads=$((reloads + 1))
-	sleep 0.2
+	nap 0.2
 done
 expect_eq "rmmod/insmod $n times under traffic" "$n" $reloads
 check "traffic ran throughout the switching" kill -0 $tcp4 $tcp6 $udp4
 before=$(stat $NS_S lookups)
-sleep 2
+nap 2
 check "steering resumed after the last insmod" test "$(stat $NS_S lookups)" -gt "$before"
 touch /tmp/stop
 
 for p in $tcp4 $tcp6 $udp4; do wait $p; done
 for f in tcp4 tcp6 udp4; do
-	out=$(cat /tmp/$f.out)
+	out=$(</tmp/$f.out)
 	if echo "$out" | grep -q 'lost=0 misdelivered=0$'; then
 		ok "$f traffic intact across the switches: $out"
 	else

@@ -24,7 +24,7 @@ done
 for t in $TOOLS; do
 	bt_attached $t
 done
-sleep 1
+nap 1
 l0=$(lookups)
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic under the six tools" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
@@ -36,7 +36,7 @@ for a in ("192.0.2.1", "192.0.2.1", "198.51.100.1", "192.0.2.11"):
         socket.socket().bind((a, 0))
     except OSError:
         pass'
-sleep 2		# the connections' closes, for pcbg-churn
+nap 2		# the connections' closes, for pcbg-churn
 l1=$(lookups)
 for t in $TOOLS; do
 	bt_interrupt $t

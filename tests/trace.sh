@@ -23,14 +23,14 @@ if [ -n "$after" ]; then
 	bt_attached resize
 fi
 bt_attached lookup
-sleep 1
+nap 1
 before=$(( $(stat $NS_S resize) + $(stat $NS_C resize) ))
 out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 20 --rounds 3)
 expect_eq "traffic while tracing" "sent=60 ok=60 lost=0 misdelivered=0" "$out"
 if [ -n "$after" ]; then
 	out=$(ip netns exec $NS_C $TRAFFIC tcp-client --addr 192.0.2.1 --conns 200 --rounds 1)
 	expect_eq "200 connections while tracing resizes" "sent=200 ok=200 lost=0 misdelivered=0" "$out"
-	sleep 2		# a resize runs from a work item; closes shrink again
+	nap 2		# a resize runs from a work item; closes shrink again
 	counted=$(( $(stat $NS_S resize) + $(stat $NS_C resize) - before ))
 	bt_stop resize 20
 	seen=$(grep -c 'buckets' /tmp/resize.out)
@@ -42,7 +42,7 @@ bt_stop lookup 1000
 exact=$(awk -F'[][, :]+' '/^@lookups/ && $3 == 1 {n += $4} END {print n + 0}' /tmp/lookup.out)
 check "bpftrace counted exact hits ($exact)" test "$exact" -gt 0
 groups=$(awk -F'[][, :]+' '/^@lookups/ {print $2}' /tmp/lookup.out | sort -u | wc -l)
-check "bpftrace saw every group ($groups)" test "$groups" -eq "$(cat $P/buckets)"
+check "bpftrace saw every group ($groups)" test "$groups" -eq "$(<$P/buckets)"
 
 server_stop
 ns_teardown
