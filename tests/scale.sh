@@ -39,13 +39,13 @@ run() {
 		--conns "$N" --ready /tmp/scale.srv --stats /tmp/scale.stats &
 	spid=$!
 	wait_file /tmp/scale.srv 30 || { not_ok "$mode: server did not start"; return; }
-	t0=$(date +%s)
+	t0=$EPOCHSECONDS
 	ip netns exec $NS_C $SCALE client --addr 192.0.2.1 --ports $PORTS \
 		--conns "$N" --ready /tmp/scale.cli --close /tmp/scale.close &
 	cpid=$!
 	wait_file /tmp/scale.cli 1800
 	cli=$(cat /tmp/scale.cli 2>/dev/null)
-	echo "# $mode: $N connections held after $(($(date +%s) - t0)) s: $cli"
+	echo "# $mode: $N connections held after $((EPOCHSECONDS - t0)) s: $cli"
 	if [ $mode = pcbgroup ]; then
 		grown_s=$(tables $NS_S) grown_c=$(tables $NS_C)
 		echo "# held: server groups (members buckets longest) $grown_s, client $grown_c"

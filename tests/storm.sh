@@ -10,7 +10,7 @@
 setup_and_load "insmod"
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 r0s=$(stat $NS_S resync) r0c=$(stat $NS_C resync)
-t0=$(date +%s)
+t0=$EPOCHSECONDS
 out=$(ip netns exec $NS_S setpriv --reuid 65534 --regid 65534 --clear-groups python3 -c '
 import os, socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -31,7 +31,7 @@ for _ in range(300):
 for pid in pids:
     os.waitpid(pid, 0)
 print("300 processes")')
-secs=$(($(date +%s) - t0 + 1))
+secs=$((EPOCHSECONDS - t0 + 1))
 nap 1.5
 check "UDP traffic intact after the storm" ip netns exec $NS_C $TRAFFIC udp-client \
 	--addr 192.0.2.1 --socks 4 --rounds 20

@@ -62,7 +62,7 @@ tally() {
 }
 
 nap 2
-t0=$(date +%s)
+t0=$EPOCHSECONDS
 # Each writer does at least 11 writes and the churner makes at least 3
 # namespaces, however little a busy machine lets them run in $secs s.
 # Paced (a write every 0.2 s each): back to back, on the debug kernel,
@@ -88,11 +88,11 @@ for ((try = 1; try <= 120; try++)); do
 done
 touch $stop.writers
 wait $writers $churner
-echo "# writers: $(<$ops/writers); $(<$ops/netns) ($(($(date +%s) - t0)) s, $(proc_stats verified) verified)"
+echo "# writers: $(<$ops/writers); $(<$ops/netns) ($((EPOCHSECONDS - t0)) s, $(proc_stats verified) verified)"
 ip netns exec $NS_S sysctl -qw net.pcbgroup.enable=1
 
 # Phase 2: rmmod/insmod cycles while two writers race every unload.
-t0=$(date +%s)
+t0=$EPOCHSECONDS
 ip netns exec $NS_S python3 tests/lib/stress_ops.py --until $stop \
 	--out $ops/racers --race --list &
 racers=$!
@@ -109,7 +109,7 @@ for ((i = 1; i <= reloads; i++)); do
 done
 touch $stop
 wait $racers
-echo "# reloads: $done_reloads, racers: $(<$ops/racers) ($(($(date +%s) - t0)) s)"
+echo "# reloads: $done_reloads, racers: $(<$ops/racers) ($((EPOCHSECONDS - t0)) s)"
 expect_eq "rmmod/insmod $reloads times under traffic, parameter writes racing${cycle_fail:+ (failed at $cycle_fail)}" \
 	"$reloads" "$done_reloads"
 check "steering ran after the last insmod" test "$(stat $NS_S lookups)" -gt 0
