@@ -61,7 +61,8 @@ loaded() { [ -d /sys/module/pcbgroup ]; }
 # probe_build FILE: tests/oci/probe.c, static (it runs in roots without
 # a libc), as FILE: the copy scripts/vm built on the host, or built here.
 probe_build() {
-	[ -x "${PCBG_OUT:-/tmp/out}/.probe" ] && cp "${PCBG_OUT:-/tmp/out}/.probe" "$1" && return
+	local built=${PCBG_OUT:-/tmp/out}/.probe
+	[ -x "$built" ] && cp "$built" "$1" && return
 	gcc -static -O1 -o "$1" tests/oci/probe.c && return
 	not_ok "the probe builds"
 	return 1
