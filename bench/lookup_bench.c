@@ -28,7 +28,7 @@
 #include <net/tcp.h>
 #include <net/udp.h>
 
-#include "pcbg_group.h"
+#include "pcbg_lookup.h"
 
 extern atomic_t pcbg_resizes_seen;	/* core.c */
 
@@ -165,6 +165,7 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 {
 	u32 i = b->order[k];
 	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
 	struct sock *sk;
 
 	switch (kind) {
@@ -177,10 +178,13 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 	case PCBG_HW:
 	case PCBG_SW:
 		tuple_of(&tp, i, LPORT);
-		/* An established segment, as early demux asks. */
-		sk = answer(b->t, b->rss, &tp, kind == PCBG_HW ? b->hash[k] :
-			    pcbg_tuple_rss_bucket(b->rss, &tp), PCBG_DEMUX,
-			    false);
+		/* An established segment, as early demux asks (steer.c). */
+		sk = pcbg_answer_connected(b->t, b->rss, &tp,
+					   kind == PCBG_HW ? b->hash[k] :
+					   pcbg_tuple_rss_bucket(b->rss, &tp),
+					   &hit);
+		if (sk)
+			pcbg_answer_put(sk);
 		return sk;
 	case NATIVE_LISTEN:
 		return native_listen(b, i);

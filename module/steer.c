@@ -34,8 +34,9 @@
  * there: the kernel's own lookup in the reservation table serves it.
  *
  * Which socket a packet gets, if any, is decided by the answer policy,
- * pcbg_answer() (lookup.c); this file finds the packet's tuple, hash and
- * group, and hands the answer to the stack.
+ * pcbg_answer() (lookup.c; its early-demux case inline, pcbg_lookup.h);
+ * this file finds the packet's tuple, hash and group, and hands the
+ * answer to the stack.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -51,6 +52,7 @@
 #include <net/route.h>
 #include <net/udp.h>
 
+#include "pcbg_lookup.h"
 #include "pcbg_net.h"
 #include "pcbg_trace.h"
 
@@ -177,7 +179,10 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 		q.udp_reliable = pcbg_udp_reliable(pn);
 		q.placed_by = src == PCBG_HASH_SOFT && pcbg_rss_settled();
 	}
-	sk = pcbg_answer(t, rss, &q, &hit);
+	if (stage == PCBG_DEMUX && protocol == IPPROTO_TCP)
+		sk = pcbg_answer_connected(t, rss, tp, hash, &hit);
+	else
+		sk = pcbg_answer(t, rss, &q, &hit);
 	sk = pcbg_answer_given(pn, rss, &q, stage, hash, partial, group, sk,
 			       hit);
 	if (!sk)
