@@ -109,6 +109,15 @@ static inline struct pcbg_net *pcbg_net_rcu(const struct net *net)
 	return rcu_dereference(net->gen)->ptr[pcbg_net_id];
 }
 
+/*
+ * The same where preemption is off instead (an ftrace handler): since the
+ * RCU flavours were merged, that is an RCU reader too.
+ */
+static inline struct pcbg_net *pcbg_net_sched(const struct net *net)
+{
+	return rcu_dereference_sched(net->gen)->ptr[pcbg_net_id];
+}
+
 static inline struct pcbg_table *pcbg_net_table(struct pcbg_net *pn,
 						int protocol)
 {

@@ -156,7 +156,7 @@ static __always_inline bool pcbg_raw_deliver(struct pcbg_raw_pkt *p,
 	int n = -ENOENT, i, kept = 0;
 
 	rcu_read_lock();
-	p->pn = pcbg_net(p->net);
+	p->pn = pcbg_net_rcu(p->net);
 	if (key && READ_ONCE(p->pn->raw.demux) &&
 	    pcbg_raw_trusted(&p->pn->raw))
 		n = pcbg_raw_collect(&p->pn->raw, key, hits, ARRAY_SIZE(hits));
@@ -308,10 +308,13 @@ static __always_inline bool pcbg_raw_none(const struct sk_buff *skb,
 	return hlist_empty(&h->ht[raw_hashfunc(dev_net(skb->dev), protocol)]);
 }
 
-/* Whether this packet's namespace delivers raw IP through the module. */
+/*
+ * Whether this packet's namespace delivers raw IP through the module.
+ * Preemption is off (ftrace_test_recursion_trylock()).
+ */
 static bool pcbg_raw_takes(const struct sk_buff *skb)
 {
-	struct pcbg_net *pn = pcbg_net(dev_net(skb->dev));
+	struct pcbg_net *pn = pcbg_net_sched(dev_net(skb->dev));
 
 	return READ_ONCE(pn->raw.active) && !READ_ONCE(pn->raw.dead);
 }

@@ -198,11 +198,12 @@ static unsigned long pcbg_raw_missed(void)
 			  READ_ONCE(pcbg_raw_krp_hash.kp.nmissed) +
 			  READ_ONCE(pcbg_raw_krp_unhash.nmissed) +
 			  READ_ONCE(pcbg_raw_krp_unhash.kp.nmissed);
-	unsigned int i;
+	const struct kretprobe *rp;
 
-	for (i = 0; i < ARRAY_SIZE(pcbg_raw_krps); i++)
-		n += READ_ONCE(pcbg_raw_krps[i].nmissed) +
-		     READ_ONCE(pcbg_raw_krps[i].kp.nmissed);
+	/* Every local raw packet reads these: a pointer, not an index. */
+	for (rp = pcbg_raw_krps; rp < pcbg_raw_krps + ARRAY_SIZE(pcbg_raw_krps);
+	     rp++)
+		n += READ_ONCE(rp->nmissed) + READ_ONCE(rp->kp.nmissed);
 	return n;
 }
 
