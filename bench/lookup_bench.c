@@ -699,6 +699,7 @@ static void measure(struct bench *b)
 		k = match_string(kind_names, ARRAY_SIZE(kind_names), only);
 		if (k >= ARRAY_SIZE(kind_names))
 			return;
+		WRITE_ONCE(b->t->syn, k == PCBG_LISTEN_PRISONS);
 		for (r = 0; r < reps; r++) {
 			misses = 0;
 			pr_info("bench: profile kind=%s cache=%s ns_per_lookup=%llu misses=%u\n",
