@@ -83,40 +83,6 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_table *t,
 	return PCBG_HIT_WILD;
 }
 
-/*
- * All but an established TCP segment's: connected sockets, then (at
- * delivery), no connection being certain, the wildcard sockets. Out of
- * line, so that the established case keeps its few registers.
- */
-static noinline struct sock *pcbg_answer_other(struct pcbg_table *t,
-						 const struct pcbg_rss *rss,
-						 const struct pcbg_query *q,
-						 enum pcbg_hit *hit)
-{
-	const struct pcbg_tuple *tp = q->tp;
-	struct sock *sk = NULL;
-
-	*hit = PCBG_MISS;
-	/*
-	 * Delivery sees new connections and unconnected traffic mostly. A
-	 * SYN skips the groups: the kernel's established lookup, which must
-	 * run for it anyway (pcbg_wild_allowed()), finds any connection.
-	 */
-	if (q->stage == PCBG_DEMUX || (!q->syn && pcbg_port_has_exact(t, tp)))
-		sk = __pcbg_lookup_exact(t, rss, tp, q->hash, hit);
-	if (sk && q->protocol == IPPROTO_UDP &&
-	    (!q->udp_reliable || !pcbg_udp_exact_certain(t, tp))) {
-		sk = NULL;
-		*hit = PCBG_ASIDE;
-	}
-	if (!sk && *hit == PCBG_MISS && q->stage == PCBG_DELIVER) {
-		*hit = pcbg_wild_allowed(t, q);
-		if (*hit == PCBG_HIT_WILD)
-			sk = pcbg_lookup_wild(t, tp, hit);
-	}
-	return pcbg_answer_ref(sk, hit);
-}
-
 /**
  * pcbg_answer - the answer policy: which socket the groups give a packet
  * @t: the namespace's table for the packet's protocol
@@ -142,7 +108,28 @@ static noinline struct sock *pcbg_answer_other(struct pcbg_table *t,
 struct sock *pcbg_answer(struct pcbg_table *t, const struct pcbg_rss *rss,
 			 const struct pcbg_query *q, enum pcbg_hit *hit)
 {
+	const struct pcbg_tuple *tp = q->tp;
+	struct sock *sk = NULL;
+
 	if (q->stage == PCBG_DEMUX && q->protocol == IPPROTO_TCP)
-		return pcbg_answer_connected(t, rss, q->tp, q->hash, hit);
-	return pcbg_answer_other(t, rss, q, hit);
+		return pcbg_answer_connected(t, rss, tp, q->hash, hit);
+	*hit = PCBG_MISS;
+	/*
+	 * Delivery sees new connections and unconnected traffic mostly. A
+	 * SYN skips the groups: the kernel's established lookup, which must
+	 * run for it anyway (pcbg_wild_allowed()), finds any connection.
+	 */
+	if (q->stage == PCBG_DEMUX || (!q->syn && pcbg_port_has_exact(t, tp)))
+		sk = __pcbg_lookup_exact(t, rss, tp, q->hash, hit);
+	if (sk && q->protocol == IPPROTO_UDP &&
+	    (!q->udp_reliable || !pcbg_udp_exact_certain(t, tp))) {
+		sk = NULL;
+		*hit = PCBG_ASIDE;
+	}
+	if (!sk && *hit == PCBG_MISS && q->stage == PCBG_DELIVER) {
+		*hit = pcbg_wild_allowed(t, q);
+		if (*hit == PCBG_HIT_WILD)
+			sk = pcbg_lookup_wild(t, tp, hit);
+	}
+	return pcbg_answer_ref(sk, hit);
 }
