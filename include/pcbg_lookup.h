@@ -68,8 +68,8 @@ static __always_inline bool pcbg_exact_match(struct pcbg_table *t, struct sock *
 }
 
 /*
- * The exact lookup, inlined into the answer policy (one call less on
- * every established packet) and behind pcbg_lookup_exact().
+ * The exact lookup, inlined into pcbg_answer_connected() (early demux),
+ * the answer policy, and pcbg_lookup_exact().
  */
 static __always_inline struct sock *
 __pcbg_lookup_exact(struct pcbg_table *t, const struct pcbg_rss *rss,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The answer policy, pcbg_answer(), with the exact lookup (the connected
- * socket of a 4-tuple in the group of its RSS bucket, pcbg_lookup.h) behind
- * its out-of-line callers: FreeBSD's
+ * The answer policy, pcbg_answer(), and the out-of-line entry to the exact
+ * lookup (the connected socket of a 4-tuple in the group of its RSS
+ * bucket, inline in pcbg_lookup.h): FreeBSD's
  * in_pcblookup() order, exact first, then the wildcard sockets every
  * group shares (wild.c), each only where the stack would find the same.
  */
