@@ -772,11 +772,13 @@ static void bench_free(struct bench *b)
 
 static int __init bench_init(void)
 {
+	int k = only ? match_string(kind_names, ARRAY_SIZE(kind_names), only) : 0;
 	struct bench *b;
 	int err;
 
-	if (!sockets || !lookups || !reps ||
-	    (only && match_string(kind_names, ARRAY_SIZE(kind_names), only) < 0))
+	/* The UDP kinds need their sockets (udp=), the others none. */
+	if (!sockets || !lookups || !reps || k < 0 ||
+	    (only && !udp != (k != NATIVE_UDP && k != PCBG_UDP)))
 		return -EINVAL;
 	window_restart();
 	b = kzalloc(sizeof(*b), GFP_KERNEL);

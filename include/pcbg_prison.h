@@ -122,6 +122,7 @@ int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
 int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr);
 void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
 			int err);
+void pcbg_prisons_confinable(bool can);
 
 /* prison_sock.c: the operations of a prisoner's socket */
 int pcbg_prison_sock_init(void);

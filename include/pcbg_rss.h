@@ -105,6 +105,15 @@ static inline const struct pcbg_rss *pcbg_rss_get(void)
 	return rcu_dereference(pcbg_rss_live);
 }
 
+/*
+ * The same with bottom halves off (under a spin_lock_bh()): an RCU reader
+ * since the flavours were merged, without rcu_read_lock()'s two calls.
+ */
+static inline const struct pcbg_rss *pcbg_rss_get_bh(void)
+{
+	return rcu_dereference_bh(pcbg_rss_live);
+}
+
 /* rss_params.c: the live configuration's lifetime and its users. */
 void pcbg_rss_setup(void (*rekeyed)(void));
 void pcbg_rss_teardown(void);

@@ -132,7 +132,7 @@ unsigned int pcbg_sk_group(const struct pcbg_table *t,
 	struct pcbg_tuple tp;
 
 	pcbg_sk_tuple(sk, &tp);
-	return pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
+	return pcbg_table_group(t, rss, pcbg_tuple_rss_bucket(rss, &tp));
 }
 
 static u32 pcbg_wild_key(const struct pcbg_table *t, const struct sock *sk,
@@ -303,10 +303,9 @@ static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 	}
 	pcbg_sk_tuple(sk, &tp);
 	p->key = pcbg_tuple_key(t, &tp);
-	rcu_read_lock();
-	rss = pcbg_rss_get();
-	p->group = pcbg_table_group(t, rss, pcbg_tuple_rss_hash(rss, &tp));
-	rcu_read_unlock();
+	rss = pcbg_rss_get_bh();
+	/* The group needs only the bucket bits, not the whole hash. */
+	p->group = pcbg_table_group(t, rss, pcbg_tuple_rss_bucket(rss, &tp));
 }
 
 static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,

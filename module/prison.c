@@ -134,10 +134,27 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 		pcbg_prison_hooks_set(pn, false);
 }
 
-/* Packets are checked while some prison restricts addresses. */
+/* Whether prisoners' sockets get their operations (prison_sock.c). */
+static bool pcbg_confinable;
+
+void pcbg_prisons_confinable(bool can)
+{
+	WRITE_ONCE(pcbg_confinable, can);
+}
+
+/*
+ * Packets are checked while some prison restricts addresses. No such
+ * prison without the hook that gives its sockets their operations.
+ */
 static int pcbg_jails_hooks(struct pcbg_net *pn, bool vnet)
 {
-	return vnet ? 0 : pcbg_prison_hooks_set(pn, true);
+	if (vnet)
+		return 0;
+	if (!READ_ONCE(pcbg_confinable)) {
+		pr_warn_ratelimited("no address-restricted prison: sock_alloc_file() is not hooked\n");
+		return -EOPNOTSUPP;
+	}
+	return pcbg_prison_hooks_set(pn, true);
 }
 
 /*

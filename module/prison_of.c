@@ -50,7 +50,7 @@ struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
 {
 	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
 
-	return pcbg_prison_of_cgroup(pcbg_net(sock_net(sk)),
+	return pcbg_prison_of_cgroup(pcbg_net_rcu(sock_net(sk)),
 				     sock_cgroup_ptr(d));
 }
 
@@ -66,14 +66,17 @@ struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
  */
 struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
 {
+	struct sock_cgroup_data *d;
 	struct pcbg_prison *pr;
 	struct pcbg_net *pn;
 
 	if (!sk_fullsock(sk))
 		return NULL;
-	pn = pcbg_net(sock_net(sk));
+	/* Every packet of a prison's namespace asks: no net_generic() calls. */
+	pn = pcbg_net_rcu(sock_net(sk));
 	if (likely(!READ_ONCE(pn->jails.restricted)))
 		return NULL;
-	pr = pcbg_prison_of_sk_cgroup(sk);
+	d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(d));
 	return pr && !pr->vnet ? pr : NULL;
 }

@@ -8,10 +8,10 @@
  * inet_bind() and the rest would tax every socket of the host. Instead a
  * socket created by a prisoner gets its prison's copy of the kernel's
  * proto_ops, each call wrapped (sock->ops, as kTLS does): other sockets
- * run the kernel's operations untouched. The copy is put in place by a
- * kprobe on sock_alloc_file(), which every socket(2), socketpair(2),
- * accept(2) and io_uring socket passes before the socket has a file
- * descriptor. Each such socket holds a reference on its prison and,
+ * run the kernel's operations untouched. The copy is put in place by an
+ * ftrace handler on sock_alloc_file(), which every socket(2),
+ * socketpair(2), accept(2) and io_uring socket passes before the socket
+ * has a file descriptor. Each such socket holds a reference on its prison and,
  * through ops->owner, on this module.
  *
  * The wrappers give the calls FreeBSD's answers; they are not what holds
@@ -19,14 +19,14 @@
  * prisoner's socket by its cgroup, which the kernel cannot change behind
  * the module. What the wrappers cannot follow is refused (fail closed):
  * a socket a prisoner may not have (another family or protocol, or no
- * memory for its operations) is released in the probe and socket(2)
+ * memory for its operations) is released in the hook and socket(2)
  * fails; a setsockopt() that would hand the socket the kernel's
  * operations (IPV6_ADDRFORM, a ULP other than kTLS) is refused; and kTLS,
  * which does replace them, is wrapped again before the call returns (a
  * thread racing it meets the kernel's kTLS operations on a connected
  * socket that kTLS forbids to disconnect: no address can change then).
  */
-#include <linux/kprobes.h>
+#include <linux/ftrace.h>
 #include <linux/slab.h>
 #include <linux/module.h>
 #include <linux/uio.h>
@@ -167,7 +167,7 @@ static int pcbg_p_accept(struct socket *sock, struct socket *newsock,
 	struct pcbg_pops *p = pcbg_pops_of(sock);
 	int err;
 
-	if (kern)	/* kernel_accept(): no file, no probe */
+	if (kern)	/* kernel_accept(): no file, no hook */
 		refcount_inc(&p->pr->ref);
 	err = p->base->accept(sock, newsock, flags, kern);
 	if (!err)
@@ -286,7 +286,7 @@ static int pcbg_p_setsockopt(struct socket *sock, int level, int optname,
 
 /*
  * The prison's wrapper of @base, made on first use. Never freed before
- * the prison: a socket's ops point into it. Each socket kind the probe
+ * the prison: a socket's ops point into it. Each socket kind the hook
  * lets through, and each kTLS table, is one: a few dozen at most.
  */
 static struct pcbg_pops *pcbg_pops_get(struct pcbg_prison *pr,
@@ -368,7 +368,7 @@ static int pcbg_prisoner_may_have(const struct sock *sk)
 
 /*
  * sock_alloc_file() for a socket the prisoner may not have: what it does
- * itself when it fails. The probe jumps here instead of the function's
+ * itself when it fails. The hook jumps here instead of the function's
  * body, with the error in place of its third argument. The prison's
  * module reference keeps this text while a prisoner can get here.
  */
@@ -379,38 +379,46 @@ static noinline struct file *pcbg_sock_refused(struct socket *sock,
 	return ERR_PTR(err);
 }
 
-static int pcbg_refuse(struct pt_regs *regs, struct pcbg_prison *pr,
-		       int err)
+static void pcbg_refuse(struct pt_regs *regs, struct pcbg_prison *pr,
+			int err)
 {
 	pcbg_prison_denied(pr, "socket", err);
 #ifdef CONFIG_X86_64
 	regs->dx = err;
+	/* Resume there, not in sock_alloc_file(). */
 	instruction_pointer_set(regs, (unsigned long)pcbg_sock_refused);
-	return 1;	/* resume there, not in sock_alloc_file() */
 #else
 	atomic_inc(&pcbg_unconfined);
-	return 0;
 #endif
 }
 
-static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * An ftrace handler, not a kprobe: it cannot miss a call (a kprobe does
+ * while another runs on the CPU) and costs every socket of the host no
+ * kprobe dispatch. It runs in the caller's context, preemptible.
+ */
+static void notrace pcbg_alloc_file_ftrace(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   struct ftrace_regs *fregs)
 {
-	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+	struct pt_regs *regs = ftrace_get_regs(fregs);	/* SAVE_REGS */
+	struct socket *sock = (void *)regs_get_kernel_argument(regs, 0);
 	const struct proto_ops *ops = READ_ONCE(sock->ops);
 	struct pcbg_prison *pr;
 	struct pcbg_pops *p;
 	struct sock *sk;
-	int ret = 0, err;
+	int err;
 
 	if (!ops)
-		return 0;
+		return;
 	if (ops->owner == THIS_MODULE) {	/* accept(2)'s new socket */
 		refcount_inc(&pcbg_pops_of(sock)->pr->ref);
-		return 0;
+		return;
 	}
 	sk = sock->sk;
 	if (!sk)
-		return 0;
+		return;
 	rcu_read_lock();
 	/* The packet checks' own rule: the same prison, found the same way. */
 	pr = pcbg_sk_prison(sk);
@@ -418,14 +426,14 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 		goto out;	/* dead: its cgroup has no process */
 	err = pcbg_prisoner_may_have(sk);
 	if (err) {
-		ret = pcbg_refuse(regs, pr, err);
+		pcbg_refuse(regs, pr, err);
 		goto out;
 	}
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		goto out;
 	p = pcbg_pops_get(pr, ops, GFP_ATOMIC | __GFP_ACCOUNT);
 	if (!p) {
-		ret = pcbg_refuse(regs, pr, -ENOBUFS);
+		pcbg_refuse(regs, pr, -ENOBUFS);
 		goto out;
 	}
 	refcount_inc(&pr->ref);	/* live: the registry holds it */
@@ -434,26 +442,47 @@ static int pcbg_alloc_file_pre(struct kprobe *kp, struct pt_regs *regs)
 	WRITE_ONCE(sock->ops, &p->ops);
 out:
 	rcu_read_unlock();
-	return ret;
 }
 
-static struct kprobe pcbg_kp_alloc_file = {
-	.symbol_name = "sock_alloc_file",
-	.pre_handler = pcbg_alloc_file_pre,
+/* IPMODIFY: a livepatch of sock_alloc_file() and this exclude each other. */
+static struct ftrace_ops pcbg_alloc_file_ops = {
+	.func	= pcbg_alloc_file_ftrace,
+	.flags	= FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
 };
 
+static bool pcbg_alloc_file_hooked;
+
+/*
+ * Another IPMODIFY user of sock_alloc_file() (a livepatch) keeps the hook
+ * out: the module loads and stands aside from prisons that restrict
+ * addresses, which prison.c then refuses.
+ */
 int pcbg_prison_sock_init(void)
 {
-	int err = register_kprobe(&pcbg_kp_alloc_file);
+	int err = ftrace_set_filter_ip(&pcbg_alloc_file_ops,
+				       (unsigned long)sock_alloc_file, 0, 1);
 
-	if (err)
-		pr_err("cannot probe sock_alloc_file: %d\n", err);
-	return err;
+	if (!err)
+		err = register_ftrace_function(&pcbg_alloc_file_ops);
+	if (err) {
+		pr_warn("cannot hook sock_alloc_file() (another IPMODIFY user, such as a livepatch?): %d; no address-restricted prison can be made\n",
+			err);
+		ftrace_free_filter(&pcbg_alloc_file_ops);
+		return 0;
+	}
+	pcbg_alloc_file_hooked = true;
+	pcbg_prisons_confinable(true);
+	return 0;
 }
 
 void pcbg_prison_sock_exit(void)
 {
-	unregister_kprobe(&pcbg_kp_alloc_file);
+	if (!pcbg_alloc_file_hooked)
+		return;
+	pcbg_prisons_confinable(false);
+	unregister_ftrace_function(&pcbg_alloc_file_ops);
+	ftrace_free_filter(&pcbg_alloc_file_ops);
+	pcbg_alloc_file_hooked = false;
 }
 
 /*
@@ -471,9 +500,8 @@ bool pcbg_sock_wrapped(struct sock *sk)
 	return ops && ops->owner == THIS_MODULE;
 }
 
-/* Prisoner sockets left with the kernel's operations: kprobe misses too. */
+/* Prisoner sockets left with the kernel's operations (not on x86-64). */
 unsigned long pcbg_prison_unconfined(void)
 {
-	return atomic_read(&pcbg_unconfined) +
-	       READ_ONCE(pcbg_kp_alloc_file.nmissed);
+	return atomic_read(&pcbg_unconfined);
 }

@@ -41,7 +41,7 @@ static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
 
 	rcu_read_lock();
 	/* NULL while a namespace is set up before our pernet init ran. */
-	pn = pcbg_net(sock_net(sk));
+	pn = pcbg_net_rcu(sock_net(sk));
 	t = pn ? pcbg_net_table(pn, sk->sk_protocol) : NULL;
 	if (t && pcbg_table_set(t, sk, kind))
 		pcbg_table_failed(pn, t);

@@ -203,12 +203,13 @@ def rxcount_rows(path, log, rows):
                             kv.get("hits", "0"))
     what = {"u": "one unconnected socket on the port (where the module cannot win: its cost)",
             "c": "connected sockets on one port",
-            "g": "connected sockets on one port, GRO on the link and a UDP_GRO socket"}
-    for kind in sorted(t, key=lambda k: ("ucg".find(k[-1]), k)):
+            "g": "connected sockets on one port, GRO on the link and a UDP_GRO socket",
+            "m": "new flows to the one unconnected socket of a port with as many connected sockets"}
+    for kind in sorted(t, key=lambda k: ("ucgm".find(k[-1]), k)):
         reps = [v for v in t[kind].values() if "native" in v and "pcbgroup" in v]
         if not reps:
             continue
-        flows = kind.rstrip("ucg")
+        flows = kind.rstrip("ucgm")
         for i, label, fmt, goal in ((0, "instructions", "%.0f", "-"),
                                     (1, "L1d lines missed", "%.2f", "-")):
             if kind.endswith("u") and i == 0:
@@ -219,8 +220,9 @@ def rxcount_rows(path, log, rows):
             rows.append(("%s per received datagram, UDP over veth (cache model plugin)" % label,
                          "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
                          "send and the whole receive path on one CPU; module at its defaults / "
-                         "unloaded; exact hits while loaded in the last run, its warm-up included: %s; %d runs"
-                         % (flows, what[kind[-1]], reps[-1]["pcbgroup"][2], len(reps)),
+                         "unloaded; %s hits while loaded in the last run, its warm-up included: %s; %d runs"
+                         % (flows, what[kind[-1]], "wildcard" if kind.endswith("m") else "exact",
+                            reps[-1]["pcbgroup"][2], len(reps)),
                          fmt % med([v["pcbgroup"][i] for v in reps]),
                          fmt % med([v["native"][i] for v in reps]),
                          med(ratios), spread(ratios), goal))
@@ -422,7 +424,13 @@ def main():
                 drops[n.rstrip("ha")] = drops.get(n.rstrip("ha"), 0) + int(kv[6:] or 0)
 
     def rx_setup(n, h, k):
-        flows = n.rstrip("ghua")
+        flows = n.rstrip("ghuam")
+        if n.endswith("m"):
+            return ("one unconnected socket and %s connected ones on the port, %s new flows (none of "
+                    "them connected), pktgen 64 B: every datagram is the unconnected socket's, and the "
+                    "kernel's lookup walks the connected sockets for each; module at its defaults "
+                    "(answered in __udp4_lib_lookup()); wildcard answers in last run: %s"
+                    % (flows, flows, h))
         if n.endswith("ua"):
             return ("one unconnected socket on the port, %s flows, pktgen 64 B: the module with its raw-IP "
                     "redirection armed (40 raw GRE sockets in the namespace) / the module without: the armed "
