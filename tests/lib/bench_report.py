@@ -390,7 +390,7 @@ def main():
 
     def rate_rows(reps_by_n, hits, section, setup, label):
         """Rows of a rate measured in pairs (higher is better)."""
-        for n in sorted(reps_by_n, key=lambda n: (int(n.rstrip("ghua")), n)):
+        for n in sorted(reps_by_n, key=lambda n: (int(n.rstrip("ghuam")), n)):
             reps = reps_by_n[n].values()
             ratios = [v["pcbgroup"] / v["native"] for v in reps
                       if v.get("native") and "pcbgroup" in v]
@@ -403,6 +403,7 @@ def main():
 
     rx = collections.defaultdict(lambda: collections.defaultdict(dict))
     hits, drops = {}, {}
+    last_drops = 0
     for line in read(os.path.join(raw, "rx.txt")):
         parts = line.split()
         _, n, mode, r, pps = parts[:5]
@@ -418,10 +419,15 @@ def main():
         if mode != "native":
             hits[key] = parts[5] if len(parts) > 5 else "0"
         # Frames veth dropped (the sender's rate is then not the
-        # receiver's), summed over every run of every mode of the row.
+        # receiver's), summed over every run of every mode of the row:
+        # the link's counter runs on from the first row, so each run's
+        # are what it added.
         for kv in parts[6:]:
             if kv.startswith("drops="):
-                drops[n.rstrip("ha")] = drops.get(n.rstrip("ha"), 0) + int(kv[6:] or 0)
+                now = int(kv[6:] or 0)
+                added = now - last_drops if now >= last_drops else now
+                last_drops = now
+                drops[n.rstrip("ha")] = drops.get(n.rstrip("ha"), 0) + added
 
     def rx_setup(n, h, k):
         flows = n.rstrip("ghuam")
