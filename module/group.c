@@ -25,7 +25,6 @@
  */
 #include <linux/hash.h>
 #include <linux/memcontrol.h>
-#include <linux/percpu_counter.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <net/inet_hashtables.h>
@@ -38,15 +37,11 @@
 #include "pcbg_table.h"
 
 static struct kmem_cache *pcbg_entry_cache;
-/*
- * Allocated, for leak checks: per CPU, since every connection of the host
- * adds and removes one, on whichever CPU it opens and closes.
- */
-static struct percpu_counter pcbg_entries;
+static atomic_long_t pcbg_entries;	/* allocated, for leak checks */
 
 long pcbg_entry_count(void)
 {
-	return percpu_counter_sum(&pcbg_entries);
+	return atomic_long_read(&pcbg_entries);
 }
 
 /*
@@ -64,30 +59,21 @@ static struct pcbg_entry *pcbg_entry_alloc(struct sock *sk)
 	e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC | __GFP_NOWARN);
 	set_active_memcg(old);
 	if (e)
-		percpu_counter_inc(&pcbg_entries);
+		atomic_long_inc(&pcbg_entries);
 	return e;
 }
 
 int pcbg_entry_cache_init(void)
 {
-	int err = percpu_counter_init(&pcbg_entries, 0, GFP_KERNEL);
-
-	if (err)
-		return err;
 	pcbg_entry_cache = pcbg_fail() ? NULL :
 			   KMEM_CACHE(pcbg_entry, SLAB_ACCOUNT);
-	if (!pcbg_entry_cache) {
-		percpu_counter_destroy(&pcbg_entries);
-		return -ENOMEM;
-	}
-	return 0;
+	return pcbg_entry_cache ? 0 : -ENOMEM;
 }
 
 void pcbg_entry_cache_exit(void)
 {
 	rcu_barrier();		/* pcbg_entry_free_rcu() callbacks */
 	kmem_cache_destroy(pcbg_entry_cache);
-	percpu_counter_destroy(&pcbg_entries);
 }
 
 static void pcbg_entry_free_rcu(struct rcu_head *head)
@@ -96,7 +82,7 @@ static void pcbg_entry_free_rcu(struct rcu_head *head)
 
 	sock_put(e->sk);
 	kmem_cache_free(pcbg_entry_cache, e);
-	percpu_counter_dec(&pcbg_entries);
+	atomic_long_dec(&pcbg_entries);
 }
 
 /* The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4. */
