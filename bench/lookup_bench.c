@@ -773,12 +773,13 @@ static void bench_free(struct bench *b)
 static int __init bench_init(void)
 {
 	int k = only ? match_string(kind_names, ARRAY_SIZE(kind_names), only) : 0;
+	bool udp_kind = k == NATIVE_UDP || k == PCBG_UDP;
 	struct bench *b;
 	int err;
 
 	/* The UDP kinds need their sockets (udp=), the others none. */
 	if (!sockets || !lookups || !reps || k < 0 ||
-	    (only && !udp != (k != NATIVE_UDP && k != PCBG_UDP)))
+	    (only && udp_kind != !!udp))
 		return -EINVAL;
 	window_restart();
 	b = kzalloc(sizeof(*b), GFP_KERNEL);

@@ -42,16 +42,22 @@ struct pcbg_prison *pcbg_prison_of_current(struct pcbg_net *pn)
 	return pcbg_prison_of_cgroup(pn, task_dfl_cgroup(current));
 }
 
+/* The prison of @sk's cgroup in @pn (under rcu_read_lock()). */
+static struct pcbg_prison *pcbg_prison_of_sk_in(struct pcbg_net *pn,
+						const struct sock *sk)
+{
+	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+
+	return pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(d));
+}
+
 /*
  * The prison of the cgroup a socket was created in, FreeBSD's
  * inp_cred: what decides who may see it (under rcu_read_lock()).
  */
 struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
 {
-	struct sock_cgroup_data *d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
-
-	return pcbg_prison_of_cgroup(pcbg_net_rcu(sock_net(sk)),
-				     sock_cgroup_ptr(d));
+	return pcbg_prison_of_sk_in(pcbg_net_rcu(sock_net(sk)), sk);
 }
 
 /**
@@ -66,7 +72,6 @@ struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk)
  */
 struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
 {
-	struct sock_cgroup_data *d;
 	struct pcbg_prison *pr;
 	struct pcbg_net *pn;
 
@@ -76,7 +81,6 @@ struct pcbg_prison *pcbg_sk_prison(const struct sock *sk)
 	pn = pcbg_net_rcu(sock_net(sk));
 	if (likely(!READ_ONCE(pn->jails.restricted)))
 		return NULL;
-	d = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
-	pr = pcbg_prison_of_cgroup(pn, sock_cgroup_ptr(d));
+	pr = pcbg_prison_of_sk_in(pn, sk);
 	return pr && !pr->vnet ? pr : NULL;
 }

@@ -11,8 +11,8 @@
  * run the kernel's operations untouched. The copy is put in place by an
  * ftrace handler on sock_alloc_file(), which every socket(2),
  * socketpair(2), accept(2) and io_uring socket passes before the socket
- * has a file descriptor. Each such socket holds a reference on its prison and,
- * through ops->owner, on this module.
+ * has a file descriptor. Each such socket holds a reference on its prison
+ * and, through ops->owner, on this module.
  *
  * The wrappers give the calls FreeBSD's answers; they are not what holds
  * a prisoner in. The packet checks (prison_nf.c) and the lookups find a

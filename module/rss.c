@@ -197,8 +197,8 @@ int pcbg_rss_format_key(const struct pcbg_rss *rss, char *buf, size_t size)
  * few ANDs and a popcount per bit instead of a table load per input byte.
  * Inline, so that the word loop unrolls for each address family.
  */
-static __always_inline u32 pcbg_rss_bits(const struct pcbg_rss *rss, const u64 *w,
-			 unsigned int nw)
+static __always_inline u32 pcbg_rss_bits(const struct pcbg_rss *rss,
+					 const u64 *w, unsigned int nw)
 {
 	unsigned int p, j;
 	u32 bucket = 0;
