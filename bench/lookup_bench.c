@@ -241,6 +241,17 @@ static __always_inline void window_restart(void)
 	asm volatile(".byte 0x66, 0x87, 0xd2" ::: "memory");
 }
 
+/*
+ * As a namespace with prisons answers the SYNs of a port where a prisoner
+ * listens (the listener's port counted as a prisoner's): a SYN to any
+ * other port takes the kernel's lookup, as without prisons.
+ */
+static void prisons(struct bench *b, bool on)
+{
+	WRITE_ONCE(b->t->syn, on);
+	atomic_set(&b->t->port_jail[pcbg_port_slot(htons(LPORT))], on);
+}
+
 static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
 	       u32 start, const u32 *subset, u32 nsub, unsigned int *misses)
 {
@@ -699,7 +710,7 @@ static void measure(struct bench *b)
 		k = match_string(kind_names, ARRAY_SIZE(kind_names), only);
 		if (k >= ARRAY_SIZE(kind_names))
 			return;
-		WRITE_ONCE(b->t->syn, k == PCBG_LISTEN_PRISONS);
+		prisons(b, k == PCBG_LISTEN_PRISONS);
 		for (r = 0; r < reps; r++) {
 			misses = 0;
 			pr_info("bench: profile kind=%s cache=%s ns_per_lookup=%llu misses=%u\n",
@@ -716,9 +727,7 @@ static void measure(struct bench *b)
 				u64 ns;
 
 				misses = 0;
-				/* As a namespace with prisons answers SYNs. */
-				WRITE_ONCE(b->t->syn,
-					   kinds[k] == PCBG_LISTEN_PRISONS);
+				prisons(b, kinds[k] == PCBG_LISTEN_PRISONS);
 				ns = run(b, kinds[k], hot, lookups, r * 977,
 					 NULL, 0, &misses);
 				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u window=%u lookups=%u\n",

@@ -83,6 +83,7 @@ struct pcbg_entry {
 	u8 kind;
 	u8 dup:1;			/* exact: another entry has its tuple */
 	u8 reuse:1;			/* wildcard: in a reuseport group */
+	u8 jail:1;			/* TCP wildcard: a prisoner's, counted */
 	u8 gen;				/* resync generation last seen in */
 	struct rcu_head rcu;
 };
@@ -179,9 +180,9 @@ struct pcbg_table {
 	struct pcbg_group *groups;
 	struct pcbg_group wild;		/* by local address and port */
 	struct hlist_head unbound;	/* listeners without a port yet */
+	unsigned int nunbound;		/* on it; under wild.lock */
 	struct pcbg_istripe index[PCBG_ISTRIPES];
 	struct hlist_head *index_min;	/* every stripe's first chains */
-	atomic_t members[PCBG_NKINDS];
 	atomic_t dups;			/* exact entries sharing a tuple */
 	/*
 	 * Insert failures since the table was last known complete: while
@@ -193,6 +194,12 @@ struct pcbg_table {
 	u8 gen;				/* resync generation (mark and sweep) */
 	atomic_t port_exact[PCBG_PORT_SLOTS];	/* connected, by local port */
 	atomic_t port_reuse[PCBG_PORT_SLOTS];	/* reuseport wildcards */
+	/*
+	 * TCP: prisoners' wildcard sockets by local port, and those without
+	 * a port yet plus recounts under way (pcbg_port_jailed()).
+	 */
+	atomic_t port_jail[PCBG_PORT_SLOTS];
+	atomic_t jail_unknown;
 };
 
 /*
@@ -387,6 +394,28 @@ static inline bool pcbg_port_has_exact(struct pcbg_table *t,
 	return pcbg_port_has_exact_port(t, tp->lport);
 }
 
+/* Every socket of the namespace is in the table (see fail_gen). */
+static inline bool pcbg_table_complete(const struct pcbg_table *t)
+{
+	return atomic_read(&t->fail_gen) == READ_ONCE(t->synced_gen);
+}
+
+/*
+ * Whether a prisoner's TCP wildcard socket may have local port @lport, or
+ * the count cannot tell (a listener without a port, a recount after a
+ * prison came, a socket missing from the table). Only then can a
+ * prison's rule change which socket a SYN reaches; elsewhere the
+ * kernel's lookup gives the answer the rule would give. A listener is
+ * counted before the kernel hashes it (the state tracepoint precedes
+ * get_port() and hash()) and uncounted after it is unhashed.
+ */
+static inline bool pcbg_port_jailed(const struct pcbg_table *t,
+				    __be16 lport)
+{
+	return atomic_read(&t->port_jail[pcbg_port_slot(lport)]) ||
+	       atomic_read(&t->jail_unknown) || !pcbg_table_complete(t);
+}
+
 /*
  * Whether the groups answer a SYN: only while prisons restrict the
  * namespace, where the wildcard lookup applies their rules. Elsewhere the
@@ -397,12 +426,6 @@ static inline bool pcbg_port_has_exact(struct pcbg_table *t,
 static inline bool pcbg_table_syn(const struct pcbg_table *t)
 {
 	return t && READ_ONCE(t->syn);
-}
-
-/* Every socket of the namespace is in the table (see fail_gen). */
-static inline bool pcbg_table_complete(const struct pcbg_table *t)
-{
-	return atomic_read(&t->fail_gen) == READ_ONCE(t->synced_gen);
 }
 
 int pcbg_entry_cache_init(void);
@@ -421,6 +444,9 @@ unsigned int pcbg_table_reap(struct pcbg_table *t);
 unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk);
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);
+unsigned int pcbg_table_members(const struct pcbg_table *t,
+				enum pcbg_kind kind);
+void pcbg_table_jail_recount(struct pcbg_table *t);
 
 /*
  * A packet as the answer policy (pcbg_answer(), lookup.c) sees it: what

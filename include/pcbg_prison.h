@@ -24,6 +24,7 @@
 #define PCBG_PRISON_ADDRS_MAX	64	/* per family */
 #define PCBG_PRISONS_MAX	4096	/* per namespace */
 #define PCBG_PRISON_HBITS	6	/* the by-cgroup hash */
+#define PCBG_PRISON_DEEP	63	/* cgroup levels from here are walked */
 
 /* A prison's addresses; the first of each family is its primary. */
 struct pcbg_prison_addrs {
@@ -85,6 +86,15 @@ struct pcbg_jails {
 	struct hlist_head hash[1 << PCBG_PRISON_HBITS];
 	struct idr ids;
 	unsigned int n;			/* read locklessly: any prison? */
+	/*
+	 * The cgroup levels that hold a prison, read locklessly: a socket's
+	 * cgroup probes its ancestor at each of them (cgroup_ancestor()),
+	 * not every ancestor, so that a deep cgroup tree, which any user
+	 * with a delegated subtree can make, costs no more per packet than
+	 * a flat one. Bit PCBG_PRISON_DEEP: a prison at that level or below.
+	 */
+	u64 levels;
+	unsigned int at_level[PCBG_PRISON_DEEP + 1];	/* prisons, by level */
 	unsigned int restricted;	/* IP-restricted prisons */
 	bool hooks;			/* netfilter hooks registered */
 	atomic_t denied;		/* checks that refused */

@@ -46,8 +46,13 @@ static int group_test_init(struct kunit *test)
 	rcu_assign_pointer(pcbg_rss_live, ctx->rss);
 	ctx->t = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 16, 16);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->t);
-	/* The wildcard answers, as a namespace with prisons gives them. */
+	/*
+	 * The wildcard answers, as a namespace with prisons gives them on a
+	 * port where a prisoner may listen (here: every port, as while the
+	 * count of prisoners' listeners cannot tell).
+	 */
 	ctx->t->syn = true;
+	atomic_set(&ctx->t->jail_unknown, 1);
 	test->priv = ctx;
 	return 0;
 }
@@ -222,7 +227,7 @@ static void group_insert_remove(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
 	/* Idempotent: the trackers may report a state twice. */
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_EXACT));
-	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, 1, pcbg_table_members(ctx->t, PCBG_EXACT));
 	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->t, sk));
 	KUNIT_EXPECT_PTR_EQ(test, sk, lookup(test, &tp, 0xc626b0ea, 0, &hit));
 	KUNIT_EXPECT_EQ(test, PCBG_HIT_EXACT, hit);
@@ -255,7 +260,7 @@ static void group_insert_remove(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
 	sk->sk_state = TCP_ESTABLISHED;
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, sk, PCBG_NONE));
-	KUNIT_EXPECT_EQ(test, 0, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, 0, pcbg_table_members(ctx->t, PCBG_EXACT));
 	KUNIT_EXPECT_EQ(test, PCBG_NONE, pcbg_table_kind(ctx->t, sk));
 	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0xc626b0ea, 0, &hit));
 	KUNIT_EXPECT_EQ(test, 0U, ctx->t->groups[2].count);
@@ -292,6 +297,51 @@ static void group_wildcard_in_every_group(struct kunit *test)
 }
 
 /*
+ * In a namespace with prisons, a SYN is the groups' only on a port where a
+ * prisoner's listener may be: counted there, or while the count cannot
+ * tell (a recount, a listener without a port, a socket missing from the
+ * table). Elsewhere no prison's rule can change the kernel's pick.
+ */
+static void group_syn_ports(struct kunit *test)
+{
+	struct group_ctx *ctx = test->priv;
+	struct pcbg_table *t = ctx->t;
+	atomic_t *port = &t->port_jail[pcbg_port_slot(htons(4739))];
+	struct pcbg_tuple tp;
+	enum pcbg_hit hit;
+	struct sock *ls;
+
+	vector2(&tp);
+	ls = v4_sock(test, TCP_LISTEN, "0.0.0.0", 4739, NULL, 0);
+	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(t, ls, PCBG_WILD));
+	/* Nobody's prisoner here (no prison in a KUnit table): no count. */
+	KUNIT_EXPECT_EQ(test, 0, atomic_read(port));
+	atomic_set(&t->jail_unknown, 0);
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0, AS_SYN, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_MISS, hit);
+	atomic_inc(port);		/* a prisoner listens on the port */
+	KUNIT_EXPECT_PTR_EQ(test, ls, lookup(test, &tp, 0, AS_SYN, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_WILD, hit);
+	/* Another port's count is not this one's. */
+	tp.lport = htons(4740);
+	KUNIT_EXPECT_PTR_EQ(test, NULL, lookup(test, &tp, 0, AS_SYN, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_MISS, hit);
+	tp.lport = htons(4739);
+	atomic_dec(port);
+	/* A recount finds the listener no prisoner's: still no count. */
+	pcbg_table_jail_recount(t);
+	KUNIT_EXPECT_EQ(test, 0, atomic_read(port));
+	/* An insert that failed: the count may miss a prisoner. */
+	atomic_inc(&t->fail_gen);
+	KUNIT_EXPECT_TRUE(test, pcbg_port_jailed(t, htons(4739)));
+	atomic_dec(&t->fail_gen);
+	atomic_set(&t->jail_unknown, 1);
+	KUNIT_EXPECT_PTR_EQ(test, ls, lookup(test, &tp, 0, AS_SYN, &hit));
+	KUNIT_EXPECT_EQ(test, PCBG_HIT_WILD, hit);
+	pcbg_table_set(t, ls, PCBG_NONE);
+}
+
+/*
  * The exact 4-tuple first, then the kernel's classes: the listener on the
  * local address, then the IPv4 wildcard before the dual-stack IPv6 one
  * (wild_test.c checks these against the kernel's lookups on real sockets).
@@ -316,7 +366,7 @@ static void group_precedence(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, wild, PCBG_WILD));
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, local, PCBG_WILD));
 	KUNIT_ASSERT_EQ(test, 0, pcbg_table_set(ctx->t, exact, PCBG_EXACT));
-	KUNIT_EXPECT_EQ(test, 4, atomic_read(&ctx->t->members[PCBG_WILD]));
+	KUNIT_EXPECT_EQ(test, 4, pcbg_table_members(ctx->t, PCBG_WILD));
 
 	/*
 	 * 1. The exact 4-tuple beats every wildcard: a segment of the
@@ -393,7 +443,7 @@ static void group_rehash(struct kunit *test)
 	g = pcbg_sk_group(ctx->t, rss2, sk);
 	pcbg_table_rehash(ctx->t);
 	KUNIT_EXPECT_EQ(test, 1U, ctx->t->groups[g].count);
-	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->t->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, 1, pcbg_table_members(ctx->t, PCBG_EXACT));
 	KUNIT_EXPECT_PTR_EQ(test, sk,
 			    lookup(test, &tp, pcbg_tuple_rss_hash(rss2, &tp),
 				   0, &hit));
@@ -506,7 +556,7 @@ static void group_udp_sweep(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 1U, pcbg_table_sweep(ctx->one));
 	KUNIT_EXPECT_EQ(test, PCBG_NONE, pcbg_table_kind(ctx->one, gone));
 	KUNIT_EXPECT_EQ(test, PCBG_EXACT, pcbg_table_kind(ctx->one, live));
-	KUNIT_EXPECT_EQ(test, 1, atomic_read(&ctx->one->members[PCBG_EXACT]));
+	KUNIT_EXPECT_EQ(test, 1, pcbg_table_members(ctx->one, PCBG_EXACT));
 	rcu_barrier();
 	KUNIT_EXPECT_EQ(test, refs - 1, (int)refcount_read(&gone->sk_refcnt));
 	tp.fport = htons(14230);
@@ -639,6 +689,7 @@ static void group_grow_shrink(struct kunit *test)
 	ctx->one = pcbg_table_alloc(&init_net, IPPROTO_TCP, NGROUPS, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->one);
 	ctx->one->syn = true;
+	atomic_set(&ctx->one->jail_unknown, 1);
 	rc->t = ctx->one;
 	rc->rss = ctx->rss;
 	for (i = 0; i < n; i++) {
@@ -729,6 +780,7 @@ static struct kunit_case group_cases[] = {
 	KUNIT_CASE(group_selection),
 	KUNIT_CASE(group_insert_remove),
 	KUNIT_CASE(group_wildcard_in_every_group),
+	KUNIT_CASE(group_syn_ports),
 	KUNIT_CASE(group_precedence),
 	KUNIT_CASE(group_bound_device),
 	KUNIT_CASE(group_rehash),

@@ -25,6 +25,7 @@
  */
 #include <linux/hash.h>
 #include <linux/memcontrol.h>
+#include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <net/inet_hashtables.h>
@@ -34,14 +35,25 @@
 
 #include "pcbg_fault.h"
 #include "pcbg_group.h"
+#include "pcbg_prison.h"
 #include "pcbg_table.h"
 
 static struct kmem_cache *pcbg_entry_cache;
-static atomic_long_t pcbg_entries;	/* allocated, for leak checks */
+/*
+ * Allocated entries, for leak checks. Per CPU, so that connections on
+ * different CPUs do not write one host-wide line; static, so that the
+ * 'entries' parameter can read it for the module's whole life.
+ */
+static DEFINE_PER_CPU(long, pcbg_entries);
 
 long pcbg_entry_count(void)
 {
-	return atomic_long_read(&pcbg_entries);
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += per_cpu(pcbg_entries, cpu);
+	return n;
 }
 
 /*
@@ -59,7 +71,7 @@ static struct pcbg_entry *pcbg_entry_alloc(struct sock *sk)
 	e = kmem_cache_alloc(pcbg_entry_cache, GFP_ATOMIC | __GFP_NOWARN);
 	set_active_memcg(old);
 	if (e)
-		atomic_long_inc(&pcbg_entries);
+		this_cpu_inc(pcbg_entries);
 	return e;
 }
 
@@ -82,7 +94,7 @@ static void pcbg_entry_free_rcu(struct rcu_head *head)
 
 	sock_put(e->sk);
 	kmem_cache_free(pcbg_entry_cache, e);
-	atomic_long_dec(&pcbg_entries);
+	this_cpu_dec(pcbg_entries);
 }
 
 /* The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4. */
@@ -194,6 +206,57 @@ dup:
 	atomic_inc(&t->dups);
 }
 
+/*
+ * Whether a TCP wildcard entry counts as a prisoner's (pcbg_port_jailed()),
+ * under the wildcard table's lock, which a recount also takes: a link
+ * either precedes a recount, which corrects it, or sees the prisons the
+ * recount saw.
+ */
+static void pcbg_jail_set(struct pcbg_table *t, struct pcbg_entry *e,
+			  bool jail)
+{
+	atomic_t *count = pcbg_entry_unbound(e) ? &t->jail_unknown :
+			  &t->port_jail[pcbg_port_slot(htons(e->lport))];
+
+	lockdep_assert_held(&t->wild.lock);
+	if (e->jail == jail)
+		return;
+	e->jail = jail;
+	atomic_add(jail ? 1 : -1, count);
+}
+
+static bool pcbg_jail_of(const struct pcbg_table *t,
+			 const struct pcbg_entry *e)
+{
+	bool jail;
+
+	if (t->protocol != IPPROTO_TCP || e->kind != PCBG_WILD)
+		return false;
+	rcu_read_lock();
+	jail = pcbg_sk_prison(e->sk);
+	rcu_read_unlock();
+	return jail;
+}
+
+/*
+ * A prison came or went: which TCP wildcard sockets are prisoners' is
+ * counted again. Callers hold jail_unknown raised from before the change
+ * until after this, so that no SYN meanwhile trusts the counts.
+ */
+void pcbg_table_jail_recount(struct pcbg_table *t)
+{
+	struct pcbg_entry *e;
+
+	if (t->protocol != IPPROTO_TCP)
+		return;
+	spin_lock_bh(&t->wild.lock);
+	list_for_each_entry(e, &t->wild.all, all)
+		pcbg_jail_set(t, e, pcbg_jail_of(t, e));
+	hlist_for_each_entry(e, &t->unbound, node[0])
+		pcbg_jail_set(t, e, pcbg_jail_of(t, e));
+	spin_unlock_bh(&t->wild.lock);
+}
+
 /* Into its group's table, and the one a resize is filling. */
 static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
@@ -201,8 +264,11 @@ static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 	struct pcbg_htab *tab;
 
 	spin_lock(&g->lock);
+	if (e->kind == PCBG_WILD)	/* counted before it can be found */
+		pcbg_jail_set(t, e, pcbg_jail_of(t, e));
 	if (pcbg_entry_unbound(e)) {
 		hlist_add_head_rcu(&e->node[0], &t->unbound);
+		WRITE_ONCE(t->nunbound, t->nunbound + 1);
 		goto out;
 	}
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
@@ -212,7 +278,7 @@ static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 	if (g->next)
 		pcbg_tab_link(g->next, e);
 	list_add(&e->all, &g->all);
-	g->count++;
+	WRITE_ONCE(g->count, g->count + 1);
 	pcbg_group_check(t, g, tab);
 out:
 	spin_unlock(&g->lock);
@@ -224,8 +290,11 @@ static void pcbg_group_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 	struct pcbg_htab *tab;
 
 	spin_lock(&g->lock);
+	if (e->kind == PCBG_WILD)
+		pcbg_jail_set(t, e, false);
 	if (pcbg_entry_unbound(e)) {
 		hlist_del_rcu(&e->node[0]);
+		WRITE_ONCE(t->nunbound, t->nunbound - 1);
 		goto out;
 	}
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
@@ -233,7 +302,7 @@ static void pcbg_group_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 	if (g->next && pcbg_tab_linked(g->next, e))
 		pcbg_tab_unlink(g->next, e);
 	list_del(&e->all);
-	g->count--;
+	WRITE_ONCE(g->count, g->count - 1);
 	pcbg_group_check(t, g, tab);
 out:
 	spin_unlock(&g->lock);
@@ -259,7 +328,6 @@ static void pcbg_link(struct pcbg_table *t, struct pcbg_entry *e)
 {
 	pcbg_count_port(t, e, 1);
 	pcbg_group_link(t, e);
-	atomic_inc(&t->members[e->kind]);
 	pcbg_member(t, e, true);
 }
 
@@ -273,7 +341,6 @@ static void pcbg_unlink(struct pcbg_table *t, struct pcbg_istripe *is,
 		atomic_dec(&t->dups);
 	pcbg_count_port(t, e, -1);
 	pcbg_idel(t, is, e);
-	atomic_dec(&t->members[e->kind]);
 	call_rcu(&e->rcu, pcbg_entry_free_rcu);
 }
 

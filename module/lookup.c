@@ -58,8 +58,13 @@ static enum pcbg_hit pcbg_wild_allowed(struct pcbg_table *t,
 {
 	struct sock *conn;
 
-	/* Established or request: the stack's; so is an unjailed SYN. */
-	if (q->protocol == IPPROTO_TCP && (!q->syn || !pcbg_table_syn(t)))
+	/*
+	 * Established or request: the stack's; so is an unjailed SYN, and
+	 * one to a port where no prisoner listens, which the kernel's
+	 * lookup answers as the prisons' rule would.
+	 */
+	if (q->protocol == IPPROTO_TCP &&
+	    (!q->syn || !pcbg_table_syn(t) || !pcbg_port_jailed(t, q->tp->lport)))
 		return PCBG_MISS;
 	if (pcbg_sk_lookup_prog(t->net) || !pcbg_table_complete(t))
 		return PCBG_ASIDE;

@@ -70,6 +70,51 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 			     int delta);
 
 /*
+ * The TCP tables' count of prisoners' listeners by port
+ * (pcbg_port_jailed()) is distrusted while @delta is raised, from before a
+ * prison comes until the listeners are counted again after.
+ */
+static void pcbg_tables_jail_unknown(struct pcbg_net *pn, int delta)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
+								 true);
+
+		if (t)
+			atomic_add(delta, &t->jail_unknown);
+	}
+}
+
+static void pcbg_tables_jail_recount(struct pcbg_net *pn)
+{
+	int i;
+
+	for (i = 0; i < PCBG_NPROTO; i++) {
+		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
+								 true);
+
+		if (t)
+			pcbg_table_jail_recount(t);
+	}
+}
+
+/* The cgroup levels that hold a prison (prison_of.c reads them). */
+static void pcbg_jails_level(struct pcbg_jails *j,
+			     const struct pcbg_prison *pr, int delta)
+{
+	unsigned int l = min_t(int, pr->cgrp->level, PCBG_PRISON_DEEP);
+
+	lockdep_assert_held(&j->lock);
+	j->at_level[l] += delta;
+	if (j->at_level[l])
+		WRITE_ONCE(j->levels, j->levels | BIT_ULL(l));
+	else
+		WRITE_ONCE(j->levels, j->levels & ~BIT_ULL(l));
+}
+
+/*
  * No socket holds it any more: its checks end (registry mutex held). Its
  * module reference goes now; the module's unload waits for the RCU
  * callback (rcu_barrier()).
@@ -78,7 +123,9 @@ static void pcbg_prison_bury(struct pcbg_net *pn, struct pcbg_prison *pr)
 {
 	lockdep_assert_held(&pn->jails.lock);
 	hlist_del_rcu(&pr->hnode);
+	pcbg_jails_level(&pn->jails, pr, -1);	/* after: no reader misses it */
 	pcbg_jails_count(pn, pr, -1);
+	pcbg_tables_jail_recount(pn);	/* its listeners are no prisoners' */
 	cgroup_put(pr->cgrp);
 	call_rcu(&pr->rcu, pcbg_prison_free_rcu);
 	module_put(THIS_MODULE);
@@ -246,8 +293,13 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	pr->id = id;
 	__module_get(THIS_MODULE);	/* netlink holds one: not going */
 	list_add_tail(&pr->list, &j->list);
+	pcbg_jails_level(j, pr, 1);	/* before: a reader finds it by level */
+	/* Listeners its cgroup already has become prisoners' (attach). */
+	pcbg_tables_jail_unknown(pn, 1);
 	hlist_add_head_rcu(&pr->hnode, pcbg_prison_bucket(j, pr->cgid));
 	pcbg_jails_count(pn, pr, 1);
+	pcbg_tables_jail_recount(pn);
+	pcbg_tables_jail_unknown(pn, -1);
 	mutex_unlock(&j->lock);
 	*out = pr;
 	return 0;

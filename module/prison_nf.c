@@ -100,6 +100,17 @@ static unsigned int pcbg_prison_out(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
+/*
+ * Whether a prisoner may listen on TCP port @lport of @net (true when the
+ * table cannot tell): else the kernel's pick of a listener needs no check.
+ */
+static bool pcbg_syn_port_jailed(struct net *net, __be16 lport)
+{
+	struct pcbg_table *t = pcbg_net_table(pcbg_net_rcu(net), IPPROTO_TCP);
+
+	return !t || pcbg_port_jailed(t, lport);
+}
+
 static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
@@ -155,6 +166,8 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 		if (skb_copy_bits(skb, thoff + 13, &flags, 1) ||
 		    (flags & (TCPHDR_SYN | TCPHDR_ACK)) != TCPHDR_SYN)
 			return NF_ACCEPT;	/* a connection owns it */
+		if (!pcbg_syn_port_jailed(state->net, tp.lport))
+			return NF_ACCEPT;	/* no prisoner listens there */
 		sk = pcbg_native_established(state->net, &tp);
 		if (sk) {
 			sock_gen_put(sk);

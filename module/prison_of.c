@@ -11,27 +11,52 @@
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
 
+/* The prison of exactly @cg, if any. */
+static struct pcbg_prison *pcbg_prison_at(struct pcbg_jails *j,
+					  struct cgroup *cg)
+{
+	u64 id = cgroup_id(cg);
+	struct pcbg_prison *pr;
+
+	hlist_for_each_entry_rcu(pr, pcbg_prison_bucket(j, id), hnode)
+		if (pr->cgid == id)
+			return pr;
+	return NULL;
+}
+
 /**
  * pcbg_prison_of_cgroup - the prison of a cgroup or of its nearest ancestor
  * @pn: the namespace whose prisons are searched
  * @cg: the cgroup (a socket's, or a reader's)
  *
- * Under rcu_read_lock(); the prison is not referenced.
+ * One probe per cgroup level that holds a prison (no prison is inside
+ * another's, so the first found is the only one), whatever the depth of
+ * @cg. Under rcu_read_lock(); the prison is not referenced.
  */
 struct pcbg_prison *pcbg_prison_of_cgroup(struct pcbg_net *pn,
 					  struct cgroup *cg)
 {
 	struct pcbg_jails *j = &pn->jails;
+	u64 levels = READ_ONCE(j->levels);
 	struct pcbg_prison *pr;
+	int l;
 
-	if (!READ_ONCE(j->n))
+	if (!levels || !cg)
 		return NULL;
-	for (; cg; cg = cgroup_parent(cg)) {
-		u64 id = cgroup_id(cg);
-
-		hlist_for_each_entry_rcu(pr, pcbg_prison_bucket(j, id), hnode)
-			if (pr->cgid == id)
+	/* A prison that deep, an administrator's choice: walked up to. */
+	if (levels & BIT_ULL(PCBG_PRISON_DEEP))
+		for (; cg->level >= PCBG_PRISON_DEEP; cg = cgroup_parent(cg)) {
+			pr = pcbg_prison_at(j, cg);
+			if (pr)
 				return pr;
+		}
+	levels &= GENMASK_ULL(min(cg->level, PCBG_PRISON_DEEP - 1), 0);
+	while (levels) {
+		l = __fls(levels);
+		pr = pcbg_prison_at(j, cgroup_ancestor(cg, l));
+		if (pr)
+			return pr;
+		levels &= ~BIT_ULL(l);
 	}
 	return NULL;
 }

@@ -127,9 +127,9 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 		struct pcbg_table *t = rcu_dereference(pn->tables[i]);
 
 		for (k = PCBG_EXACT; k < PCBG_NKINDS && t; k++)
-			seq_printf(seq, "%s_%s %d\n", pcbg_proto_names[i],
+			seq_printf(seq, "%s_%s %u\n", pcbg_proto_names[i],
 				   pcbg_kind_names[k],
-				   atomic_read(&t->members[k]));
+				   pcbg_table_members(t, k));
 	}
 	/* Whether the steering hooks are there (steer.c). */
 	seq_printf(seq, "steer_hooks %d\n", READ_ONCE(pn->steer_hooks));

@@ -436,6 +436,23 @@ unsigned int pcbg_group_longest(struct pcbg_group *g)
 	return longest;
 }
 
+/*
+ * Members of @t as @kind, from the groups' own counts: a host-wide or
+ * namespace-wide counter would be one more line that every connection
+ * on every CPU writes. Exact while no writer runs.
+ */
+unsigned int pcbg_table_members(const struct pcbg_table *t,
+				enum pcbg_kind kind)
+{
+	unsigned int i, n = 0;
+
+	if (kind == PCBG_WILD)
+		return READ_ONCE(t->wild.count) + READ_ONCE(t->nunbound);
+	for (i = 0; i < t->ngroups; i++)
+		n += READ_ONCE(t->groups[i].count);
+	return n;
+}
+
 /* What @t takes in memory, for /proc and the benchmark. */
 size_t pcbg_table_bytes(struct pcbg_table *t)
 {
@@ -450,8 +467,7 @@ size_t pcbg_table_bytes(struct pcbg_table *t)
 	for (i = 0; i < PCBG_ISTRIPES; i++)
 		n += (READ_ONCE(t->index[i].mask) + 1) *
 		     sizeof(struct hlist_head);
-	n += (atomic_read(&t->members[PCBG_EXACT]) +
-	      atomic_read(&t->members[PCBG_WILD])) *
-	     sizeof(struct pcbg_entry);
+	n += (pcbg_table_members(t, PCBG_EXACT) +
+	      pcbg_table_members(t, PCBG_WILD)) * sizeof(struct pcbg_entry);
 	return n;
 }

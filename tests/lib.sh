@@ -214,14 +214,28 @@ stat() {
 		'$1 == n {print $2}' /proc/net/pcbgroup/stats
 }
 
-# syn_prison NS: a prison in NS (address 192.0.2.50, its own cgroup, no
-# process), so that the groups answer SYNs there (pcbg_table_syn());
-# syn_prison_end NS takes it away.
+# syn_prison NS: a prison in NS (address 192.0.2.50, its own cgroup), so
+# that the groups answer SYNs there (pcbg_table_syn()); syn_prison_end NS
+# takes it away. They answer a SYN only on a port where a prisoner may
+# listen, counted per port modulo 256 (pcbg_port_jailed()): a prisoner
+# listens on 192.0.2.50 at 256 consecutive ports, so every port counts.
 syn_prison() {
 	ip -n "$1" addr add 192.0.2.50/32 dev veth0 &&
 	mkdir -p "/sys/fs/cgroup/pcbg-syn-$1" &&
 	ip netns exec "$1" $JAIL create syn ip4.addr=192.0.2.50 \
-		cgroup="/sys/fs/cgroup/pcbg-syn-$1" >/dev/null
+		cgroup="/sys/fs/cgroup/pcbg-syn-$1" >/dev/null || return 1
+	rm -f "/tmp/syn-$1.ready"
+	# In a subshell: no job of the test's shell, which may "wait" for all.
+	(ip netns exec "$1" $JAIL exec syn -- python3 -c 'import socket, sys, time
+held = []
+for port in range(40000, 40256):
+    s = socket.socket()
+    s.bind(("192.0.2.50", port))
+    s.listen(1)
+    held.append(s)
+open(sys.argv[1], "w").close()
+time.sleep(86400)' "/tmp/syn-$1.ready" >/dev/null 2>&1 &)
+	wait_file "/tmp/syn-$1.ready" 30
 }
 syn_prison_end() {
 	ip netns exec "$1" $JAIL destroy syn &&

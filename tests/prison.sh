@@ -212,6 +212,101 @@ wait $obs
 ip netns exec $NS_C $ESC verify --log /tmp/obs.log --expect /tmp/esc.all
 
 lap "escape table"
+# A cgroup tree 40 deep below prison M's cgroup (any user with a delegated
+# subtree can make one): the prison is found by its level, the sockets
+# made at the bottom are M's, and a tree as deep outside any prison is
+# not confined. A second prison K one level deeper than M's exercises a
+# lookup over two levels.
+in_cg() {	# in_cg CGROUP CMD...: run CMD in the server namespace, in CGROUP
+	local cg=$1
+	shift
+	# ip netns exec's own sysfs hides the cgroup mount: mount it again.
+	ip netns exec $NS_S sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+		echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+bind_errnos() {	# bind_errnos CGROUP ADDR...: per address, 0 or bind(ADDR:0)'s errno
+	local cg=$1
+	shift
+	in_cg "$cg" python3 -c "import socket, sys
+out = []
+for a in sys.argv[1:]:
+    try:
+        socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET).bind((a, 0))
+        out.append('%s=0' % a)
+    except OSError as e:
+        out.append('%s=%d' % (a, e.errno))
+print(' '.join(out))" "$@"
+}
+deep=$CG/pcbgroup/M$(printf '/d%d' $(seq 40))
+free=$CG/pcbgroup/free$(printf '/d%d' $(seq 40))
+mkdir -p "$deep" "$free" $CG/pcbgroup/lvl/K
+check "create prison K a level below M's (cgroup=.../lvl/K)" \
+	in_s - $JAIL create K cgroup=$CG/pcbgroup/lvl/K ip4.addr=192.0.2.13 ip6.addr=
+# 99: EADDRNOTAVAIL, the prison's refusal.
+expect_eq "40 cgroups below M: M's addresses only, not the host's or K's" \
+	"192.0.2.12=0 2001:db8::11=0 192.0.2.1=99 192.0.2.13=99" \
+	"$(bind_errnos "$deep" 192.0.2.12 2001:db8::11 192.0.2.1 192.0.2.13)"
+expect_eq "in K: K's address, not M's" "192.0.2.13=0 192.0.2.11=99" \
+	"$(bind_errnos $CG/pcbgroup/lvl/K 192.0.2.13 192.0.2.11)"
+expect_eq "40 cgroups deep outside any prison: the host's address" "192.0.2.1=0" \
+	"$(bind_errnos "$free" 192.0.2.1)"
+rm -f /tmp/p.ready
+in_cg "$deep" $ESC serve --addr :: --port 9310 --count 2 --timeout 60 --ready /tmp/p.ready >/tmp/p.out &
+srv=$!
+ready_wait
+ip netns exec $NS_C $ESC connect-many --label "a listener 40 cgroups below M" --port 9310 \
+	--timeout 1 --to 192.0.2.11,2001:db8::12,!192.0.2.1,!192.0.2.13
+wait $srv
+expect_eq "the deep listener served exactly M's two" "served=2" "$(</tmp/p.out)"
+check "destroy K" in_s - $JAIL destroy K
+# SYNs to a port where no prisoner listens are the kernel's to answer; a
+# listener made in a cgroup before "create ... attach" becomes a
+# prisoner's (by its cgroup), and its port is then checked at once: the
+# prisoners' listeners are counted again when a prison comes.
+# With no hash (the LOCAL_IN hook's check) and with soft_hash (the groups').
+mkdir -p $CG/pcbgroup/late
+rm -f /tmp/p.ready /tmp/p2.ready
+in_cg $CG/pcbgroup/late $ESC serve --addr 0.0.0.0 --port 9320 --count 2 --timeout 60 \
+	--ready /tmp/p.ready >/tmp/p.out &
+srv=$!
+in_s - $ESC serve --addr 0.0.0.0 --port 9321 --count 4 --timeout 60 --ready /tmp/p2.ready >/tmp/p2.out &
+srv2=$!
+ready_wait
+wait_file /tmp/p2.ready
+check "create prison L on the listener's cgroup (attach)" \
+	in_s - $JAIL create L cgroup=$CG/pcbgroup/late attach ip4.addr=192.0.2.13 ip6.addr=
+for how in "no hash" "groups"; do
+	if [ "$how" = groups ]; then
+		ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=1
+		ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=1
+	fi
+	ip netns exec $NS_C $ESC connect-many --label "$how: the listener L took over" --port 9320 \
+		--timeout 1 --to 192.0.2.13,!192.0.2.1,!192.0.2.11
+	ip netns exec $NS_C $ESC connect-many --label "$how: an unjailed listener" --port 9321 \
+		--timeout 1 --to 192.0.2.1,192.0.2.11
+done
+ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=0
+ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=0
+wait $srv $srv2
+expect_eq "L's listener served its address only" "served=2" "$(</tmp/p.out)"
+expect_eq "the unjailed listener served all" "served=4" "$(</tmp/p2.out)"
+check "destroy L" in_s - $JAIL destroy L
+rm_trees() {	# the cgroup trees, leaves first; a moment for exits to settle
+	local try d left
+	for ((try = 1; try <= 20; try++)); do
+		left=0
+		for d in "$@"; do
+			[ -d "$d" ] || continue
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] && left=1
+		done
+		[ $left = 0 ] && return 0
+		nap 0.1
+	done
+	return 1
+}
+check "the deep cgroups removed" rm_trees $CG/pcbgroup/M/d1 $CG/pcbgroup/free $CG/pcbgroup/lvl $CG/pcbgroup/late
+lap "deep cgroups"
 # Receive: M's dual-stack wildcard listener takes its addresses only, from the
 # client side and from the host itself (loopback: the kernel's lookup),
 # with packets left to the kernel (no hash) and looked up in the groups
