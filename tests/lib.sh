@@ -218,7 +218,8 @@ stat() {
 # that the groups answer SYNs there (pcbg_table_syn()); syn_prison_end NS
 # takes it away. They answer a SYN only on a port where a prisoner may
 # listen, counted per port modulo 256 (pcbg_port_jailed()): a prisoner
-# listens on 192.0.2.50 at 256 consecutive ports, so every port counts.
+# listens on 192.0.2.50 at 256 consecutive ports, so every port counts
+# (below the ephemeral range, which other listeners of a test may hold).
 syn_prison() {
 	ip -n "$1" addr add 192.0.2.50/32 dev veth0 &&
 	mkdir -p "/sys/fs/cgroup/pcbg-syn-$1" &&
@@ -228,7 +229,7 @@ syn_prison() {
 	# In a subshell: no job of the test's shell, which may "wait" for all.
 	(ip netns exec "$1" $JAIL exec syn -- python3 -c 'import socket, sys, time
 held = []
-for port in range(40000, 40256):
+for port in range(2304, 2560):
     s = socket.socket()
     s.bind(("192.0.2.50", port))
     s.listen(1)
