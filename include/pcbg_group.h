@@ -180,7 +180,6 @@ struct pcbg_table {
 	struct pcbg_group *groups;
 	struct pcbg_group wild;		/* by local address and port */
 	struct hlist_head unbound;	/* listeners without a port yet */
-	unsigned int nunbound;		/* on it; under wild.lock */
 	struct pcbg_istripe index[PCBG_ISTRIPES];
 	struct hlist_head *index_min;	/* every stripe's first chains */
 	atomic_t dups;			/* exact entries sharing a tuple */

@@ -268,7 +268,6 @@ static void pcbg_group_link(struct pcbg_table *t, struct pcbg_entry *e)
 		pcbg_jail_set(t, e, pcbg_jail_of(t, e));
 	if (pcbg_entry_unbound(e)) {
 		hlist_add_head_rcu(&e->node[0], &t->unbound);
-		WRITE_ONCE(t->nunbound, t->nunbound + 1);
 		goto out;
 	}
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));
@@ -294,7 +293,6 @@ static void pcbg_group_unlink(struct pcbg_table *t, struct pcbg_entry *e)
 		pcbg_jail_set(t, e, false);
 	if (pcbg_entry_unbound(e)) {
 		hlist_del_rcu(&e->node[0]);
-		WRITE_ONCE(t->nunbound, t->nunbound - 1);
 		goto out;
 	}
 	tab = rcu_dereference_protected(g->tab, lockdep_is_held(&g->lock));

@@ -70,34 +70,13 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 			     int delta);
 
 /*
- * The TCP tables' count of prisoners' listeners by port
- * (pcbg_port_jailed()) is distrusted while @delta is raised, from before a
- * prison comes until the listeners are counted again after.
+ * The table whose count of prisoners' listeners by port decides which
+ * SYNs the groups answer (pcbg_port_jailed()); NULL while the namespace
+ * has none.
  */
-static void pcbg_tables_jail_unknown(struct pcbg_net *pn, int delta)
+static struct pcbg_table *pcbg_jails_tcp(struct pcbg_net *pn)
 {
-	int i;
-
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
-								 true);
-
-		if (t)
-			atomic_add(delta, &t->jail_unknown);
-	}
-}
-
-static void pcbg_tables_jail_recount(struct pcbg_net *pn)
-{
-	int i;
-
-	for (i = 0; i < PCBG_NPROTO; i++) {
-		struct pcbg_table *t = rcu_dereference_protected(pn->tables[i],
-								 true);
-
-		if (t)
-			pcbg_table_jail_recount(t);
-	}
+	return rcu_dereference_protected(pn->tables[PCBG_TCP], true);
 }
 
 /* The cgroup levels that hold a prison (prison_of.c reads them). */
@@ -121,11 +100,15 @@ static void pcbg_jails_level(struct pcbg_jails *j,
  */
 static void pcbg_prison_bury(struct pcbg_net *pn, struct pcbg_prison *pr)
 {
+	struct pcbg_table *tcp;
+
 	lockdep_assert_held(&pn->jails.lock);
 	hlist_del_rcu(&pr->hnode);
 	pcbg_jails_level(&pn->jails, pr, -1);	/* after: no reader misses it */
 	pcbg_jails_count(pn, pr, -1);
-	pcbg_tables_jail_recount(pn);	/* its listeners are no prisoners' */
+	tcp = pcbg_jails_tcp(pn);
+	if (tcp)		/* its listeners are no prisoners' */
+		pcbg_table_jail_recount(tcp);
 	cgroup_put(pr->cgrp);
 	call_rcu(&pr->rcu, pcbg_prison_free_rcu);
 	module_put(THIS_MODULE);
@@ -232,6 +215,7 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 		    struct pcbg_prison **out)
 {
 	struct pcbg_jails *j = &pn->jails;
+	struct pcbg_table *tcp;
 	struct pcbg_prison *pr;
 	struct cgroup *cg;
 	u32 max;
@@ -294,12 +278,19 @@ int pcbg_prison_add(struct pcbg_net *pn, u32 id, const char *name,
 	__module_get(THIS_MODULE);	/* netlink holds one: not going */
 	list_add_tail(&pr->list, &j->list);
 	pcbg_jails_level(j, pr, 1);	/* before: a reader finds it by level */
-	/* Listeners its cgroup already has become prisoners' (attach). */
-	pcbg_tables_jail_unknown(pn, 1);
+	/*
+	 * Listeners its cgroup already has become prisoners' (attach): no
+	 * SYN trusts the count until they are counted again.
+	 */
+	tcp = pcbg_jails_tcp(pn);
+	if (tcp)
+		atomic_inc(&tcp->jail_unknown);
 	hlist_add_head_rcu(&pr->hnode, pcbg_prison_bucket(j, pr->cgid));
 	pcbg_jails_count(pn, pr, 1);
-	pcbg_tables_jail_recount(pn);
-	pcbg_tables_jail_unknown(pn, -1);
+	if (tcp) {
+		pcbg_table_jail_recount(tcp);
+		atomic_dec(&tcp->jail_unknown);
+	}
 	mutex_unlock(&j->lock);
 	*out = pr;
 	return 0;

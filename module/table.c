@@ -444,10 +444,17 @@ unsigned int pcbg_group_longest(struct pcbg_group *g)
 unsigned int pcbg_table_members(const struct pcbg_table *t,
 				enum pcbg_kind kind)
 {
+	struct pcbg_entry *e;
 	unsigned int i, n = 0;
 
-	if (kind == PCBG_WILD)
-		return READ_ONCE(t->wild.count) + READ_ONCE(t->nunbound);
+	if (kind == PCBG_WILD) {
+		/* With the listeners waiting for a port: a tick's worth. */
+		rcu_read_lock();
+		pcbg_chain_each(e, &t->unbound, 0)
+			n++;
+		rcu_read_unlock();
+		return n + READ_ONCE(t->wild.count);
+	}
 	for (i = 0; i < t->ngroups; i++)
 		n += READ_ONCE(t->groups[i].count);
 	return n;
