@@ -106,13 +106,13 @@ static void tuple_of(struct pcbg_tuple *tp, u32 i, u16 lport)
 
 enum bench_kind {
 	NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
-	NATIVE_UDP, PCBG_UDP, PCBG_LISTEN_PRISONS,
+	NATIVE_UDP, PCBG_UDP, PCBG_LISTEN_PRISONS, PCBG_LISTEN_OTHER,
 };
 
 static const char *const kind_names[] = {
 	"native_established", "pcbgroup_hwhash", "pcbgroup_swhash",
 	"native_listener", "pcbgroup_listener", "native_udp", "pcbgroup_udp",
-	"pcbgroup_listener_prisons",
+	"pcbgroup_listener_prisons", "pcbgroup_listener_other",
 };
 
 /*
@@ -197,6 +197,15 @@ static bool lookup_one(struct bench *b, enum bench_kind kind, u32 k)
 		if (!pcbg_table_syn(b->t))
 			return native_listen(b, i);
 		fallthrough;
+	case PCBG_LISTEN_OTHER:
+		/*
+		 * Prisons in the namespace, no prisoner on the port: the
+		 * delivery hook's test (pcbg_steer()), then the kernel's.
+		 */
+		if (pcbg_table_syn(b->t) &&
+		    !pcbg_port_jailed(b->t, htons(LPORT)))
+			return native_listen(b, i);
+		fallthrough;
 	case PCBG_LISTEN_PRISONS:
 		tuple_of(&tp, i, LPORT);
 		tp.fport = syn_fport_of(i);
@@ -244,12 +253,14 @@ static __always_inline void window_restart(void)
 /*
  * As a namespace with prisons answers the SYNs of a port where a prisoner
  * listens (the listener's port counted as a prisoner's): a SYN to any
- * other port takes the kernel's lookup, as without prisons.
+ * other port takes the kernel's lookup after one test of the port.
  */
-static void prisons(struct bench *b, bool on)
+static void prisons_for(struct bench *b, enum bench_kind kind)
 {
-	WRITE_ONCE(b->t->syn, on);
-	atomic_set(&b->t->port_jail[pcbg_port_slot(htons(LPORT))], on);
+	bool jailed = kind == PCBG_LISTEN_PRISONS;
+
+	WRITE_ONCE(b->t->syn, jailed || kind == PCBG_LISTEN_OTHER);
+	atomic_set(&b->t->port_jail[pcbg_port_slot(htons(LPORT))], jailed);
 }
 
 static u64 run(struct bench *b, enum bench_kind kind, bool hot, u32 n,
@@ -697,7 +708,7 @@ static void measure(struct bench *b)
 {
 	static const enum bench_kind tcp_kinds[] = {
 		NATIVE_EST, PCBG_HW, PCBG_SW, NATIVE_LISTEN, PCBG_LISTEN,
-		PCBG_LISTEN_PRISONS,
+		PCBG_LISTEN_PRISONS, PCBG_LISTEN_OTHER,
 	};
 	static const enum bench_kind udp_kinds[] = { NATIVE_UDP, PCBG_UDP };
 	const enum bench_kind *kinds = udp ? udp_kinds : tcp_kinds;
@@ -710,7 +721,7 @@ static void measure(struct bench *b)
 		k = match_string(kind_names, ARRAY_SIZE(kind_names), only);
 		if (k >= ARRAY_SIZE(kind_names))
 			return;
-		prisons(b, k == PCBG_LISTEN_PRISONS);
+		prisons_for(b, k);
 		for (r = 0; r < reps; r++) {
 			misses = 0;
 			pr_info("bench: profile kind=%s cache=%s ns_per_lookup=%llu misses=%u\n",
@@ -727,7 +738,7 @@ static void measure(struct bench *b)
 				u64 ns;
 
 				misses = 0;
-				prisons(b, kinds[k] == PCBG_LISTEN_PRISONS);
+				prisons_for(b, kinds[k]);
 				ns = run(b, kinds[k], hot, lookups, r * 977,
 					 NULL, 0, &misses);
 				pr_info("bench: lookup kind=%s cache=%s sockets=%u rep=%u ns_per_lookup=%llu.%02llu misses=%u window=%u lookups=%u\n",

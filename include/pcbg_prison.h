@@ -132,13 +132,15 @@ int pcbg_prison_change(struct pcbg_net *pn, struct pcbg_prison *pr,
 int pcbg_prison_remove(struct pcbg_net *pn, struct pcbg_prison *pr);
 void pcbg_prison_denied(const struct pcbg_prison *pr, const char *check,
 			int err);
-void pcbg_prisons_confinable(bool can);
+struct ftrace_ops;
+void pcbg_prisons_sock_hook(struct ftrace_ops *ops);
+void pcbg_prisons_sock_unhook(void);
 
 /* prison_sock.c: the operations of a prisoner's socket */
-int pcbg_prison_sock_init(void);
+void pcbg_prison_sock_init(void);
+void pcbg_prison_sock_exit(void);
 unsigned long pcbg_prison_unconfined(void);
 bool pcbg_sock_wrapped(struct sock *sk);
-void pcbg_prison_sock_exit(void);
 
 static inline const struct pcbg_prison_addrs *
 pcbg_prison_addrs(const struct pcbg_prison *pr)

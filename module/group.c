@@ -97,10 +97,12 @@ static void pcbg_entry_free_rcu(struct rcu_head *head)
 	this_cpu_dec(pcbg_entries);
 }
 
-/* The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4. */
+/*
+ * The tuple of a connected socket; v4-mapped IPv6 sockets count as IPv4.
+ * Only the family's addresses and the ports are written.
+ */
 static void pcbg_sk_tuple(const struct sock *sk, struct pcbg_tuple *tp)
 {
-	memset(tp, 0, sizeof(*tp));
 	tp->fport = sk->sk_dport;
 	tp->lport = htons(sk->sk_num);
 #if IS_ENABLED(CONFIG_IPV6)
@@ -141,7 +143,7 @@ u32 pcbg_tuple_rss_bucket(const struct pcbg_rss *rss,
 unsigned int pcbg_sk_group(const struct pcbg_table *t,
 			   const struct pcbg_rss *rss, const struct sock *sk)
 {
-	struct pcbg_tuple tp;
+	struct pcbg_tuple tp __pcbg_noinit;
 
 	pcbg_sk_tuple(sk, &tp);
 	return pcbg_table_group(t, rss, pcbg_tuple_rss_bucket(rss, &tp));
@@ -172,6 +174,8 @@ static bool pcbg_same_tuple(const struct sock *a, const struct sock *b)
 {
 	struct pcbg_tuple ta, tb;
 
+	memset(&ta, 0, sizeof(ta));	/* compared whole */
+	memset(&tb, 0, sizeof(tb));
 	pcbg_sk_tuple(a, &ta);
 	pcbg_sk_tuple(b, &tb);
 	return !memcmp(&ta, &tb, sizeof(ta));
@@ -357,7 +361,7 @@ struct pcbg_spot {
 static void pcbg_place(struct pcbg_table *t, const struct sock *sk,
 		       enum pcbg_kind kind, struct pcbg_spot *p)
 {
-	struct pcbg_tuple tp;
+	struct pcbg_tuple tp __pcbg_noinit;
 	const struct pcbg_rss *rss;
 
 	p->port = READ_ONCE(sk->sk_num);
@@ -381,7 +385,11 @@ static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 
 	if (!e)
 		return NULL;
-	memset(e, 0, sizeof(*e));
+	/* Field by field: the nodes are written when linked. */
+	e->tg[0] = 0;
+	e->tg[1] = 0;
+	e->dup = 0;
+	e->jail = 0;
 	e->sk = sk;
 	e->key = p->key;
 	e->lport = p->port;

@@ -37,9 +37,7 @@ static int __init pcbg_init(void)
 	err = pcbg_raw_demux_init();	/* raw sockets, then their delivery */
 	if (err)
 		goto fail_track;
-	err = pcbg_prison_sock_init();	/* prisoners' sockets */
-	if (err)
-		goto fail_raw;
+	pcbg_prison_sock_init();	/* its hook, placed with a prison */
 	err = pcbg_prison_nl_init();	/* then prisons can be made */
 	if (err)
 		goto fail_prison;
@@ -50,7 +48,6 @@ static int __init pcbg_init(void)
 
 fail_prison:
 	pcbg_prison_sock_exit();
-fail_raw:
 	pcbg_raw_demux_exit();
 fail_track:
 	pcbg_udp_lookup_exit();

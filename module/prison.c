@@ -17,6 +17,7 @@
  * holds its namespace too, for the registry its last socket updates.
  */
 #include <linux/cgroup.h>
+#include <linux/ftrace.h>
 #include <linux/slab.h>
 #include <net/sock.h>
 
@@ -164,12 +165,53 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 		pcbg_prison_hooks_set(pn, false);
 }
 
-/* Whether prisoners' sockets get their operations (prison_sock.c). */
-static bool pcbg_confinable;
+/*
+ * The hook that gives prisoners' sockets their operations (prison_sock.c,
+ * on sock_alloc_file()): placed with the first prison that restricts
+ * addresses, before that prison can be found, not at load, so that a
+ * host without such a prison pays no ftrace call per socket and its
+ * livepatches may take the function. It stays until unload: prisons come
+ * and go by the thousand, and each placement rewrites the function's
+ * text. Another IPMODIFY user (a livepatch) keeps it out: no such prison.
+ */
+static struct ftrace_ops *pcbg_sock_hook;	/* NULL: cannot be placed */
+static bool pcbg_sock_hooked;
+static DEFINE_MUTEX(pcbg_sock_hook_lock);
 
-void pcbg_prisons_confinable(bool can)
+void pcbg_prisons_sock_hook(struct ftrace_ops *ops)
 {
-	WRITE_ONCE(pcbg_confinable, can);
+	pcbg_sock_hook = ops;
+}
+
+static int pcbg_sock_hook_place(void)
+{
+	int err = 0;
+
+	mutex_lock(&pcbg_sock_hook_lock);
+	if (pcbg_sock_hooked)
+		goto out;
+	err = pcbg_sock_hook ? register_ftrace_function(pcbg_sock_hook) :
+			       -ENOENT;
+	if (err) {
+		pr_warn_ratelimited("cannot hook sock_alloc_file() (another IPMODIFY user, such as a livepatch?): %d; no address-restricted prison can be made\n",
+				    err);
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	pcbg_sock_hooked = true;
+out:
+	mutex_unlock(&pcbg_sock_hook_lock);
+	return err;
+}
+
+void pcbg_prisons_sock_unhook(void)
+{
+	mutex_lock(&pcbg_sock_hook_lock);
+	if (pcbg_sock_hooked)
+		unregister_ftrace_function(pcbg_sock_hook);
+	pcbg_sock_hooked = false;
+	pcbg_sock_hook = NULL;
+	mutex_unlock(&pcbg_sock_hook_lock);
 }
 
 /*
@@ -178,12 +220,13 @@ void pcbg_prisons_confinable(bool can)
  */
 static int pcbg_jails_hooks(struct pcbg_net *pn, bool vnet)
 {
+	int err;
+
 	if (vnet)
 		return 0;
-	if (!READ_ONCE(pcbg_confinable)) {
-		pr_warn_ratelimited("no address-restricted prison: sock_alloc_file() is not hooked\n");
-		return -EOPNOTSUPP;
-	}
+	err = pcbg_sock_hook_place();
+	if (err)
+		return err;
 	return pcbg_prison_hooks_set(pn, true);
 }
 

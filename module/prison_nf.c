@@ -114,7 +114,7 @@ static bool pcbg_syn_port_jailed(struct net *net, __be16 lport)
 static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
-	struct pcbg_tuple tp = {};
+	struct pcbg_tuple tp __pcbg_noinit;	/* the family's fields below */
 	struct sock *sk = NULL;
 	unsigned int thoff;
 	u8 protocol;

@@ -450,39 +450,36 @@ static struct ftrace_ops pcbg_alloc_file_ops = {
 	.flags	= FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
 };
 
-static bool pcbg_alloc_file_hooked;
+static bool pcbg_alloc_file_traced;
 
 /*
- * Another IPMODIFY user of sock_alloc_file() (a livepatch) keeps the hook
- * out: the module loads and stands aside from prisons that restrict
- * addresses, which prison.c then refuses.
+ * The filter is set once, at load: ftrace_free_filter() leaves the ops
+ * pointing at the freed hash, so it is freed once, at unload, and the
+ * registry (prison.c) registers and unregisters the ops in between.
  */
-int pcbg_prison_sock_init(void)
+void pcbg_prison_sock_init(void)
 {
 	int err = ftrace_set_filter_ip(&pcbg_alloc_file_ops,
 				       (unsigned long)sock_alloc_file, 0, 1);
 
-	if (!err)
-		err = register_ftrace_function(&pcbg_alloc_file_ops);
 	if (err) {
-		pr_warn("cannot hook sock_alloc_file() (another IPMODIFY user, such as a livepatch?): %d; no address-restricted prison can be made\n",
+		pr_warn("cannot trace sock_alloc_file(): %d; no address-restricted prison can be made\n",
 			err);
 		ftrace_free_filter(&pcbg_alloc_file_ops);
-		return 0;
+		return;
 	}
-	pcbg_alloc_file_hooked = true;
-	pcbg_prisons_confinable(true);
-	return 0;
+	pcbg_alloc_file_traced = true;
+	pcbg_prisons_sock_hook(&pcbg_alloc_file_ops);
 }
 
+/* At unload, when no prisoner socket is left. */
 void pcbg_prison_sock_exit(void)
 {
-	if (!pcbg_alloc_file_hooked)
+	if (!pcbg_alloc_file_traced)
 		return;
-	pcbg_prisons_confinable(false);
-	unregister_ftrace_function(&pcbg_alloc_file_ops);
+	pcbg_prisons_sock_unhook();
 	ftrace_free_filter(&pcbg_alloc_file_ops);
-	pcbg_alloc_file_hooked = false;
+	pcbg_alloc_file_traced = false;
 }
 
 /*

@@ -19,7 +19,8 @@
  *    right before tcp_v4_rcv()/udp_rcv() (and v6) would look up the
  *    socket with inet_iif()/inet_sdif(). Connected sockets, then
  *    listeners (for a SYN, while prisons restrict the namespace:
- *    pcbg_table_syn()) and unconnected UDP sockets answer here.
+ *    pcbg_table_syn(), to a port where a prisoner may listen:
+ *    pcbg_port_jailed()) and unconnected UDP sockets answer here.
  *    Broadcast and multicast routes are left to the stack, which delivers
  *    them to every socket. While UDP is answered inside the kernel's own
  *    lookup functions (udp_lookup.c, the default), this hook leaves UDP
@@ -156,6 +157,14 @@ static unsigned int pcbg_steer(struct pcbg_net *pn, struct sk_buff *skb,
 	tp->lport = l4->dport;
 	t = pcbg_net_table(pn, protocol);
 	if (!t)
+		return NF_ACCEPT;
+	/*
+	 * A SYN to a port where no prisoner may listen is the kernel's, as
+	 * in a namespace without prisons (pcbg_deliver_leaves()): no hash,
+	 * no count, no answer asked.
+	 */
+	if (stage == PCBG_DELIVER && protocol == IPPROTO_TCP &&
+	    pcbg_is_syn(l4) && !pcbg_port_jailed(t, l4->dport))
 		return NF_ACCEPT;
 	if (src == PCBG_HASH_NIC) {
 		hash = skb->hash;		/* the NIC's Toeplitz hash */

@@ -5,8 +5,9 @@
 # and loads; loaded second, the other is refused and the module goes on.
 # UDP to connected sockets arrives in full either way. The same holder on
 # sock_alloc_file() (the hook that gives a prisoner's sockets their
-# operations): the module loads and refuses every prison that restricts
-# addresses, since it could not confine one.
+# operations, placed with the first prison that restricts addresses): the
+# module loads and refuses every such prison, since it could not confine
+# one; without a prison it leaves the function alone.
 . tests/lib.sh
 
 IPM=$(dirname "$KO")/pcbgroup_ipmodify.ko
@@ -72,22 +73,29 @@ check "the stand-in unloads" rmmod pcbgroup_ipmodify
 
 check "a livepatch stand-in holds sock_alloc_file" insmod "$IPM" func=sock_alloc_file
 check "insmod with sock_alloc_file held" insmod "$KO"
-check "the module says it cannot confine" sh -c 'dmesg | tail -20 | grep -q "cannot hook sock_alloc_file"'
 mkdir -p /sys/fs/cgroup/pcbg-conflict
 err=$(ip netns exec $NS_S $JAIL create held ip4.addr=192.0.2.1 \
 	cgroup=/sys/fs/cgroup/pcbg-conflict 2>&1) &&
 	not_ok "an address-restricted prison made without the hook" ||
 	ok "an address-restricted prison refused without the hook: $err"
+check "the module says it cannot confine" sh -c 'dmesg | tail -20 | grep -q "cannot hook sock_alloc_file"'
 check "a vnet prison (no address check) still made" \
 	ip netns exec $NS_S $JAIL create vn vnet cgroup=/sys/fs/cgroup/pcbg-conflict
 check "and destroyed" ip netns exec $NS_S $JAIL destroy vn
 expect_eq "connected UDP, answered by the module" 40 "$(udp_rx)"
-check "rmmod" rmmod pcbgroup
-rmdir /sys/fs/cgroup/pcbg-conflict
 check "the stand-in unloads" rmmod pcbgroup_ipmodify
-check "insmod, sock_alloc_file free" insmod "$KO"
+# The hook comes with the first prison that restricts addresses.
+check "with the function free, the prison is made" \
+	ip netns exec $NS_S $JAIL create held ip4.addr=192.0.2.1 cgroup=/sys/fs/cgroup/pcbg-conflict
 check "a livepatch stand-in cannot take sock_alloc_file from the module" \
 	sh -c "! insmod $IPM func=sock_alloc_file 2>/dev/null"
+check "the prison destroyed" ip netns exec $NS_S $JAIL destroy held
+check "the hook stays until unload" sh -c "! insmod $IPM func=sock_alloc_file 2>/dev/null"
 check "rmmod" rmmod pcbgroup
+check "insmod, no prison" insmod "$KO"
+check "without a prison the module leaves sock_alloc_file alone" insmod "$IPM" func=sock_alloc_file
+check "the stand-in unloads" rmmod pcbgroup_ipmodify
+check "rmmod" rmmod pcbgroup
+rmdir /sys/fs/cgroup/pcbg-conflict
 ns_teardown
 exit $T_FAILED

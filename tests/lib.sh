@@ -132,23 +132,23 @@ fresh_pair() {
 }
 
 # The connect+bind+close cycle (bench/prison_rate.c) of scripts/bench-guest
-# and scripts/pc-profile-guest, one run in MODE (unloaded, unjailed or
-# prisoner): cycle_start MODE
+# and scripts/pc-profile-guest, one run in MODE (unloaded; defaults: loaded,
+# no prison; unjailed: loaded, beside a prison; prisoner): cycle_start MODE
 # [PIN...] loads or unloads the module, makes fresh namespaces, a prison of
-# the client's address where the module is loaded, and starts the server
+# the client's address for unjailed and prisoner, and starts the server
 # (under PIN, e.g. taskset -c 0); cycle_client MODE N [PIN...] runs N
 # cycles and prints the client's rate; cycle_end MODE stops the server and
 # destroys the prison (it holds the module: before any unload).
 cycle_start() {
 	local mode=$1
 	shift
-	if [ $mode = unloaded ]; then
+	# A fresh load for defaults: a prison's hooks stay until unload.
+	if [ $mode = unloaded ] || [ $mode = defaults ]; then
 		unload
-	elif ! loaded; then
-		insmod $KO
 	fi
+	[ $mode = unloaded ] || loaded || insmod $KO
 	fresh_pair
-	[ $mode = unloaded ] ||
+	cycle_jailed $mode &&
 		ip netns exec $NS_S $JAIL create bench ip4.addr=192.0.2.1 >/dev/null
 	ip netns exec $NS_C "$@" out/prison_rate server 7400 &
 	cycle_sp=$!
@@ -167,15 +167,17 @@ cycle_client() {
 cycle_end() {
 	kill $cycle_sp
 	wait $cycle_sp 2>/dev/null
-	[ $1 = unloaded ] || ip netns exec $NS_S $JAIL destroy bench
+	! cycle_jailed $1 || ip netns exec $NS_S $JAIL destroy bench
 }
+cycle_jailed() { [ $1 = unjailed ] || [ $1 = prisoner ]; }
 # cycle_order R: the modes of run R, rotated so that none always follows
 # another.
 cycle_order() {
-	case $(($1 % 3)) in
-	1) echo unloaded unjailed prisoner ;;
-	2) echo prisoner unloaded unjailed ;;
-	0) echo unjailed prisoner unloaded ;;
+	case $(($1 % 4)) in
+	1) echo unloaded defaults unjailed prisoner ;;
+	2) echo prisoner unloaded defaults unjailed ;;
+	3) echo unjailed prisoner unloaded defaults ;;
+	0) echo defaults unjailed prisoner unloaded ;;
 	esac
 }
 

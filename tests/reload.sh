@@ -5,6 +5,7 @@
 # the functions pcbgroup probes run on every CPU while the probes are
 # armed and disarmed. RELOAD_MODULE=pcbgroup (default) or probes, the
 # control (tests/reload/probes.c: the same probes, counting handlers).
+# Each pcbgroup round makes a prison, which hooks sock_alloc_file().
 # The host checks the guest's log (oops, lockdep, KASAN) after the run.
 . tests/lib.sh
 
@@ -16,6 +17,16 @@ probes) ko=$(dirname "$KO")/pcbgroup_probes.ko ;;
 *) not_ok "RELOAD_MODULE must be pcbgroup or probes"; exit 1 ;;
 esac
 name=$(basename "$ko" .ko)
+# pcbgroup hooks sock_alloc_file() with its first prison that restricts
+# addresses: one made and destroyed each round, so the hook comes and
+# goes (at rmmod) under the hammer too.
+cg=/sys/fs/cgroup/pcbg-reload
+arm_prisons() {
+	[ "$name" = pcbgroup ] || return 0
+	$JAIL create reload ip4.addr=192.0.2.99 cgroup=$cg >/dev/null &&
+		$JAIL destroy reload
+}
+mkdir -p $cg
 unload
 rmmod "$name" 2>/dev/null
 check "the hammer builds" gcc -O2 -Wall -Werror -o /tmp/hammer tests/reload/hammer.c
@@ -26,7 +37,7 @@ fails=0 start=$SECONDS
 done_=0
 for ((n = 1; n <= rounds; n++)); do
 	[ $((SECONDS - start)) -lt "$limit" ] || break
-	if ! { insmod "$ko" && rmmod "$name"; }; then
+	if ! { insmod "$ko" && arm_prisons && rmmod "$name"; }; then
 		fails=$((fails + 1))
 	fi
 	done_=$n
@@ -41,4 +52,5 @@ echo "# $done_ loads and unloads of $name in $secs s under the hammer ($made soc
 check "the hammer's four workers made sockets ($made)" \
 	test "$(grep -c sockets /tmp/hammer.out)" = 4 -a "$made" -gt 0
 expect_eq "$rounds loads and unloads of $name under the hammer" "$rounds failed 0" "$done_ failed $fails"
+rmdir $cg
 exit $T_FAILED

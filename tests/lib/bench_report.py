@@ -41,6 +41,8 @@ def icount_rows(path, rows):
               "a SYN: the kernel's established lookup, then the listener"),
              ("pcbgroup_listener_prisons", "native_listener",
               "a SYN where prisons restrict: the groups answer it"),
+             ("pcbgroup_listener_other", "native_listener",
+              "a SYN where prisons restrict, to a port no prisoner listens on"),
              ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
     sizes = sorted(set(n for n, _ in got), key=lambda n: int(n or 0))
     for n in sizes:
@@ -82,6 +84,8 @@ def cache_rows(path, log, rows):
               "a SYN: the kernel's established lookup, then the listener"),
              ("pcbgroup_listener_prisons", "native_listener",
               "a SYN where prisons restrict: the groups answer it"),
+             ("pcbgroup_listener_other", "native_listener",
+              "a SYN where prisons restrict, to a port no prisoner listens on"),
              ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
     keys = sorted(set((n, c) for n, c, _ in got), key=lambda k: (int(k[0]), k[1]))
     for n, cache in keys:
@@ -238,11 +242,12 @@ def cyclecount_rows(path, log, rows):
         mode, r = f[1:3]
         n = float(kv["cycles"])
         t[r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n)
-    reps = [v for v in t.values() if len(v) == 3]
-    if not reps:
-        return
-    for a, b, label in (("unjailed", "unloaded", "unjailed socket, module loaded / unloaded"),
+    for a, b, label in (("defaults", "unloaded", "no prison, module at its defaults / unloaded"),
+                        ("unjailed", "unloaded", "unjailed socket beside a prison, module loaded / unloaded"),
                         ("prisoner", "unjailed", "prisoner / unjailed, module loaded")):
+        reps = [v for v in t.values() if a in v and b in v]
+        if not reps:
+            continue
         for i, what, fmt in ((0, "instructions", "%.0f"), (1, "L1d lines missed", "%.1f")):
             ratios = [v[a][i] / v[b][i] for v in reps if v[b][i]]
             rows.append(("connect+bind+close, %s: %s per cycle (cache model plugin)"
@@ -253,7 +258,7 @@ def cyclecount_rows(path, log, rows):
                          fmt % med([v[a][i] for v in reps]),
                          fmt % med([v[b][i] for v in reps]),
                          med(ratios), spread(ratios),
-                         "<= 1.02" if a == "unjailed" and i == 0 else "-"))
+                         "<= 1.02" if b == "unloaded" and i == 0 else "-"))
 
 
 def main():
@@ -310,7 +315,10 @@ def main():
                      "kernel (pcbg_table_syn()), so the path is that test, then the kernel's lookups"),
                     ("pcbgroup_listener_prisons", "in a namespace with prisons, where the groups answer SYNs "
                      "(pcbg_answer(): the kernel's established lookup, then 1 wildcard listener, handed over "
-                     "without a reference)")):
+                     "without a reference)"),
+                    ("pcbgroup_listener_other", "in a namespace with prisons, to a port where no prisoner "
+                     "listens (pcbg_port_jailed()): the delivery hook's test of the port, then the kernel's "
+                     "lookups")):
                 pl = lookup[(n, cache, kind)]
                 if not (pl and nl):
                     continue
@@ -472,14 +480,17 @@ def main():
               "module at its defaults + soft_hash=1 (kernel: early demux); exact hits in last run: %s; "
               "%d alternating pairs" % (n, h, k), "tcp rx %s flows")
 
-    loc, rate = [], []
+    loc, rate, drate = [], [], []
     for line in read(os.path.join(raw, "locality.txt")):
         p = line.split()
-        if len(p) == 8:
+        if len(p) in (8, 10):
             pl, pt, nl, nt = map(int, (p[1], p[2], p[4], p[5]))
             loc.append((pl, pt, nl, nt))
             if float(p[6]) > 0 and float(p[7]) > 0:
                 rate.append((pt / float(p[6]), nt / float(p[7])))
+            # The module at its defaults: the same count of connections.
+            if len(p) == 10 and float(p[9]) > 0 and float(p[7]) > 0:
+                drate.append((pt / float(p[9]), nt / float(p[7])))
     if loc:
         pl, pt, nl, nt = map(sum, zip(*loc))
         rows.append(("accept locality (SO_REUSEPORT + SO_INCOMING_CPU)",
@@ -490,11 +501,18 @@ def main():
     if rate:
         ratios = [p / n for p, n in rate]
         rows.append(("connection rate, same listeners (conn/s, higher is better)",
-                     "%d runs of %d sequential connect/echo/close, software Toeplitz, verify off"
+                     "%d runs of %d sequential connect/echo/close, software Toeplitz, verify off, a prison in the namespace: the groups answer the SYNs"
                      % (len(rate), loc[0][1]),
                      "%.1f" % med([p for p, _ in rate]), "%.1f" % med([n for _, n in rate]),
                      med(ratios), spread(ratios), "-"))
         plot.append(("conn rate", med(ratios)))
+    if drate:
+        ratios = [p / n for p, n in drate]
+        rows.append(("connection rate, same listeners, module at its defaults (conn/s)",
+                     "%d runs of %d sequential connect/echo/close; veth gives no RSS hash, so the groups "
+                     "answer nothing: the cost of following the connections" % (len(drate), loc[0][1]),
+                     "%.1f" % med([p for p, _ in drate]), "%.1f" % med([n for _, n in drate]),
+                     med(ratios), spread(ratios), ">= 1.00"))
     for line in read(os.path.join(raw, "churn.txt")):
         p = line.split()
         if len(p) == 6:
@@ -509,7 +527,7 @@ def main():
         if len(p) == 5:
             pr.setdefault(int(p[3]), {})[p[2]] = float(p[4])
             cycles = p[1]
-    reps = [v for v in pr.values() if len(v) == 3]
+    reps = [v for v in pr.values() if all(k in v for k in ("prisoner", "unjailed", "unloaded"))]
     if reps:
         ratios = [v["prisoner"] / v["unjailed"] for v in reps]
         rows.append(("prison checks: connect+bind+close (per s, higher is better)",
@@ -522,13 +540,21 @@ def main():
                      med(ratios), spread(ratios), "-"))
         plot.append(("prison cost", med(ratios)))
         ratios = [v["unjailed"] / v["unloaded"] for v in reps]
-        rows.append(("unjailed socket, module loaded / unloaded (per s)",
+        rows.append(("unjailed socket beside a prison, module loaded / unloaded (per s)",
                      "the same cycles: the module's whole cost on them (socket tracking, "
                      "steering, the prison hooks of a namespace with a prison, the "
                      "socket-creation probe)",
                      "%.1f" % med([v["unjailed"] for v in reps]),
                      "%.1f" % med([v["unloaded"] for v in reps]),
                      med(ratios), spread(ratios), "-"))
+    reps = [v for v in reps if "defaults" in v]
+    if reps:
+        ratios = [v["defaults"] / v["unloaded"] for v in reps]
+        rows.append(("socket in a namespace without prisons, module at its defaults / unloaded (per s)",
+                     "the same cycles: socket tracking and steering alone",
+                     "%.1f" % med([v["defaults"] for v in reps]),
+                     "%.1f" % med([v["unloaded"] for v in reps]),
+                     med(ratios), spread(ratios), ">= 0.98"))
     cyclecount_rows(os.path.join(raw, "cache-cycle", "cyclecount.txt"),
                     os.path.join(raw, "cache-cycle", "plugin.log"), rows)
 
