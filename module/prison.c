@@ -171,8 +171,10 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
  * addresses, before that prison can be found, not at load, so that a
  * host without such a prison pays no ftrace call per socket and its
  * livepatches may take the function. It stays until unload: prisons come
- * and go by the thousand, and each placement rewrites the function's
- * text. Another IPMODIFY user (a livepatch) keeps it out: no such prison.
+ * and go by the thousand, each placement rewrites the function's text,
+ * and a destroyed prison's listener may still accept (the new socket
+ * takes its prison reference in the hook). Another IPMODIFY user (a
+ * livepatch) keeps it out: no such prison.
  */
 static struct ftrace_ops *pcbg_sock_hook;	/* NULL: cannot be placed */
 static bool pcbg_sock_hooked;
