@@ -446,6 +446,8 @@ enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk);
 unsigned int pcbg_table_members(const struct pcbg_table *t,
 				enum pcbg_kind kind);
 void pcbg_table_jail_recount(struct pcbg_table *t);
+unsigned int pcbg_table_jailed_listeners(const struct pcbg_table *t,
+					 unsigned int *unknown);
 
 /*
  * A packet as the answer policy (pcbg_answer(), lookup.c) sees it: what

@@ -243,6 +243,21 @@ static bool pcbg_jail_of(const struct pcbg_table *t,
 }
 
 /*
+ * The prisoners' listeners the SYN rule counts, and its "cannot tell"
+ * count (/proc/net/pcbgroup/stats): exact while no listener comes or goes.
+ */
+unsigned int pcbg_table_jailed_listeners(const struct pcbg_table *t,
+					 unsigned int *unknown)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < PCBG_PORT_SLOTS; i++)
+		n += atomic_read(&t->port_jail[i]);
+	*unknown = atomic_read(&t->jail_unknown);
+	return n;
+}
+
+/*
  * A prison came or went: which TCP wildcard sockets are prisoners' is
  * counted again. Callers hold jail_unknown raised from before the change
  * until after this, so that no SYN meanwhile trusts the counts.

@@ -117,6 +117,7 @@ struct sock *pcbg_answer_given(struct pcbg_net *pn, const struct pcbg_rss *rss,
 static int pcbg_stats_show(struct seq_file *seq, void *v)
 {
 	struct pcbg_net *pn = pcbg_net(seq_file_single_net(seq));
+	struct pcbg_table *tcp;
 	int i, k;
 
 	for (i = 0; i < PCBG_STAT_MAX; i++)
@@ -130,6 +131,15 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 			seq_printf(seq, "%s_%s %u\n", pcbg_proto_names[i],
 				   pcbg_kind_names[k],
 				   pcbg_table_members(t, k));
+	}
+	/* The SYN rule's count of prisoners' listeners (group.c). */
+	tcp = rcu_dereference(pn->tables[PCBG_TCP]);
+	if (tcp) {
+		unsigned int unknown, n;
+
+		n = pcbg_table_jailed_listeners(tcp, &unknown);
+		seq_printf(seq, "tcp_jail_listeners %u\ntcp_jail_unknown %u\n",
+			   n, unknown);
 	}
 	/* Whether the steering hooks are there (steer.c). */
 	seq_printf(seq, "steer_hooks %d\n", READ_ONCE(pn->steer_hooks));
