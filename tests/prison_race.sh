@@ -72,7 +72,11 @@ for ((r = 1; r <= lrounds; r++)); do
 	for i in 1 2 3 4; do wait_file /tmp/churn.out.$i 30; done
 	held=$(cat /tmp/churn.out.* | awk '{s += $1} END {print s + 0}')
 	port=$(cat /tmp/churn.out.* | awk 'NF > 1 {print $2; exit}')
-	nap 0.3		# a listener made without a port is placed a tick later
+	# A listener made without a port is placed a tick later: up to 3 s.
+	for ((try = 0; try < 30; try++)); do
+		[ "$(stat $NS_S tcp_jail_unknown)" = 0 ] && break
+		nap 0.1
+	done
 	n=$(stat $NS_S tcp_jail_listeners) u=$(stat $NS_S tcp_jail_unknown)
 	echo "# round $r: $held listeners held, $n counted, $u cannot tell, port $port"
 	[ "$n" = "$held" ] && [ "$u" = 0 ] && counted=$((counted + 1))
