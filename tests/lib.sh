@@ -244,6 +244,19 @@ syn_prison_end() {
 	ip netns exec "$1" $JAIL destroy syn &&
 	rmdir "/sys/fs/cgroup/pcbg-syn-$1"
 }
+# soft_hash_set 0|1: net.pcbgroup.soft_hash in both test namespaces.
+soft_hash_set() {
+	ip netns exec "$NS_S" sysctl -qw net.pcbgroup.soft_hash="$1" &&
+		ip netns exec "$NS_C" sysctl -qw net.pcbgroup.soft_hash="$1"
+}
+# in_cg CGROUP CMD...: run CMD in the server namespace, in CGROUP.
+in_cg() {
+	local cg=$1
+	shift
+	# ip netns exec's own sysfs hides the cgroup mount: mount it again.
+	ip netns exec "$NS_S" sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+		echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
 
 # wait_file FILE [SECONDS]: FILE appears within SECONDS (10) (a background
 # process ready).

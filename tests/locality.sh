@@ -13,14 +13,6 @@ conns=${LOCALITY_CONNS:-200}
 reps=${LOCALITY_REPS:-1}
 verify=${LOCALITY_VERIFY:-1}
 
-# soft_hash 0|1: net.pcbgroup.soft_hash in both namespaces.
-soft_hash() {
-	local ns
-	for ns in $NS_S $NS_C; do
-		check "soft_hash=$1 in $ns" ip netns exec $ns sysctl -qw net.pcbgroup.soft_hash=$1
-	done
-}
-
 # measure LABEL PORT-BASE: prints "accepted local seconds".
 measure() {
 	local mapping out
@@ -48,11 +40,11 @@ for ((r = 1; r <= reps; r++)); do
 	BUCKETS=$(<$P/buckets)
 	# The module at its defaults first: veth gives no RSS hash, so the
 	# groups answer nothing; what remains is following the connections.
-	soft_hash 0
+	check "soft_hash=0 in both namespaces" soft_hash_set 0
 	read -r dtotal dlocal dsecs < <(measure defaults $((30000 + r * 2000)))
 	expect_eq "defaults: every connection accepted" "$conns" "$dtotal"
 	echo "# accept locality with pcbgroup at its defaults: $dlocal/$dtotal in $dsecs s"
-	soft_hash 1
+	check "soft_hash=1 in both namespaces" soft_hash_set 1
 	# The groups answer SYNs where a prison restricts the namespace.
 	check "a prison, for SYN answers" syn_prison $NS_S
 	read -r total local secs < <(measure pcbgroup $((20000 + r * 2000)))

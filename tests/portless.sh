@@ -9,7 +9,7 @@
 . tests/lib.sh
 
 setup_and_load "insmod"
-for ns in $NS_S $NS_C; do ip netns exec $ns sysctl -qw net.pcbgroup.soft_hash=1; done
+soft_hash_set 1
 server_start $NS_S --addr 192.0.2.1 --tcp 7000 --udp 7001
 rm -f /tmp/pl.ready /tmp/pl.stop
 # ulimit as root, then the listeners as nobody (its hard limit is raised).

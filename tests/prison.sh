@@ -217,13 +217,6 @@ lap "escape table"
 # made at the bottom are M's, and a tree as deep outside any prison is
 # not confined. A second prison K one level deeper than M's exercises a
 # lookup over two levels.
-in_cg() {	# in_cg CGROUP CMD...: run CMD in the server namespace, in CGROUP
-	local cg=$1
-	shift
-	# ip netns exec's own sysfs hides the cgroup mount: mount it again.
-	ip netns exec $NS_S sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-		echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
 bind_errnos() {	# bind_errnos CGROUP ADDR...: per address, 0 or bind(ADDR:0)'s errno
 	local cg=$1
 	shift
@@ -276,17 +269,13 @@ wait_file /tmp/p2.ready
 check "create prison L on the listener's cgroup (attach)" \
 	in_s - $JAIL create L cgroup=$CG/pcbgroup/late attach ip4.addr=192.0.2.13 ip6.addr=
 for how in "no hash" "groups"; do
-	if [ "$how" = groups ]; then
-		ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=1
-		ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=1
-	fi
+	[ "$how" = groups ] && soft_hash_set 1
 	ip netns exec $NS_C $ESC connect-many --label "$how: the listener L took over" --port 9320 \
 		--timeout 1 --to 192.0.2.13,!192.0.2.1,!192.0.2.11
 	ip netns exec $NS_C $ESC connect-many --label "$how: an unjailed listener" --port 9321 \
 		--timeout 1 --to 192.0.2.1,192.0.2.11
 done
-ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=0
-ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=0
+soft_hash_set 0
 wait $srv $srv2
 expect_eq "L's listener served its address only" "served=2" "$(</tmp/p.out)"
 expect_eq "the unjailed listener served all" "served=4" "$(</tmp/p2.out)"
@@ -327,8 +316,7 @@ receive() {
 }
 ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
 receive "no hash"
-ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=1
-ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=1
+soft_hash_set 1
 receive "groups"
 check "the groups looked the prisoner's packets up" test "$(stat $NS_S hit_wildcard)" -gt 0
 expect_eq "verify: no mismatch" 0 "$(stat $NS_S mismatch)"

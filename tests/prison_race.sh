@@ -59,10 +59,8 @@ for ((r = 1; r <= lrounds; r++)); do
 	rm -f /tmp/churn.stop /tmp/churn.out.*
 	touch /tmp/churn.release
 	for i in 1 2 3 4; do
-		# ip netns exec's own sysfs hides the cgroup mount: mount it again.
-		ip netns exec $NS_S sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-			echo $$ >"$0/cgroup.procs" && exec "$@"' $CGL \
-			$CHURN churn 9800 9832 8 /tmp/churn.stop /tmp/churn.out.$i /tmp/churn.release &
+		in_cg $CGL $CHURN churn 9800 9832 8 /tmp/churn.stop /tmp/churn.out.$i \
+			/tmp/churn.release &
 	done
 	for i in 1 2 3 4; do wait_file /tmp/churn.out.$i.ready 30; done
 	ip netns exec $NS_S $JAIL create Q$r cgroup=$CGL attach ip4.addr=192.0.2.12 \

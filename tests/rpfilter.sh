@@ -46,8 +46,7 @@ ns_teardown
 expect_eq "unloaded: A gets all 10, B the 5 sent before rp_filter was strict" "A=10 B=5" "$base"
 
 setup_and_load "insmod"
-ip netns exec $NS_S sysctl -qw net.pcbgroup.soft_hash=1
-ip netns exec $NS_C sysctl -qw net.pcbgroup.soft_hash=1
+soft_hash_set 1
 got=$(scenario)
 expect_eq "loaded: the same datagrams arrive (strict rp_filter holds for B)" "$base" "$got"
 check "the groups looked the datagrams up" test "$(stat $NS_S lookups)" -gt 0

@@ -26,6 +26,17 @@ def spread(xs):
     return "%.3g-%.3g" % (min(xs), max(xs)) if xs else "-"
 
 
+# The lookup kinds compared with the kernel's beside the established ones:
+# (pcbgroup's kind, the kernel's, what it is).
+LOOKUP_PAIRS = (("pcbgroup_listener", "native_listener",
+                 "a SYN: the kernel's established lookup, then the listener"),
+                ("pcbgroup_listener_prisons", "native_listener",
+                 "a SYN where prisons restrict: the groups answer it"),
+                ("pcbgroup_listener_other", "native_listener",
+                 "a SYN where prisons restrict, to a port no prisoner listens on"),
+                ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
+
+
 def icount_rows(path, rows):
     """Guest instructions per lookup: the lookup benchmark in a guest run
     with QEMU's -icount shift=0, where the guest clock counts instructions
@@ -35,15 +46,9 @@ def icount_rows(path, rows):
         kv = dict(re.findall(r"(\w+)=(\S+)", line))
         if line.startswith("lookup") and kv.get("cache") == "hot":
             got[(kv["sockets"], kv["kind"])].append(float(kv["ns_per_lookup"]))
-    pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
-             ("pcbgroup_swhash", "native_established", "established, software Toeplitz"),
-             ("pcbgroup_listener", "native_listener",
-              "a SYN: the kernel's established lookup, then the listener"),
-             ("pcbgroup_listener_prisons", "native_listener",
-              "a SYN where prisons restrict: the groups answer it"),
-             ("pcbgroup_listener_other", "native_listener",
-              "a SYN where prisons restrict, to a port no prisoner listens on"),
-             ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
+    pairs = ((("pcbgroup_hwhash", "native_established", "established, NIC hash"),
+              ("pcbgroup_swhash", "native_established", "established, software Toeplitz"))
+             + LOOKUP_PAIRS)
     sizes = sorted(set(n for n, _ in got), key=lambda n: int(n or 0))
     for n in sizes:
         for mine, theirs, what in pairs:
@@ -79,14 +84,7 @@ def cache_rows(path, log, rows):
             got[(kv["sockets"], kv["cache"], kv["kind"])].append(
                 (float(w["l1_misses"]) / n, float(w["llc_misses"]) / n,
                  float(w["stores"]) / n, float(w.get("insns", 0)) / n))
-    pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),
-             ("pcbgroup_listener", "native_listener",
-              "a SYN: the kernel's established lookup, then the listener"),
-             ("pcbgroup_listener_prisons", "native_listener",
-              "a SYN where prisons restrict: the groups answer it"),
-             ("pcbgroup_listener_other", "native_listener",
-              "a SYN where prisons restrict, to a port no prisoner listens on"),
-             ("pcbgroup_udp", "native_udp", "unconnected UDP, as answered on a port with connected sockets"))
+    pairs = (("pcbgroup_hwhash", "native_established", "established, NIC hash"),) + LOOKUP_PAIRS
     keys = sorted(set((n, c) for n, c, _ in got), key=lambda k: (int(k[0]), k[1]))
     for n, cache in keys:
         for mine, theirs, what in pairs:
@@ -318,7 +316,7 @@ def main():
                      "without a reference)"),
                     ("pcbgroup_listener_other", "in a namespace with prisons, to a port where no prisoner "
                      "listens (pcbg_port_jailed()): the delivery hook's test of the port, then the kernel's "
-                     "lookups")):
+                     "lookups (the prison hook at LOCAL_IN tests the port once more: not in this row)")):
                 pl = lookup[(n, cache, kind)]
                 if not (pl and nl):
                     continue
@@ -510,7 +508,9 @@ def main():
         ratios = [p / n for p, n in drate]
         rows.append(("connection rate, same listeners, module at its defaults (conn/s)",
                      "%d runs of %d sequential connect/echo/close; veth gives no RSS hash, so the groups "
-                     "answer nothing: the cost of following the connections" % (len(drate), loc[0][1]),
+                     "answer nothing: the cost of following the connections (soft_hash set back to 0 in "
+                     "namespaces made with it, so their steering hooks are there and leave each packet "
+                     "at their no-hash test)" % (len(drate), loc[0][1]),
                      "%.1f" % med([p for p, _ in drate]), "%.1f" % med([n for _, n in drate]),
                      med(ratios), spread(ratios), ">= 1.00"))
     for line in read(os.path.join(raw, "churn.txt")):
