@@ -5,7 +5,9 @@
 # figure is the share of connections accepted by the listener of the CPU
 # that received them, with pcbgroup (answering SYNs: a prison in the
 # namespace) and with the module unloaded; the connection rate also with
-# the module at its defaults (veth: no hash, the groups answer nothing).
+# the module at its defaults (veth: no hash, the groups answer nothing;
+# soft_hash set back to 0, so the steering hooks it gave the namespaces
+# are there and leave each packet at their no-hash test).
 . tests/lib.sh
 
 ncpu=$(nproc)

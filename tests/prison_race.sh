@@ -42,7 +42,8 @@ expect_eq "no socket left in the prison" 0 "$socks"
 echo "# prison_denied $(stat $NS_S prison_denied), prison_unconfined $(stat $NS_S prison_unconfined)"
 expect_eq "no prisoner socket left unconfined" 0 "$(stat $NS_S prison_unconfined)"
 
-# Listeners against a prison made over their cgroup: four processes open
+# Listeners against a prison made over their cgroup: four unprivileged
+# processes (nobody) open
 # and close wildcard listeners (bound, and listen() before bind()) while
 # a prison is made over their cgroup with attach. A SYN is the kernel's
 # only on a port where the count of prisoners' listeners says none
@@ -50,6 +51,7 @@ expect_eq "no prisoner socket left unconfined" 0 "$(stat $NS_S prison_unconfined
 # prisoners' listeners must refuse the host's address. Each round ends
 # with pcbgjail destroy, which kills the churners (as jail -r does).
 CHURN="python3 tests/lib/listen_churn.py"
+NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs"
 CGL=/sys/fs/cgroup/pcbg-listen
 lrounds=${LISTEN_ROUNDS:-4}
 mkdir -p $CGL
@@ -59,8 +61,8 @@ for ((r = 1; r <= lrounds; r++)); do
 	rm -f /tmp/churn.stop /tmp/churn.out.*
 	touch /tmp/churn.release
 	for i in 1 2 3 4; do
-		in_cg $CGL $CHURN churn 9800 9832 8 /tmp/churn.stop /tmp/churn.out.$i \
-			/tmp/churn.release &
+		in_cg $CGL $NOBODY $CHURN churn 9800 9832 8 /tmp/churn.stop \
+			/tmp/churn.out.$i /tmp/churn.release &
 	done
 	for i in 1 2 3 4; do wait_file /tmp/churn.out.$i.ready 30; done
 	ip netns exec $NS_S $JAIL create Q$r cgroup=$CGL attach ip4.addr=192.0.2.12 \
