@@ -70,6 +70,7 @@ struct pcbg_net {
 	int soft_hash;
 	int loopback;
 	bool steer_hooks;	/* steer.c's hooks registered here */
+	bool conns_placed;	/* TCP connections get entries (track.c) */
 	bool steer_gone;	/* the namespace is going: no more */
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
@@ -155,7 +156,7 @@ bool pcbg_udp_lookup_armed(void);
 /* steer.c: the netfilter hooks, where something can be hashed */
 int pcbg_steer_init(void);
 void pcbg_steer_exit(void);
-int pcbg_steer_update(struct pcbg_net *pn);
+int pcbg_steer_update(struct pcbg_net *pn, bool existing);
 void pcbg_steer_exit_net(struct pcbg_net *pn);
 
 /* track.c: membership follows the kernel's sockets */
@@ -163,6 +164,7 @@ int pcbg_track_init(void);
 void pcbg_track_exit(void);
 void pcbg_track_walk(void);
 void pcbg_track_walk_net(struct net *net);
+void pcbg_track_conns_on(struct pcbg_net *pn, bool existing);
 void pcbg_track_place_unbound(struct work_struct *work);
 unsigned long pcbg_track_udp_missed(void);
 void pcbg_track_init_net(struct pcbg_net *pn);

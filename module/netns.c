@@ -98,7 +98,7 @@ static int pcbg_hash_sysctl(struct pcbg_net *pn, struct ctl_table *table,
 	err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
 	if (err || !write)
 		return err;
-	err = pcbg_steer_update(pn);
+	err = pcbg_steer_update(pn, true);
 	if (err)
 		WRITE_ONCE(*val, old);
 	return err;
@@ -270,7 +270,7 @@ static int __net_init pcbg_net_init(struct net *net)
 	err = pcbg_proc_init_net(pn);
 	if (err)
 		goto fail_sysctl;
-	err = pcbg_steer_update(pn);
+	err = pcbg_steer_update(pn, false);
 	if (err)
 		goto fail_proc;
 	atomic_inc(&pcbg_instances);

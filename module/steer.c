@@ -488,10 +488,13 @@ static const struct nf_hook_ops pcbg_nf_ops[] = {
  * veth and loopback pays nothing. Once in, they stay until the namespace
  * goes: clearing the sysctl again leaves them, as their multicast route
  * reset still serves the sockets their answers gave a route.
+ * Only they read a TCP connection's entry: the namespace's connections
+ * are placed from then on (pcbg_track_conns_on()). @existing: the
+ * namespace may have connections already.
  */
 static DEFINE_MUTEX(pcbg_steer_lock);
 
-static int pcbg_steer_want(struct pcbg_net *pn)
+static int pcbg_steer_want(struct pcbg_net *pn, bool existing)
 {
 	int err = 0;
 
@@ -502,6 +505,8 @@ static int pcbg_steer_want(struct pcbg_net *pn)
 	if (!pn->steer_hooks && !pn->steer_gone) {
 		err = nf_register_net_hooks(pn->net, pcbg_nf_ops,
 					    ARRAY_SIZE(pcbg_nf_ops));
+		if (!err)
+			pcbg_track_conns_on(pn, existing);
 		WRITE_ONCE(pn->steer_hooks, !err);
 	}
 	mutex_unlock(&pcbg_steer_lock);
@@ -509,11 +514,11 @@ static int pcbg_steer_want(struct pcbg_net *pn)
 }
 
 /* After soft_hash or loopback changed in @pn (sysctl, or at creation). */
-int pcbg_steer_update(struct pcbg_net *pn)
+int pcbg_steer_update(struct pcbg_net *pn, bool existing)
 {
 	if (!READ_ONCE(pn->soft_hash) && !READ_ONCE(pn->loopback))
 		return 0;
-	return pcbg_steer_want(pn);
+	return pcbg_steer_want(pn, existing);
 }
 
 void pcbg_steer_exit_net(struct pcbg_net *pn)
@@ -542,7 +547,7 @@ static int pcbg_steer_netdev(struct notifier_block *nb, unsigned long event,
 	if ((event != NETDEV_REGISTER && event != NETDEV_FEAT_CHANGE) ||
 	    !(dev->features & NETIF_F_RXHASH))
 		return NOTIFY_DONE;
-	err = pcbg_steer_want(pcbg_net(dev_net(dev)));
+	err = pcbg_steer_want(pcbg_net(dev_net(dev)), true);
 	if (err)
 		pr_warn_ratelimited("%s: no steering hooks in its namespace (%d): its packets take the kernel's path\n",
 				    dev->name, err);

@@ -48,6 +48,24 @@ static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
 	rcu_read_unlock();
 }
 
+/*
+ * Only the steering hooks read a TCP connection's entry (the established
+ * lookup at early demux): a namespace without them, a container on veth,
+ * places none, and a connection costs it no entry. From the moment they
+ * are in, every new connection is placed; one made before is the
+ * kernel's (a connection the groups do not hold is always left to the
+ * kernel's lookup), unless a walk places it (pcbg_track_conns_on()).
+ * Never cleared: a connection placed is removed when it closes.
+ * Preemption is off (the tracepoint, a bucket lock): an RCU reader.
+ */
+static void pcbg_track_conn(struct sock *sk, enum pcbg_kind kind)
+{
+	struct pcbg_net *pn = pcbg_net_sched(sock_net(sk));
+
+	if (pn && READ_ONCE(pn->conns_placed))
+		pcbg_track_set(sk, kind);
+}
+
 static bool pcbg_inet(const struct sock *sk, int protocol)
 {
 	return sk->sk_protocol == protocol &&
@@ -126,7 +144,7 @@ static void pcbg_tcp_state(void *data, const struct sock *csk,
 		return;
 	switch (newstate) {
 	case TCP_ESTABLISHED:
-		pcbg_track_set(sk, PCBG_EXACT);
+		pcbg_track_conn(sk, PCBG_EXACT);
 		break;
 	case TCP_LISTEN:
 		pcbg_track_set(sk, PCBG_WILD);
@@ -134,7 +152,11 @@ static void pcbg_tcp_state(void *data, const struct sock *csk,
 			pcbg_track_unbound_later(sk);
 		break;
 	case TCP_CLOSE:
-		pcbg_track_set(sk, PCBG_NONE);
+		/* A listener always has its entry; a connection maybe not. */
+		if (oldstate == TCP_LISTEN)
+			pcbg_track_set(sk, PCBG_NONE);
+		else
+			pcbg_track_conn(sk, PCBG_NONE);
 		break;
 	}
 }
@@ -394,6 +416,23 @@ static void pcbg_resync_now(struct pcbg_net *pn)
 }
 
 /*
+ * The steering hooks came into @pn: its connections get entries from now
+ * on. Those it had are placed by a walk only in a namespace of the
+ * initial user namespace: the kernel's table the walk reads is often the
+ * host's, and a user who makes a namespace of its own could otherwise
+ * make the module walk it once per namespace. A user's connections made
+ * before stay the kernel's until they close. @existing: it may have
+ * connections (not a namespace being made, nor the load, which walks).
+ */
+void pcbg_track_conns_on(struct pcbg_net *pn, bool existing)
+{
+	WRITE_ONCE(pn->conns_placed, true);
+	if (existing && pcbg_tracking_ready() &&
+	    pn->net->user_ns == &init_user_ns)
+		pcbg_resync_now(pn);
+}
+
+/*
  * A UDP probe missed a call, in some namespace (a missed kretprobe does
  * not say which): walk them all, at most once a PCBG_RESYNC_ALL_GAP. Any
  * user can make probes miss (a few hundred threads connecting one
@@ -511,7 +550,7 @@ static void pcbg_walk_tcp(struct inet_hashinfo *h, const struct net *only)
 			    state == TCP_SYN_SENT || state == TCP_SYN_RECV ||
 			    state == TCP_CLOSE || state == TCP_LISTEN)
 				continue;
-			pcbg_track_set(sk, PCBG_EXACT);
+			pcbg_track_conn(sk, PCBG_EXACT);
 		}
 		spin_unlock_bh(inet_ehash_lockp(h, i));
 		if (!(i & 1023))

@@ -45,6 +45,25 @@ done
 ip -n pcbg-ha link add veth0 type veth peer name veth1 netns pcbg-hb
 expect_eq "a veth pair (no NIC hash) adds none" "0 0" "$(hooks pcbg-ha) $(hooks pcbg-hb)"
 
+# Only the hooks read a TCP connection's entry: without them a namespace's
+# connections get none (its listeners are members all the same). Five
+# held over loopback, both ends in pcbg-ha; soft_hash=1 below brings the
+# hooks, and the walk a namespace of the initial user namespace gets
+# then places the ten ends (userns.sh: a user's namespace gets no walk).
+server_start pcbg-ha --addr 127.0.0.1 --tcp 7400 >/dev/null
+rm -f /tmp/hk.stop
+ip netns exec pcbg-ha $TRAFFIC tcp-client --addr 127.0.0.1 --port 7400 \
+	--conns 5 --rounds 100000 --timeout 120 --until /tmp/hk.stop >/tmp/hk.out &
+held=$!
+ends() { ip netns exec pcbg-ha ss -Htn state established '( sport = :7400 or dport = :7400 )' | wc -l; }
+for ((try = 1; try <= 50; try++)); do
+	[ "$(ends)" = 10 ] && break
+	nap 0.2
+done
+expect_eq "no hooks: the listener is a member, the ten connection ends are not" \
+	"ends=10 wildcard=1 exact=0" \
+	"ends=$(ends) wildcard=$(stat pcbg-ha tcp_wildcard) exact=$(stat pcbg-ha tcp_exact)"
+
 if err=$(ip netns exec pcbg-ha sysctl -w net.pcbgroup.soft_hash=2 2>&1); then
 	not_ok "soft_hash=2 accepted"
 else
@@ -54,6 +73,13 @@ expect_eq "and changes nothing" "0 0" \
 	"$(ip netns exec pcbg-ha sysctl -n net.pcbgroup.soft_hash) $(hooks pcbg-ha)"
 check "soft_hash=1" ip netns exec pcbg-ha sysctl -qw net.pcbgroup.soft_hash=1
 expect_eq "registers the hooks" 1 "$(hooks pcbg-ha)"
+check "and the walk places the ten connection ends held since before" \
+	stat_above pcbg-ha tcp_exact 9 10
+expect_eq "exactly those" 10 "$(stat pcbg-ha tcp_exact)"
+touch /tmp/hk.stop
+wait $held
+expect_eq "the held connections' every message came back ($(</tmp/hk.out))" 0 $?
+server_stop
 expect_eq "loopback TCP and UDP still intact" "$WANT" "$(lo_traffic pcbg-ha)"
 ip netns exec pcbg-ha sysctl -qw net.pcbgroup.soft_hash=0
 expect_eq "soft_hash=0 again: they stay" 1 "$(hooks pcbg-ha)"
