@@ -507,10 +507,10 @@ def main():
     if drate:
         ratios = [p / n for p, n in drate]
         rows.append(("connection rate, same listeners, module at its defaults (conn/s)",
-                     "%d runs of %d sequential connect/echo/close; veth gives no RSS hash, so the groups "
-                     "answer nothing: the cost of following the connections (soft_hash set back to 0 in "
-                     "namespaces made with it, so their steering hooks are there and leave each packet "
-                     "at their no-hash test)" % (len(drate), loc[0][1]),
+                     "%d runs of %d sequential connect/echo/close, in namespaces made for the module at "
+                     "its defaults; veth gives no RSS hash, so they get no steering hooks and their "
+                     "connections no entries: the cost of following the listeners and the state changes"
+                     % (len(drate), loc[0][1]),
                      "%.1f" % med([p for p, _ in drate]), "%.1f" % med([n for _, n in drate]),
                      med(ratios), spread(ratios), ">= 1.00"))
     for line in read(os.path.join(raw, "churn.txt")):
