@@ -9,8 +9,18 @@
  *                                write 64-byte messages to them in turn
  *                                (TCP_NODELAY: one segment each)
  *
+ *   tcprx count ADDR PORT CONNS ROUNDS
+ *                                the same connections, one round of
+ *                                messages to warm up, then ROUNDS rounds
+ *                                inside the cache model's window 0
+ *
  * The server's byte rate is the figure: every segment is looked up by the
  * receiving stack, by the kernel's early demux or by pcbgroup's groups.
+ * For "count" the caller pins client and server to one CPU, where veth
+ * runs the receive in the sender's softirq: the window then holds the
+ * send, the receive, the server's reads and the ACKs of every segment.
+ * "xchg %dx,%dx" restarts the model's numbering, "xchg %bx,%bx" and
+ * "xchg %cx,%cx" open and close window 0 (no-ops without the model).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -94,33 +104,78 @@ static int server(int port, const char *file)
 	return 0;
 }
 
-static int client(const char *addr, int port, int conns, double secs)
+static int *connect_all(const char *addr, int port, int conns)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int *fd = calloc(conns, sizeof(*fd)), i, one = 1;
-	char msg[64];
-	long long sent = 0;
-	double end;
 
-	memset(msg, 'x', sizeof(msg));
 	inet_pton(AF_INET, addr, &a.sin_addr);
 	for (i = 0; i < conns; i++) {
 		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
 		setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connect(fd[i], (struct sockaddr *)&a, sizeof(a))) {
 			perror("tcprx: connect");
-			return 1;
+			return NULL;
 		}
 		fcntl(fd[i], F_SETFL, O_NONBLOCK);
 	}
-	end = now() + secs;
-	while (now() < end)
-		for (i = 0; i < conns; i++)
-			if (write(fd[i], msg, sizeof(msg)) > 0)
-				sent += sizeof(msg);
+	return fd;
+}
+
+/* One message to each connection in turn: the bytes written. */
+static long long round_robin(const int *fd, int conns)
+{
+	static const char msg[64] = "tcprx";
+	long long sent = 0;
+	int i;
+
+	for (i = 0; i < conns; i++)
+		if (write(fd[i], msg, sizeof(msg)) > 0)
+			sent += sizeof(msg);
+	return sent;
+}
+
+static void close_all(int *fd, int conns)
+{
+	int i;
+
 	for (i = 0; i < conns; i++)
 		close(fd[i]);
+	free(fd);
+}
+
+static int client(const char *addr, int port, int conns, double secs)
+{
+	int *fd = connect_all(addr, port, conns);
+	long long sent = 0;
+	double end;
+
+	if (!fd)
+		return 1;
+	end = now() + secs;
+	while (now() < end)
+		sent += round_robin(fd, conns);
+	close_all(fd, conns);
 	printf("%lld\n", sent);
+	return 0;
+}
+
+static int count(const char *addr, int port, int conns, int rounds)
+{
+	int *fd = connect_all(addr, port, conns), r;
+	long long sent = 0;
+
+	if (!fd)
+		return 1;
+	round_robin(fd, conns);		/* routes, caches, translations */
+	usleep(200000);
+	asm volatile("xchg %%dx, %%dx" ::: "memory");
+	asm volatile("xchg %%bx, %%bx" ::: "memory");
+	for (r = 0; r < rounds; r++)
+		sent += round_robin(fd, conns);
+	asm volatile("xchg %%cx, %%cx" ::: "memory");
+	close_all(fd, conns);
+	printf("segments=%lld\n", sent / 64);
 	return 0;
 }
 
@@ -131,6 +186,9 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "client"))
 		return client(argv[2], atoi(argv[3]), atoi(argv[4]),
 			      atof(argv[5]));
-	fprintf(stderr, "usage: tcprx server PORT FILE | client ADDR PORT CONNS SECONDS\n");
+	if (argc == 6 && !strcmp(argv[1], "count"))
+		return count(argv[2], atoi(argv[3]), atoi(argv[4]),
+			     atoi(argv[5]));
+	fprintf(stderr, "usage: tcprx server PORT FILE | client ADDR PORT CONNS SECONDS | count ADDR PORT CONNS ROUNDS\n");
 	return 2;
 }

@@ -200,24 +200,36 @@ def rxcount_rows(path, log, rows):
     t = collections.defaultdict(lambda: collections.defaultdict(dict))
     for f, kv, w in counted_runs(path, log, "rxcount") or []:
         kind, mode, r = f[1:4]
-        n = float(kv["frames"])
+        n = float(kv.get("frames") or kv["segments"])
         t[kind][r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n,
                             kv.get("hits", "0"))
     what = {"u": "one unconnected socket on the port (where the module cannot win: its cost)",
             "c": "connected sockets on one port",
             "g": "connected sockets on one port, GRO on the link and a UDP_GRO socket",
             "m": "new flows to the one unconnected socket of a port with as many connected sockets"}
-    for kind in sorted(t, key=lambda k: ("ucgm".find(k[-1]), k)):
+    for kind in sorted(t, key=lambda k: ("ucgmt".find(k[-1]), k)):
         reps = [v for v in t[kind].values() if "native" in v and "pcbgroup" in v]
         if not reps:
             continue
-        flows = kind.rstrip("ucgm")
+        flows = kind.rstrip("ucgmt")
         for i, label, fmt, goal in ((0, "instructions", "%.0f", "-"),
                                     (1, "L1d lines missed", "%.2f", "-")):
             if kind.endswith("u") and i == 0:
                 goal = "<= 1.02"
             ratios = [v["pcbgroup"][i] / v["native"][i] for v in reps if v["native"][i]]
             if not ratios:
+                continue
+            if kind.endswith("t"):
+                rows.append(("%s per received segment, TCP over veth (cache model plugin)" % label,
+                             "%s established flows, 64 B segments round robin (bench/tcprx.c count), "
+                             "client and server on one CPU: the send, the receive, the server's reads "
+                             "and the ACKs; module with soft_hash=1 (the groups answer at early demux) "
+                             "/ unloaded (the kernel's early demux); exact hits while loaded in the last "
+                             "run: %s; %d runs, each in namespaces of its own"
+                             % (flows, reps[-1]["pcbgroup"][2], len(reps)),
+                             fmt % med([v["pcbgroup"][i] for v in reps]),
+                             fmt % med([v["native"][i] for v in reps]),
+                             med(ratios), spread(ratios), "-"))
                 continue
             rows.append(("%s per received datagram, UDP over veth (cache model plugin)" % label,
                          "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
