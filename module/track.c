@@ -6,7 +6,8 @@
  *
  *  - TCP: the sock:inet_sock_set_state tracepoint. A socket joins its
  *    group on ESTABLISHED (its 4-tuple is final then; SYN_SENT and
- *    SYN_RECV precede port or address assignment), joins the wildcard
+ *    SYN_RECV precede port or address assignment; only in a namespace
+ *    with the steering hooks, pcbg_track_conn()), joins the wildcard
  *    list on LISTEN, and leaves on CLOSE, which every full TCP socket
  *    passes before it is freed (inet_csk_destroy_sock() warns otherwise).
  *    listen() without bind() enters LISTEN before get_port() gives it a
