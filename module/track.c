@@ -252,8 +252,11 @@ static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 
-	if (pcbg_inet(sk, IPPROTO_UDP))
+	if (pcbg_inet(sk, IPPROTO_UDP)) {
 		pcbg_track_set(sk, PCBG_NONE);
+		/* Once per socket, not per probe: see pcbg_udp_missed_check(). */
+		pcbg_udp_missed_check();
+	}
 	return 0;
 }
 
@@ -452,10 +455,11 @@ static atomic_long_t pcbg_udp_missed_seen;
 
 /*
  * Called by a lookup that sees a miss its namespace's last walk did not
- * (pcbg_udp_reliable()): a miss matters only to an answer, and until the
- * walk that lookup asks for, the namespace's wildcard answers wait. Not
- * by the probes: summing the counters cost a socket's life about 250
- * instructions (PC_MODE=udp scripts/pc-profile).
+ * (pcbg_udp_reliable(); until the walk, the namespace's UDP answers
+ * wait), and once per socket, as it is unhashed: a stale entry pins its
+ * socket until a walk sweeps it, so a miss is repaired even where no
+ * lookup runs. Not at every probe: summing the counters five times cost
+ * a socket's life about 250 instructions (PC_MODE=udp scripts/pc-profile).
  */
 void pcbg_udp_missed_check(void)
 {
