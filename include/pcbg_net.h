@@ -69,9 +69,11 @@ struct pcbg_net {
 	int verify;
 	int soft_hash;
 	int loopback;
-	bool steer_hooks;	/* steer.c's hooks registered here */
-	bool conns_placed;	/* TCP connections get entries (track.c) */
-	bool steer_gone;	/* the namespace is going: no more */
+	/* steer.c's hooks came here; set once, and TCP connections get
+	 * entries from then on (track.c)
+	 */
+	bool steer_hooks;
+	bool steer_gone;	/* the namespace is going: hooks unregistered */
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
 	struct delayed_work reap;	/* after a walk: closed TCP sockets */

@@ -505,9 +505,10 @@ static int pcbg_steer_want(struct pcbg_net *pn, bool existing)
 	if (!pn->steer_hooks && !pn->steer_gone) {
 		err = nf_register_net_hooks(pn->net, pcbg_nf_ops,
 					    ARRAY_SIZE(pcbg_nf_ops));
+		WRITE_ONCE(pn->steer_hooks, !err);
+		/* Set first: the walk places what the flag lets in. */
 		if (!err)
 			pcbg_track_conns_on(pn, existing);
-		WRITE_ONCE(pn->steer_hooks, !err);
 	}
 	mutex_unlock(&pcbg_steer_lock);
 	return err;
@@ -524,10 +525,13 @@ int pcbg_steer_update(struct pcbg_net *pn, bool existing)
 void pcbg_steer_exit_net(struct pcbg_net *pn)
 {
 	mutex_lock(&pcbg_steer_lock);
+	/*
+	 * steer_hooks stays set: a connection placed while it was is still
+	 * removed when it closes (pcbg_track_conn()).
+	 */
 	if (pn->steer_hooks)
 		nf_unregister_net_hooks(pn->net, pcbg_nf_ops,
 					ARRAY_SIZE(pcbg_nf_ops));
-	WRITE_ONCE(pn->steer_hooks, false);
 	pn->steer_gone = true;
 	mutex_unlock(&pcbg_steer_lock);
 }

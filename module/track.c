@@ -56,14 +56,15 @@ static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
  * are in, every new connection is placed; one made before is the
  * kernel's (a connection the groups do not hold is always left to the
  * kernel's lookup), unless a walk places it (pcbg_track_conns_on()).
- * Never cleared: a connection placed is removed when it closes.
- * Preemption is off (the tracepoint, a bucket lock): an RCU reader.
+ * steer_hooks is never cleared: a connection placed is removed when it
+ * closes. Preemption is off (the tracepoint, a bucket lock): an RCU
+ * reader.
  */
 static void pcbg_track_conn(struct sock *sk, enum pcbg_kind kind)
 {
 	struct pcbg_net *pn = pcbg_net_sched(sock_net(sk));
 
-	if (pn && READ_ONCE(pn->conns_placed))
+	if (pn && READ_ONCE(pn->steer_hooks))
 		pcbg_track_set(sk, kind);
 }
 
@@ -416,17 +417,17 @@ static void pcbg_resync_now(struct pcbg_net *pn)
 }
 
 /*
- * The steering hooks came into @pn: its connections get entries from now
- * on. Those it had are placed by a walk only in a namespace of the
- * initial user namespace: the kernel's table the walk reads is often the
- * host's, and a user who makes a namespace of its own could otherwise
- * make the module walk it once per namespace. A user's connections made
- * before stay the kernel's until they close. @existing: it may have
- * connections (not a namespace being made, nor the load, which walks).
+ * The steering hooks came into @pn (steer_hooks set): its connections
+ * get entries from now on. Those it had are placed by a walk only in a
+ * namespace of the initial user namespace: the kernel's table the walk
+ * reads is often the host's, and a user who makes a namespace of its own
+ * could otherwise make the module walk it once per namespace. A user's
+ * connections made before stay the kernel's until they close.
+ * @existing: it may have connections (not a namespace being made, nor
+ * the load, which walks).
  */
 void pcbg_track_conns_on(struct pcbg_net *pn, bool existing)
 {
-	WRITE_ONCE(pn->conns_placed, true);
 	if (existing && pcbg_tracking_ready() &&
 	    pn->net->user_ns == &init_user_ns)
 		pcbg_resync_now(pn);
@@ -458,8 +459,9 @@ static atomic_long_t pcbg_udp_missed_seen;
  * (pcbg_udp_reliable(); until the walk, the namespace's UDP answers
  * wait), and once per socket, as it is unhashed: a stale entry pins its
  * socket until a walk sweeps it, so a miss is repaired even where no
- * lookup runs. Not at every probe: summing the counters five times cost
- * a socket's life about 250 instructions (PC_MODE=udp scripts/pc-profile).
+ * lookup runs. Not at every probe: summing the counters at each of five
+ * cost a socket's life about 250 instructions, once about 60
+ * (PC_MODE=udp scripts/pc-profile).
  */
 void pcbg_udp_missed_check(void)
 {
