@@ -170,6 +170,19 @@ cycle_end() {
 	! cycle_jailed $1 || ip netns exec $NS_S $JAIL destroy bench
 }
 cycle_jailed() { [ $1 = unjailed ] || [ $1 = prisoner ]; }
+# tcprx_count ROUNDS: 64 B segments over 1000 established flows between
+# the test namespaces, client and server on CPU 0 (bench/tcprx.c count:
+# ROUNDS rounds in the cache model's window); prints "segments=N". For
+# the bench's rxcount section and scripts/pc-profile's tcprx mode.
+tcprx_count() {
+	local sp
+	rm -f /tmp/tcprx.out
+	ip netns exec $NS_S taskset -c 0 out/tcprx server 7300 /tmp/tcprx.out &
+	sp=$!
+	wait_file /tmp/tcprx.out 30
+	ip netns exec $NS_C taskset -c 0 out/tcprx count 192.0.2.1 7300 1000 "$1"
+	wait $sp
+}
 # cycle_order R: the modes of run R, rotated so that none always follows
 # another.
 cycle_order() {
