@@ -436,6 +436,9 @@ struct pcbg_table *pcbg_table_alloc(struct net *net, u8 protocol,
 				    unsigned int min_index);
 void pcbg_table_free(struct pcbg_table *t);
 int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind);
+typedef enum pcbg_kind (*pcbg_kind_fn)(const struct sock *sk);
+int pcbg_table_sync(struct pcbg_table *t, struct sock *sk,
+		    pcbg_kind_fn kind_of, bool join);
 unsigned int pcbg_table_rehash(struct pcbg_table *t);
 void pcbg_table_mark(struct pcbg_table *t);
 unsigned int pcbg_table_sweep(struct pcbg_table *t);

@@ -417,10 +417,15 @@ static struct pcbg_entry *pcbg_entry_new(struct pcbg_table *t,
 }
 
 /*
- * Make @sk a member of @t as @kind (PCBG_NONE removes it). Idempotent: the
- * membership trackers may report the same state twice.
+ * Make @sk a member of @t as @kind (PCBG_NONE removes it), or as
+ * @kind_of(@sk) says if that is given: read under the index stripe lock,
+ * which every placement of @sk takes, so that the last one to take it
+ * reads the socket as its last change (a connect(), say) left it. Without
+ * @join, a socket that has no entry gets none. Idempotent: the membership
+ * trackers may report the same state twice.
  */
-int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
+static int pcbg_table_put(struct pcbg_table *t, struct sock *sk,
+			  enum pcbg_kind kind, pcbg_kind_fn kind_of, bool join)
 {
 	struct pcbg_entry *old, *e = NULL;
 	struct pcbg_spot spot = {};
@@ -429,14 +434,18 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 	int err = 0;
 	u32 h;
 
+	is = pcbg_stripe(t, sk, &h);
+	spin_lock_bh(&is->lock);
+	old = pcbg_ifind(is, h, sk);
+	if (!old && !join)
+		goto out;
+	if (kind_of)
+		kind = kind_of(sk);
 	/* Fixed once hashed: the group is attached when the port is taken. */
 	reuse = kind == PCBG_WILD && sk->sk_reuseport &&
 		rcu_access_pointer(sk->sk_reuseport_cb);
-	is = pcbg_stripe(t, sk, &h);
-	spin_lock_bh(&is->lock);
 	if (kind != PCBG_NONE)
 		pcbg_place(t, sk, kind, &spot);
-	old = pcbg_ifind(is, h, sk);
 	if (old && old->kind == kind && old->key == spot.key &&
 	    old->group == spot.group && old->reuse == reuse &&
 	    old->lport == spot.port) {
@@ -460,6 +469,17 @@ int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
 out:
 	spin_unlock_bh(&is->lock);
 	return err;
+}
+
+int pcbg_table_set(struct pcbg_table *t, struct sock *sk, enum pcbg_kind kind)
+{
+	return pcbg_table_put(t, sk, kind, NULL, true);
+}
+
+int pcbg_table_sync(struct pcbg_table *t, struct sock *sk,
+		    pcbg_kind_fn kind_of, bool join)
+{
+	return pcbg_table_put(t, sk, PCBG_NONE, kind_of, join);
 }
 
 enum pcbg_kind pcbg_table_kind(struct pcbg_table *t, const struct sock *sk)

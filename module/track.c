@@ -15,7 +15,8 @@
  *    lookup stand aside, and is placed with its port a tick later
  *    (pcbg_track_place_unbound()).
  *  - UDP: kprobes on the functions that hash, connect, disconnect and
- *    unhash a socket; after each, the socket's place is recomputed.
+ *    unhash a socket; after each, the socket's place is recomputed. A
+ *    socket alone on its port is not placed (pcbg_udp_hashed()).
  *  - Sockets that exist when the module loads: a walk over the kernel's
  *    hash tables under their bucket locks, after the probes are in place,
  *    so that nothing is missed and a close racing the walk is seen after
@@ -35,18 +36,30 @@
 
 #include "pcbg_net.h"
 
-static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
+/* pcbg_table_set() or, with @kind_of, pcbg_table_sync() in @sk's table. */
+static void pcbg_track_put(struct sock *sk, enum pcbg_kind kind,
+			   pcbg_kind_fn kind_of, bool join)
 {
 	struct pcbg_net *pn;
 	struct pcbg_table *t;
+	int err;
 
 	rcu_read_lock();
 	/* NULL while a namespace is set up before our pernet init ran. */
 	pn = pcbg_net_rcu(sock_net(sk));
 	t = pn ? pcbg_net_table(pn, sk->sk_protocol) : NULL;
-	if (t && pcbg_table_set(t, sk, kind))
-		pcbg_table_failed(pn, t);
+	if (t) {
+		err = kind_of ? pcbg_table_sync(t, sk, kind_of, join) :
+				pcbg_table_set(t, sk, kind);
+		if (err)
+			pcbg_table_failed(pn, t);
+	}
 	rcu_read_unlock();
+}
+
+static void pcbg_track_set(struct sock *sk, enum pcbg_kind kind)
+{
+	pcbg_track_put(sk, kind, NULL, true);
 }
 
 /*
@@ -191,10 +204,65 @@ static enum pcbg_kind pcbg_udp_kind(const struct sock *sk)
 	return connected ? PCBG_EXACT : PCBG_WILD;
 }
 
-static void pcbg_udp_update(struct sock *sk)
+/*
+ * @sk's place, as the socket is now; @join: whether a socket without an
+ * entry gets one (else only one placed already follows its changes).
+ */
+static void pcbg_udp_sync(struct sock *sk, bool join)
 {
-	if (pcbg_inet(sk, IPPROTO_UDP))
-		pcbg_track_set(sk, pcbg_udp_kind(sk));
+	pcbg_track_put(sk, PCBG_NONE, pcbg_udp_kind, join);
+}
+
+/*
+ * A UDP socket alone on its port in its namespace gets no entry: the
+ * kernel's hash2 finds it in one step, and the groups answer nothing on a
+ * port where they hold no connected socket (udp_lookup.c) or no socket at
+ * all (pcbg_answer()). A resolver's socket per query, a client's, a lone
+ * server's: each then costs the module a probe, not two entries.
+ *
+ * The groups answer a port only if they hold every socket the kernel
+ * could pick for it there, and those are all in the kernel's slot of the
+ * port (udp_hashslot(): by namespace and port, now and then another
+ * port's too). So the rule, under the slot's lock: a socket that shares
+ * its slot with a socket of its namespace and port is placed, and so is
+ * that one, if it was alone until now. Each of two sockets bound at once
+ * sees the other when it looks, since each looks after its own insertion,
+ * under the lock of both; with two others or more, they are placed
+ * already. The load and resync walks place a slot's sockets whenever it
+ * holds two (pcbg_walk_udp()).
+ *
+ * The slot's walk stops at the second match; past other namespaces'
+ * sockets sharing the slot, as the kernel's own port search (autobind)
+ * walks all of them, in the binding task's own call.
+ */
+static void pcbg_udp_hashed(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+	u16 port = udp_sk(sk)->udp_port_hash;
+	struct sock *s, *first = NULL;
+	struct udp_hslot *hslot;
+	unsigned int n = 0;
+
+	if (!pcbg_inet(sk, IPPROTO_UDP))
+		return;
+	hslot = udp_hashslot(&udp_table, net, port);
+	/* Its own slot: any socket joining later sees this one. */
+	if (READ_ONCE(hslot->count) <= 1)
+		return;
+	spin_lock_bh(&hslot->lock);
+	sk_for_each(s, &hslot->head) {
+		if (s == sk || udp_sk(s)->udp_port_hash != port ||
+		    !net_eq(sock_net(s), net))
+			continue;
+		if (n++)
+			break;
+		first = s;
+	}
+	if (n == 1)
+		pcbg_udp_sync(first, true);
+	if (n)
+		pcbg_udp_sync(sk, true);
+	spin_unlock_bh(&hslot->lock);
 }
 
 struct pcbg_krp_data {
@@ -214,17 +282,22 @@ static int pcbg_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
 
 	if (regs_return_value(regs) == 0)
-		pcbg_udp_update(d->sk);
+		pcbg_udp_hashed(d->sk);
 	return 0;
 }
 
-/* udp_disconnect() may rehash or unhash: its result does not matter. */
+/*
+ * Connect, disconnect, unhash: a socket placed follows; one alone on its
+ * port stays without an entry. udp_disconnect() may rehash or unhash: its
+ * result does not matter.
+ */
 static int pcbg_krp_ret_any(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
 	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
 
-	pcbg_udp_update(d->sk);
+	if (pcbg_inet(d->sk, IPPROTO_UDP))
+		pcbg_udp_sync(d->sk, false);
 	return 0;
 }
 
@@ -579,6 +652,11 @@ static void pcbg_walk_tcp(struct inet_hashinfo *h, const struct net *only)
 	}
 }
 
+/*
+ * A slot of two sockets or more: all placed (a superset of those sharing
+ * a port in a namespace, pcbg_udp_hashed()); a slot of one: its socket
+ * keeps an entry it has (stamped for the sweep), and gets none.
+ */
 static void pcbg_walk_udp(struct udp_table *table, const struct net *only)
 {
 	unsigned int i;
@@ -586,13 +664,16 @@ static void pcbg_walk_udp(struct udp_table *table, const struct net *only)
 	for (i = 0; i <= table->mask; i++) {
 		struct udp_hslot *hslot = &table->hash[i];
 		struct sock *sk;
+		bool join;
 
 		if (hlist_empty(&hslot->head))
 			continue;
 		spin_lock_bh(&hslot->lock);
+		join = hslot->count > 1;
 		sk_for_each(sk, &hslot->head)
-			if (pcbg_walk_want(sk, only))
-				pcbg_udp_update(sk);
+			if (pcbg_walk_want(sk, only) &&
+			    pcbg_inet(sk, IPPROTO_UDP))
+				pcbg_udp_sync(sk, join);
 		spin_unlock_bh(&hslot->lock);
 	}
 }

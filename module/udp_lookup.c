@@ -15,7 +15,8 @@
  *
  * Where it cannot win it leaves at once: a port without connected
  * sockets in the namespace's table (the kernel's hash2 finds an
- * unconnected socket in one step), another UDP table (UDP-Lite),
+ * unconnected socket in one step, and a socket alone on its port, which
+ * the table does not hold: track.c), another UDP table (UDP-Lite),
  * loopback unless the namespace asks for it. Where it answers, the answer
  * policy is the one of every other path (pcbg_answer(), at delivery), so
  * the socket is the one the function would have returned; the group is

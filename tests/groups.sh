@@ -4,9 +4,19 @@
 # and wildcard addresses, UDP connected and unconnected; then loopback
 # traffic, which must fall back to the reservation table. A prison (with
 # no process) in the server's namespace makes the groups answer SYNs, as
-# they do only where prisons restrict (pcbg_table_syn()).
+# they do only where prisons restrict (pcbg_table_syn()). A UDP socket
+# alone on its port gets no entry until a second comes (udp_alone.py,
+# unloaded first: the same deliveries).
 . tests/lib.sh
 
+udp_alone() {
+	local out rc=0
+	out=$(python3 tests/lib/udp_alone.py --server $NS_S --client $NS_C "$@" 2>&1) || rc=$?
+	echo "$out"
+	[ $rc = 0 ] || not_ok "udp_alone.py $* ran to its end"
+}
+ns_setup
+udp_alone --unloaded
 setup_and_load "insmod soft_hash=1 verify=1" soft_hash=1 verify=1
 check "a prison, for SYN answers" syn_prison $NS_S
 ngroups=$(<$P/buckets)
@@ -44,6 +54,8 @@ client "UDP unconnected, IPv6, wildcard" \
 	udp-client --addr 2001:db8::1 --port 7101 --socks 50 --rounds 4
 client "UDP connected, IPv6, specific" \
 	udp-client --addr 2001:db8::1 --port 7001 --socks 50 --rounds 4 --connected
+
+udp_alone
 
 ip netns exec $NS_S cat /proc/net/pcbgroup/stats /proc/net/pcbgroup/groups |
 	sed 's/^/# /'

@@ -9,7 +9,6 @@
 
 n=${LISTING_SOCKETS:-20000} k=${LISTING_OPENS:-1000}
 setup_and_load "insmod"
-ip netns exec $NS_S sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 out=$(ip netns exec $NS_S python3 tests/lib/listing.py --sockets "$n" --opens "$k")
 echo "$out" | sed 's/^/# /'
 v() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }

@@ -15,7 +15,7 @@ grep -qw memory $CG/cgroup.controllers || { not_ok "no memory controller"; exit 
 echo +memory >$CG/cgroup.subtree_control
 
 # per_ns N SOCKS: KiB charged per namespace, N namespaces held by one
-# task, each with SOCKS unconnected UDP sockets open.
+# task, each with SOCKS unconnected UDP sockets open, two to a port.
 per_ns() {
 	local g=$CG/pcbg-measure n=$1 c0 c1
 	rmdir $g 2>/dev/null

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The socket listing at scale, run inside one namespace.
 
-Makes N UDP sockets (half connected: exact members; half not: wildcard
-members), then checks /proc/net/pcbgroup/sockets three ways:
+Makes N UDP sockets, four to a port (half connected: exact members; half
+not: wildcard members), then checks /proc/net/pcbgroup/sockets three ways:
   * read in 512-byte reads (many resumes), it lists each of the
     namespace's UDP sockets exactly once (inodes against /proc/net/udp);
   * K files opened at once, each read once, cost the kernel little memory
@@ -40,11 +40,12 @@ def udp_inodes():
 
 
 def make_sockets(n):
-    """n UDP sockets on 127.0.0.1-4, every other one connected."""
+    """n UDP sockets, four to a port (on 127.0.0.1-4: a socket alone on
+    its port is no member), every other one connected."""
     socks = []
     for i in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.%d" % (1 + i % 4), 0))
+        s.bind(("127.0.0.%d" % (1 + i % 4), 20000 + i // 4))
         if i % 2:
             s.connect(("127.0.0.1", 9))
         socks.append(s)

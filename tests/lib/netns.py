@@ -117,9 +117,13 @@ def make(args):
             err = os.strerror(ctypes.get_errno())
             break
         held.append(os.open("/proc/self/ns/net", os.O_RDONLY))
+        port = 0
         for _ in range(args.socks):
+            # Two to a port: a socket alone on its port has no entry.
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("0.0.0.0", 0))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", port))
+            port = 0 if port else s.getsockname()[1]
             socks.append(s)
         if len(held) % 10 == 0:
             print("made=%d" % len(held), flush=True)
@@ -176,7 +180,7 @@ def main():
     m.add_argument("--count", type=int, required=True)
     m.add_argument("--userns", action="store_true")
     m.add_argument("--socks", type=int, default=0,
-                   help="unconnected UDP sockets to open in each")
+                   help="unconnected UDP sockets to open in each, two to a port")
     m.add_argument("--until-fail", action="store_true")
     m.add_argument("--ready")
     m.add_argument("--hold")

@@ -5,7 +5,8 @@
            --stop FILE [--count 16]
 
 Makes --count UDP sockets connected from ADDR:20000+i to ADDR:30000+i,
-then picks a random 40-byte key under which at least half of them change
+each with an unconnected partner on 127.0.0.1:20000+i (a socket alone on
+its port has no entry to move), then picks a random 40-byte key under which at least half of them change
 group (bucket = Toeplitz hash of faddr, laddr, fport, lport, low N bits:
 module/rss.c), writes "KEY MOVES" to --ready and holds the sockets until
 --stop appears. A test can then count on MOVES moves, where a key drawn
@@ -42,7 +43,9 @@ def main():
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((a.local, 20000 + i))
         s.connect((a.remote, 30000 + i))
-        socks.append(s)
+        mate = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        mate.bind(("127.0.0.1", 20000 + i))
+        socks += [s, mate]
         # As the module sees the socket: foreign first.
         tuples.append((a.remote, a.local, 30000 + i, 20000 + i))
     for _ in range(1000):
