@@ -89,7 +89,7 @@ expect_eq "the churn's every message came back ($(</tmp/hk.churn))" 0 $?
 exact_settles() {
 	local try
 	for ((try = 1; try <= 30; try++)); do
-		[ "$(stat pcbg-ha tcp_exact)" = "$1" ] && return 0
+		[ "$(stat "${2:-pcbg-ha}" tcp_exact)" = "$1" ] && return 0
 		nap 0.2
 	done
 	return 1
@@ -103,8 +103,29 @@ check "all closed: no connection entry left" exact_settles 0
 expect_eq "loopback TCP and UDP still intact" "$WANT" "$(lo_traffic pcbg-ha)"
 ip netns exec pcbg-ha sysctl -qw net.pcbgroup.soft_hash=0
 expect_eq "soft_hash=0 again: they stay" 1 "$(hooks pcbg-ha)"
+# The same walk in pcbg-hb, made after the load as a new container is:
+# three connections held over its loopback before loopback=1 brings the
+# hooks, placed by the walk then.
+server_start pcbg-hb --addr 127.0.0.1 --tcp 7400 --udp 7401 >/dev/null
+rm -f /tmp/hk.bstop
+ip netns exec pcbg-hb $TRAFFIC tcp-client --addr 127.0.0.1 --port 7400 \
+	--conns 3 --rounds 100000 --timeout 120 --until /tmp/hk.bstop >/tmp/hk.bout &
+bheld=$!
+bends() { ip netns exec pcbg-hb ss -Htn state established '( sport = :7400 or dport = :7400 )' | wc -l; }
+for ((try = 1; try <= 50; try++)); do
+	[ "$(bends)" = 6 ] && break
+	nap 0.2
+done
+expect_eq "pcbg-hb, made after the load: no hooks, its six connection ends no entry" \
+	"ends=6 hooks=0 exact=0" "ends=$(bends) hooks=$(hooks pcbg-hb) exact=$(stat pcbg-hb tcp_exact)"
 check "loopback=1" ip netns exec pcbg-hb sysctl -qw net.pcbgroup.loopback=1
 expect_eq "registers them too" 1 "$(hooks pcbg-hb)"
+check "the walk placed its six ends" exact_settles 6 pcbg-hb
+touch /tmp/hk.bstop
+wait $bheld
+expect_eq "their every message came back ($(</tmp/hk.bout))" 0 $?
+server_stop
+check "closed: no entry left in pcbg-hb" exact_settles 0 pcbg-hb
 
 # A NIC that hashes: e1000e sets NETIF_F_RXHASH (the test kernel has no
 # driver for it; there the NIC part is not run).
