@@ -22,7 +22,7 @@
  *    so that nothing is missed and a close racing the walk is seen after
  *    the walk's insertion.
  *
- * A kretprobe can miss a call when too many run at once, a kprobe when it
+ * A kretprobe can miss a call when too many run at once, or when it
  * fires inside another probe's handler. A UDP table is not trusted for
  * any answer from then on until a resync has walked its namespace again
  * (pcbg_udp_reliable(), pcbg_udp_missed_check()).
@@ -301,31 +301,23 @@ static int pcbg_krp_ret_any(struct kretprobe_instance *ri,
 	return 0;
 }
 
-#define PCBG_KRP(fn, ret) {						\
-	.kp.symbol_name = fn,						\
-	.entry_handler = pcbg_krp_entry,				\
-	.handler = ret,							\
-	.data_size = sizeof(struct pcbg_krp_data),			\
-}
-
 /*
- * udp_lib_unhash() is probed twice: at entry, so that no packet is steered
- * to a socket on its way out, and at return, because the load-time (or
- * resync) walk may have put the socket back in between: the kprobe fires
- * before the slot lock the walk holds.
+ * udp_lib_unhash() is followed at entry, so that no packet is steered to
+ * a socket on its way out, and at return, because a walk or a second
+ * socket bound to the port (pcbg_udp_hashed()) may have placed it in
+ * between: the entry comes before the slot lock they hold. Both in one
+ * kretprobe: a kprobe beside it made the address an aggregate probe, an
+ * extra dispatch on every UDP socket's close. When the kretprobe misses
+ * a call, neither runs, and the miss makes the namespace's UDP answers
+ * wait for a walk (pcbg_udp_reliable()).
  */
-static struct kretprobe pcbg_krps[] = {
-	PCBG_KRP("udp_lib_get_port", pcbg_krp_ret),
-	PCBG_KRP("ip4_datagram_connect", pcbg_krp_ret_any),
-	PCBG_KRP("ip6_datagram_connect", pcbg_krp_ret_any),
-	PCBG_KRP("udp_disconnect", pcbg_krp_ret_any),
-	PCBG_KRP("udp_lib_unhash", pcbg_krp_ret_any),
-};
-
-static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
+static int pcbg_unhash_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
 {
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct sock *sk;
 
+	pcbg_krp_entry(ri, regs);
+	sk = ((struct pcbg_krp_data *)ri->data)->sk;
 	if (pcbg_inet(sk, IPPROTO_UDP)) {
 		pcbg_track_set(sk, PCBG_NONE);
 		/* Once per socket, not per probe: see pcbg_udp_missed_check(). */
@@ -334,19 +326,30 @@ static int pcbg_udp_unhash_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe pcbg_kp_unhash = {
-	.symbol_name = "udp_lib_unhash",
-	.pre_handler = pcbg_udp_unhash_pre,
+#define PCBG_KRP_AT(fn, entry, ret) {					\
+	.kp.symbol_name = fn,						\
+	.entry_handler = entry,						\
+	.handler = ret,							\
+	.data_size = sizeof(struct pcbg_krp_data),			\
+}
+#define PCBG_KRP(fn, ret)	PCBG_KRP_AT(fn, pcbg_krp_entry, ret)
+
+static struct kretprobe pcbg_krps[] = {
+	PCBG_KRP("udp_lib_get_port", pcbg_krp_ret),
+	PCBG_KRP("ip4_datagram_connect", pcbg_krp_ret_any),
+	PCBG_KRP("ip6_datagram_connect", pcbg_krp_ret_any),
+	PCBG_KRP("udp_disconnect", pcbg_krp_ret_any),
+	PCBG_KRP_AT("udp_lib_unhash", pcbg_unhash_entry, pcbg_krp_ret_any),
 };
 
 /*
  * The UDP calls the probes missed since they were registered: a kretprobe
- * misses one when all its instances are in use (nmissed) and, like a
- * kprobe, when it would fire inside another probe's handler (kp.nmissed).
+ * misses one when all its instances are in use (nmissed) and when it
+ * would fire inside another probe's handler (kp.nmissed).
  */
 unsigned long pcbg_track_udp_missed(void)
 {
-	unsigned long n = READ_ONCE(pcbg_kp_unhash.nmissed);
+	unsigned long n = 0;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pcbg_krps); i++)
@@ -379,26 +382,15 @@ int pcbg_track_init(void)
 	err = register_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
 	if (err) {
 		pr_err("cannot probe the UDP hash functions: %d\n", err);
-		goto fail_tp;
+		tracepoint_probe_unregister(pcbg_tp_set_state, pcbg_tcp_state,
+					    NULL);
+		tracepoint_synchronize_unregister();
 	}
-	err = register_kprobe(&pcbg_kp_unhash);
-	if (err) {
-		pr_err("cannot probe udp_lib_unhash: %d\n", err);
-		goto fail_krp;
-	}
-	return 0;
-
-fail_krp:
-	unregister_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
-fail_tp:
-	tracepoint_probe_unregister(pcbg_tp_set_state, pcbg_tcp_state, NULL);
-	tracepoint_synchronize_unregister();
 	return err;
 }
 
 void pcbg_track_exit(void)
 {
-	unregister_kprobe(&pcbg_kp_unhash);
 	unregister_kretprobes(pcbg_krp_ptrs, ARRAY_SIZE(pcbg_krp_ptrs));
 	tracepoint_probe_unregister(pcbg_tp_set_state, pcbg_tcp_state, NULL);
 	tracepoint_synchronize_unregister();

@@ -56,7 +56,6 @@ static struct kretprobe krps[] = {
 static struct kretprobe *krp_ptrs[ARRAY_SIZE(krps)];
 
 static struct kprobe kps[] = {
-	{ .symbol_name = "udp_lib_unhash", .pre_handler = probes_pre },
 	{ .symbol_name = "sock_alloc_file", .pre_handler = probes_pre },
 };
 
