@@ -50,19 +50,27 @@ expect_eq "a veth pair (no NIC hash) adds none" "0 0" "$(hooks pcbg-ha) $(hooks 
 # held over loopback, both ends in pcbg-ha; soft_hash=1 below brings the
 # hooks, and the walk a namespace of the initial user namespace gets
 # then places the ten ends (userns.sh: a user's namespace gets no walk).
-server_start pcbg-ha --addr 127.0.0.1 --tcp 7400 --udp 7401 >/dev/null
-rm -f /tmp/hk.stop
-ip netns exec pcbg-ha $TRAFFIC tcp-client --addr 127.0.0.1 --port 7400 \
-	--conns 5 --rounds 100000 --timeout 120 --until /tmp/hk.stop >/tmp/hk.out &
-held=$!
-ends() { ip netns exec pcbg-ha ss -Htn state established '( sport = :7400 or dport = :7400 )' | wc -l; }
-for ((try = 1; try <= 50; try++)); do
-	[ "$(ends)" = 10 ] && break
-	nap 0.2
-done
+# ends NS: the established TCP ends of port 7400 in NS.
+ends() { ip netns exec "$1" ss -Htn state established '( sport = :7400 or dport = :7400 )' | wc -l; }
+# hold NS N NAME: an echo server on NS's loopback and N connections to it
+# held until /tmp/NAME.stop appears (their count in /tmp/NAME.out, the
+# client's pid in HELD), waited for until their 2N ends are established.
+hold() {
+	local try
+	server_start "$1" --addr 127.0.0.1 --tcp 7400 --udp 7401 >/dev/null
+	rm -f "/tmp/$3.stop"
+	ip netns exec "$1" $TRAFFIC tcp-client --addr 127.0.0.1 --port 7400 \
+		--conns "$2" --rounds 100000 --timeout 120 --until "/tmp/$3.stop" >"/tmp/$3.out" &
+	HELD=$!
+	for ((try = 1; try <= 50; try++)); do
+		[ "$(ends "$1")" = $(($2 * 2)) ] && break
+		nap 0.2
+	done
+}
+hold pcbg-ha 5 hk
 expect_eq "no hooks: the listener is a member, the ten connection ends are not" \
 	"ends=10 wildcard=1 exact=0" \
-	"ends=$(ends) wildcard=$(stat pcbg-ha tcp_wildcard) exact=$(stat pcbg-ha tcp_exact)"
+	"ends=$(ends pcbg-ha) wildcard=$(stat pcbg-ha tcp_wildcard) exact=$(stat pcbg-ha tcp_exact)"
 
 if err=$(ip netns exec pcbg-ha sysctl -w net.pcbgroup.soft_hash=2 2>&1); then
 	not_ok "soft_hash=2 accepted"
@@ -96,7 +104,7 @@ exact_settles() {
 }
 check "the walk placed the ten ends held since before; the churn's all left" exact_settles 10
 touch /tmp/hk.stop
-wait $held
+wait $HELD
 expect_eq "the held connections' every message came back ($(</tmp/hk.out))" 0 $?
 server_stop
 check "all closed: no connection entry left" exact_settles 0
@@ -106,24 +114,15 @@ expect_eq "soft_hash=0 again: they stay" 1 "$(hooks pcbg-ha)"
 # The same walk in pcbg-hb, made after the load as a new container is:
 # three connections held over its loopback before loopback=1 brings the
 # hooks, placed by the walk then.
-server_start pcbg-hb --addr 127.0.0.1 --tcp 7400 --udp 7401 >/dev/null
-rm -f /tmp/hk.bstop
-ip netns exec pcbg-hb $TRAFFIC tcp-client --addr 127.0.0.1 --port 7400 \
-	--conns 3 --rounds 100000 --timeout 120 --until /tmp/hk.bstop >/tmp/hk.bout &
-bheld=$!
-bends() { ip netns exec pcbg-hb ss -Htn state established '( sport = :7400 or dport = :7400 )' | wc -l; }
-for ((try = 1; try <= 50; try++)); do
-	[ "$(bends)" = 6 ] && break
-	nap 0.2
-done
+hold pcbg-hb 3 hkb
 expect_eq "pcbg-hb, made after the load: no hooks, its six connection ends no entry" \
-	"ends=6 hooks=0 exact=0" "ends=$(bends) hooks=$(hooks pcbg-hb) exact=$(stat pcbg-hb tcp_exact)"
+	"ends=6 hooks=0 exact=0" "ends=$(ends pcbg-hb) hooks=$(hooks pcbg-hb) exact=$(stat pcbg-hb tcp_exact)"
 check "loopback=1" ip netns exec pcbg-hb sysctl -qw net.pcbgroup.loopback=1
 expect_eq "registers them too" 1 "$(hooks pcbg-hb)"
 check "the walk placed its six ends" exact_settles 6 pcbg-hb
-touch /tmp/hk.bstop
-wait $bheld
-expect_eq "their every message came back ($(</tmp/hk.bout))" 0 $?
+touch /tmp/hkb.stop
+wait $HELD
+expect_eq "their every message came back ($(</tmp/hkb.out))" 0 $?
 server_stop
 check "closed: no entry left in pcbg-hb" exact_settles 0 pcbg-hb
 
