@@ -205,12 +205,14 @@ static enum pcbg_kind pcbg_udp_kind(const struct sock *sk)
 }
 
 /*
- * @sk's place, as the socket is now; @join: whether a socket without an
- * entry gets one (else only one placed already follows its changes).
+ * A UDP socket's place, as the socket is now; @join: whether a socket
+ * without an entry gets one (else only one placed already follows its
+ * changes). Not UDP-Lite's, nor a raw or ping socket's.
  */
 static void pcbg_udp_sync(struct sock *sk, bool join)
 {
-	pcbg_track_put(sk, PCBG_NONE, pcbg_udp_kind, join);
+	if (pcbg_inet(sk, IPPROTO_UDP))
+		pcbg_track_put(sk, PCBG_NONE, pcbg_udp_kind, join);
 }
 
 /*
@@ -296,8 +298,7 @@ static int pcbg_krp_ret_any(struct kretprobe_instance *ri,
 {
 	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
 
-	if (pcbg_inet(d->sk, IPPROTO_UDP))
-		pcbg_udp_sync(d->sk, false);
+	pcbg_udp_sync(d->sk, false);
 	return 0;
 }
 
@@ -663,8 +664,7 @@ static void pcbg_walk_udp(struct udp_table *table, const struct net *only)
 		spin_lock_bh(&hslot->lock);
 		join = hslot->count > 1;
 		sk_for_each(sk, &hslot->head)
-			if (pcbg_walk_want(sk, only) &&
-			    pcbg_inet(sk, IPPROTO_UDP))
+			if (pcbg_walk_want(sk, only))
 				pcbg_udp_sync(sk, join);
 		spin_unlock_bh(&hslot->lock);
 	}

@@ -183,6 +183,20 @@ tcprx_count() {
 	ip netns exec $NS_C taskset -c 0 out/tcprx count 192.0.2.1 7300 1000 "$1"
 	wait $sp
 }
+# udpcycle_count N: N UDP sockets' lives (bench/udpcycle.c: socket,
+# connect, one datagram, close, in the cache model's window after its own
+# warm-up) from the client namespace to a sink in the server's, both on
+# CPU 0; prints "cycles=N". For the bench's rxcount section and
+# scripts/pc-profile's udp mode.
+udpcycle_count() {
+	local sp
+	rm -f /tmp/udpcycle.ready
+	ip netns exec $NS_S taskset -c 0 out/udpcycle sink 9000 /tmp/udpcycle.ready &
+	sp=$!
+	wait_file /tmp/udpcycle.ready 30
+	ip netns exec $NS_C taskset -c 0 out/udpcycle client 192.0.2.1 9000 "$1"
+	bg_stop $sp
+}
 # cycle_order R: the modes of run R, rotated so that none always follows
 # another.
 cycle_order() {

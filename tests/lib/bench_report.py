@@ -200,7 +200,7 @@ def rxcount_rows(path, log, rows):
     t = collections.defaultdict(lambda: collections.defaultdict(dict))
     for f, kv, w in counted_runs(path, log, "rxcount") or []:
         kind, mode, r = f[1:4]
-        n = float(kv.get("frames") or kv.get("segments") or kv["sockets"])
+        n = float(kv.get("frames") or kv.get("segments") or kv["cycles"])
         t[kind][r][mode] = (float(w["insns"]) / n, float(w["l1_misses"]) / n,
                             kv.get("hits", "0"))
     what = {"u": "one unconnected socket on the port (where the module cannot win: its cost)",
@@ -217,41 +217,33 @@ def rxcount_rows(path, log, rows):
             if kind.endswith("u") and i == 0:
                 goal = "<= 1.02"
             ratios = [v["pcbgroup"][i] / v["native"][i] for v in reps if v["native"][i]]
-            if kind.endswith("l"):
-                if ratios:
-                    rows.append(("%s per UDP socket's life, over veth (cache model plugin)" % label,
-                                 "socket, connect (which binds a port), one 16 B datagram, close, "
-                                 "as a resolver makes one per query (bench/udpcycle.c), client and "
-                                 "sink on one CPU; module at its defaults / unloaded; %d runs, "
-                                 "each in namespaces of its own" % len(reps),
-                                 fmt % med([v["pcbgroup"][i] for v in reps]),
-                                 fmt % med([v["native"][i] for v in reps]),
-                                 med(ratios), spread(ratios), "-"))
-                continue
-            ratios = [v["pcbgroup"][i] / v["native"][i] for v in reps if v["native"][i]]
             if not ratios:
                 continue
-            if kind.endswith("t"):
-                rows.append(("%s per received segment, TCP over veth (cache model plugin)" % label,
-                             "%s established flows, 64 B segments round robin (bench/tcprx.c count), "
-                             "client and server on one CPU: the send, the receive, the server's reads "
-                             "and the ACKs; module with soft_hash=1 (the groups answer at early demux) "
-                             "/ unloaded (the kernel's early demux); exact hits while loaded in the last "
-                             "run: %s; %d runs, each in namespaces of its own"
-                             % (flows, reps[-1]["pcbgroup"][2], len(reps)),
-                             fmt % med([v["pcbgroup"][i] for v in reps]),
-                             fmt % med([v["native"][i] for v in reps]),
-                             med(ratios), spread(ratios), "-"))
-                continue
-            rows.append(("%s per received datagram, UDP over veth (cache model plugin)" % label,
-                         "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
-                         "send and the whole receive path on one CPU; module at its defaults / "
-                         "unloaded; %s hits while loaded in the last run, its warm-up included: %s; %d runs"
-                         % (flows, what[kind[-1]], "wildcard" if kind.endswith("m") else "exact",
-                            reps[-1]["pcbgroup"][2], len(reps)),
-                         fmt % med([v["pcbgroup"][i] for v in reps]),
-                         fmt % med([v["native"][i] for v in reps]),
-                         med(ratios), spread(ratios), goal))
+            if kind.endswith("l"):
+                what_row = ("%s per UDP socket's life, over veth (cache model plugin)" % label,
+                            "socket, connect (which binds a port), one 16 B datagram, close, "
+                            "as a resolver makes one per query (bench/udpcycle.c), client and "
+                            "sink on one CPU; module at its defaults / unloaded; %d runs, "
+                            "each in namespaces of its own" % len(reps))
+            elif kind.endswith("t"):
+                what_row = ("%s per received segment, TCP over veth (cache model plugin)" % label,
+                            "%s established flows, 64 B segments round robin (bench/tcprx.c count), "
+                            "client and server on one CPU: the send, the receive, the server's reads "
+                            "and the ACKs; module with soft_hash=1 (the groups answer at early demux) "
+                            "/ unloaded (the kernel's early demux); exact hits while loaded in the last "
+                            "run: %s; %d runs, each in namespaces of its own"
+                            % (flows, reps[-1]["pcbgroup"][2], len(reps)))
+            else:
+                what_row = ("%s per received datagram, UDP over veth (cache model plugin)" % label,
+                            "%s flows, %s; 64 B frames from a packet socket (bench/udpflood.c), the "
+                            "send and the whole receive path on one CPU; module at its defaults / "
+                            "unloaded; %s hits while loaded in the last run, its warm-up included: "
+                            "%s; %d runs"
+                            % (flows, what[kind[-1]], "wildcard" if kind.endswith("m") else "exact",
+                               reps[-1]["pcbgroup"][2], len(reps)))
+            rows.append(what_row + (fmt % med([v["pcbgroup"][i] for v in reps]),
+                                    fmt % med([v["native"][i] for v in reps]),
+                                    med(ratios), spread(ratios), goal))
 
 
 def cyclecount_rows(path, log, rows):
