@@ -56,11 +56,15 @@ bool pcbg_verify(struct pcbg_net *pn, enum pcbg_stage stage, int protocol,
 	 * Not a wrong answer but two lookups at two instants: the groups
 	 * found a connection's socket that, before the kernel looked,
 	 * handed its place in the ehash over to its TIME_WAIT socket
-	 * (inet_twsk_hashdance(); its state goes to CLOSE only after). The
-	 * kernel's own early demux has the same window. Counted apart; the
-	 * packet goes to the stack all the same.
+	 * (inet_twsk_hashdance(); its state goes to CLOSE only after), or
+	 * left it with none (a close with unread data, a reset, LAST_ACK's
+	 * last ACK on another CPU: at early demux the kernel then finds
+	 * nothing). Its entry goes at the CLOSE tracepoint, before the
+	 * kernel unhashes it. The kernel's own early demux has the same
+	 * window. Counted apart; the packet goes to the stack all the same.
 	 */
-	if (!same && nstate == TCP_TIME_WAIT && sk_unhashed(sk)) {
+	if (!same && protocol == IPPROTO_TCP && sk_unhashed(sk) &&
+	    (nstate == TCP_TIME_WAIT || (!native && stage == PCBG_DEMUX))) {
 		PCBG_INC(pn, VERIFY_RACE);
 		return false;
 	}
