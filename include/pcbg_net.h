@@ -169,6 +169,7 @@ void pcbg_track_walk_net(struct net *net);
 void pcbg_track_conns_on(struct pcbg_net *pn, bool existing);
 void pcbg_track_place_unbound(struct work_struct *work);
 unsigned long pcbg_track_udp_missed(void);
+unsigned long pcbg_track_connect4_missed(void);
 void pcbg_track_init_net(struct pcbg_net *pn);
 void pcbg_track_cancel_net(struct pcbg_net *pn);
 void pcbg_track_repair_exit(void);

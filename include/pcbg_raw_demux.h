@@ -2,7 +2,8 @@
 /*
  * What the raw-demux files share: following sockets (raw_track.c),
  * delivery and its redirection (raw_deliver.c), and the namespaces and
- * module lifetime (raw_demux.c).
+ * module lifetime (raw_demux.c); and track.c, whose probe on
+ * ip4_datagram_connect() follows raw sockets' connects too.
  */
 #ifndef _PCBG_RAW_DEMUX_H
 #define _PCBG_RAW_DEMUX_H
@@ -50,6 +51,8 @@ static inline struct pcbg_net *pcbg_raw_pn(struct pcbg_raw *r)
 }
 
 /* raw_track.c */
+bool pcbg_raw_change_begin(struct sock *sk);
+void pcbg_raw_change_end(struct sock *sk);
 bool pcbg_raw_trusted(struct pcbg_raw *r);
 void pcbg_raw_resync(struct pcbg_net *pn);
 void pcbg_raw_sync_work(struct work_struct *work);

@@ -4,7 +4,7 @@
  * (raw_table.c): probes on raw_hash_sk() (at return) and raw_unhash_sk()
  * (at entry and return, long before the socket is freed) and on the
  * functions that change a raw socket's addresses (bind, connect,
- * disconnect). A probe that missed a call, or an entry that could not be
+ * disconnect; IPv4's connect through track.c's probe, shared with UDP). A probe that missed a call, or an entry that could not be
  * allocated, makes the index untrusted until a resync has made it the
  * kernel's list again; meanwhile delivery walks the kernel's list
  * (raw_deliver.c).
@@ -130,39 +130,66 @@ static struct kretprobe pcbg_raw_krp_unhash = {
 	.data_size = sizeof(struct pcbg_raw_krp_data),
 };
 
-/* An address change starts: the socket goes in transit until it ends. */
-static int pcbg_raw_change_entry(struct kretprobe_instance *ri,
-				 struct pt_regs *regs)
+/*
+ * Whether the probes follow raw sockets: from before they are registered
+ * to their unregistration, which waits out every handler running. Read
+ * by the probe on ip4_datagram_connect(), which is track.c's: UDP's and
+ * raw's in one, since a second kretprobe on the same address makes an
+ * aggregate probe every UDP connect would pass twice.
+ */
+static bool pcbg_raw_following;
+
+/*
+ * An address change starts: the socket goes in transit until it ends.
+ * Whether the change is followed to its end (a raw socket, while the
+ * probes are in).
+ */
+bool pcbg_raw_change_begin(struct sock *sk)
 {
-	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
-	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct pcbg_raw *r;
 
-	if (!pcbg_raw_sock(sk))
-		return 1;	/* UDP and the rest: no return probe */
+	if (!pcbg_raw_sock(sk) || !READ_ONCE(pcbg_raw_following))
+		return false;
 	rcu_read_lock();
 	r = pcbg_raw_of(sk);
 	if (r)
 		pcbg_raw_transit(r, sk);
 	rcu_read_unlock();
-	d->sk = sk;
-	return 0;
+	return true;
+}
+
+/* ... and ends: the socket is filed under its key again. */
+void pcbg_raw_change_end(struct sock *sk)
+{
+	struct pcbg_raw_key k;
+	struct pcbg_raw *r;
+
+	/* The probes left meanwhile: nothing reads the index after. */
+	if (!READ_ONCE(pcbg_raw_following))
+		return;
+	rcu_read_lock();
+	r = pcbg_raw_of(sk);
+	if (r) {
+		pcbg_raw_key_of(sk, &k);
+		pcbg_raw_settle(r, sk, &k);
+	}
+	rcu_read_unlock();
+}
+
+static int pcbg_raw_change_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
+
+	d->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	/* UDP and the rest: no return probe. */
+	return pcbg_raw_change_begin(d->sk) ? 0 : 1;
 }
 
 static int pcbg_raw_change_ret(struct kretprobe_instance *ri,
 			       struct pt_regs *regs)
 {
-	struct pcbg_raw_krp_data *d = (struct pcbg_raw_krp_data *)ri->data;
-	struct pcbg_raw_key k;
-	struct pcbg_raw *r;
-
-	rcu_read_lock();
-	r = pcbg_raw_of(d->sk);
-	if (r) {
-		pcbg_raw_key_of(d->sk, &k);
-		pcbg_raw_settle(r, d->sk, &k);
-	}
-	rcu_read_unlock();
+	pcbg_raw_change_end(((struct pcbg_raw_krp_data *)ri->data)->sk);
 	return 0;
 }
 
@@ -173,10 +200,12 @@ static int pcbg_raw_change_ret(struct kretprobe_instance *ri,
 	.data_size = sizeof(struct pcbg_raw_krp_data),			\
 }
 
-/* Everything that sets a raw socket's local or foreign address. */
+/*
+ * Everything that sets a raw socket's local or foreign address, but
+ * ip4_datagram_connect(): track.c's probe there calls the functions above.
+ */
 static struct kretprobe pcbg_raw_krps[] = {
 	PCBG_RAW_KRP("raw_bind"),
-	PCBG_RAW_KRP("ip4_datagram_connect"),
 	PCBG_RAW_KRP("__udp_disconnect"),	/* raw's .disconnect too */
 #if IS_ENABLED(CONFIG_IPV6)
 	PCBG_RAW_KRP("rawv6_bind"),
@@ -204,7 +233,7 @@ static unsigned long pcbg_raw_missed(void)
 	for (rp = pcbg_raw_krps; rp < pcbg_raw_krps + ARRAY_SIZE(pcbg_raw_krps);
 	     rp++)
 		n += READ_ONCE(rp->nmissed) + READ_ONCE(rp->kp.nmissed);
-	return n;
+	return n + pcbg_track_connect4_missed();
 }
 
 /* A failure or a miss since the last resync: only a resync repairs it. */
@@ -328,12 +357,14 @@ int pcbg_raw_track_init(pcbg_raw_changed_fn changed)
 	}
 	pcbg_raw_krp_ptrs[i++] = &pcbg_raw_krp_unhash;
 	pcbg_raw_krp_ptrs[i] = &pcbg_raw_krp_hash;
+	WRITE_ONCE(pcbg_raw_following, true);	/* connect, with the rest */
 	err = register_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krps));
 	if (err)
 		goto fail_unhash;
 	return 0;
 
 fail_unhash:
+	WRITE_ONCE(pcbg_raw_following, false);	/* unregistering waits */
 	unregister_kretprobe(&pcbg_raw_krp_unhash);
 fail_hash:
 	unregister_kretprobe(&pcbg_raw_krp_hash);
@@ -344,5 +375,7 @@ fail:
 
 void pcbg_raw_track_exit(void)
 {
+	/* Unregistering waits for every handler that saw it set. */
+	WRITE_ONCE(pcbg_raw_following, false);
 	unregister_kretprobes(pcbg_raw_krp_ptrs, ARRAY_SIZE(pcbg_raw_krp_ptrs));
 }

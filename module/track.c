@@ -35,6 +35,7 @@
 #include <net/udp.h>
 
 #include "pcbg_net.h"
+#include "pcbg_raw_demux.h"
 
 /* pcbg_table_set() or, with @kind_of, pcbg_table_sync() in @sk's table. */
 static void pcbg_track_put(struct sock *sk, enum pcbg_kind kind,
@@ -269,14 +270,16 @@ static void pcbg_udp_hashed(struct sock *sk)
 
 struct pcbg_krp_data {
 	struct sock *sk;
+	bool raw;		/* ip4_datagram_connect(): raw_track.c's */
 };
 
+/* A UDP socket's call is followed to its return; UDP-Lite's is not. */
 static int pcbg_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
 
 	d->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	return 0;
+	return pcbg_inet(d->sk, IPPROTO_UDP) ? 0 : 1;
 }
 
 static int pcbg_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -317,13 +320,41 @@ static int pcbg_unhash_entry(struct kretprobe_instance *ri,
 {
 	struct sock *sk;
 
-	pcbg_krp_entry(ri, regs);
+	if (pcbg_krp_entry(ri, regs))
+		return 1;
 	sk = ((struct pcbg_krp_data *)ri->data)->sk;
-	if (pcbg_inet(sk, IPPROTO_UDP)) {
-		pcbg_track_set(sk, PCBG_NONE);
-		/* Once per socket, not per probe: see pcbg_udp_missed_check(). */
-		pcbg_udp_missed_check();
-	}
+	pcbg_track_set(sk, PCBG_NONE);
+	/* Once per socket, not per probe: see pcbg_udp_missed_check(). */
+	pcbg_udp_missed_check();
+	return 0;
+}
+
+/*
+ * ip4_datagram_connect() is UDP's connect and raw's (and ping's): one
+ * kretprobe follows it for this file and raw_track.c, since a second one
+ * on the address made it an aggregate probe, an extra dispatch on every
+ * UDP connect. Other sockets' calls get no return probe.
+ */
+static int pcbg_connect4_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
+
+	d->raw = pcbg_krp_entry(ri, regs);
+	if (d->raw && !pcbg_raw_change_begin(d->sk))
+		return 1;
+	return 0;
+}
+
+static int pcbg_connect4_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	struct pcbg_krp_data *d = (struct pcbg_krp_data *)ri->data;
+
+	if (d->raw)
+		pcbg_raw_change_end(d->sk);
+	else
+		pcbg_udp_sync(d->sk, false);
 	return 0;
 }
 
@@ -335,9 +366,12 @@ static int pcbg_unhash_entry(struct kretprobe_instance *ri,
 }
 #define PCBG_KRP(fn, ret)	PCBG_KRP_AT(fn, pcbg_krp_entry, ret)
 
+#define PCBG_KRP_CONNECT4	1	/* its index below */
 static struct kretprobe pcbg_krps[] = {
 	PCBG_KRP("udp_lib_get_port", pcbg_krp_ret),
-	PCBG_KRP("ip4_datagram_connect", pcbg_krp_ret_any),
+	[PCBG_KRP_CONNECT4] = PCBG_KRP_AT("ip4_datagram_connect",
+					  pcbg_connect4_entry,
+					  pcbg_connect4_ret),
 	PCBG_KRP("ip6_datagram_connect", pcbg_krp_ret_any),
 	PCBG_KRP("udp_disconnect", pcbg_krp_ret_any),
 	PCBG_KRP_AT("udp_lib_unhash", pcbg_unhash_entry, pcbg_krp_ret_any),
@@ -357,6 +391,14 @@ unsigned long pcbg_track_udp_missed(void)
 		n += READ_ONCE(pcbg_krps[i].nmissed) +
 		     READ_ONCE(pcbg_krps[i].kp.nmissed);
 	return n;
+}
+
+/* The connect probe's, which raw_track.c counts as its own too. */
+unsigned long pcbg_track_connect4_missed(void)
+{
+	const struct kretprobe *rp = &pcbg_krps[PCBG_KRP_CONNECT4];
+
+	return READ_ONCE(rp->nmissed) + READ_ONCE(rp->kp.nmissed);
 }
 
 static struct kretprobe *pcbg_krp_ptrs[ARRAY_SIZE(pcbg_krps)];
