@@ -57,7 +57,9 @@ bool pcbg_raw_trusted(struct pcbg_raw *r);
 void pcbg_raw_resync(struct pcbg_net *pn);
 void pcbg_raw_sync_work(struct work_struct *work);
 typedef void (*pcbg_raw_changed_fn)(struct pcbg_net *pn, bool wait);
-int pcbg_raw_track_init(pcbg_raw_changed_fn changed);
+struct kretprobe;
+int pcbg_raw_track_init(pcbg_raw_changed_fn changed,
+			const struct kretprobe *connect4);
 void pcbg_raw_track_exit(void);
 
 /* raw_deliver.c */

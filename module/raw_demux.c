@@ -105,7 +105,9 @@ int pcbg_raw_demux_init(void)
 	err = pcbg_raw_deliver_init();
 	if (err)
 		return err;
-	err = pcbg_raw_track_init(pcbg_raw_update);
+	/* IPv4's connect is followed by track.c's probe. */
+	err = pcbg_raw_track_init(pcbg_raw_update,
+				  pcbg_track_connect4_probe());
 	if (err) {
 		/* What the probes scheduled meanwhile. */
 		pcbg_all_instances(pcbg_raw_cancel_instance);

@@ -138,6 +138,8 @@ static struct kretprobe pcbg_raw_krp_unhash = {
  * aggregate probe every UDP connect would pass twice.
  */
 static bool pcbg_raw_following;
+/* That probe: its misses are this file's too. */
+static const struct kretprobe *pcbg_raw_connect4;
 
 /*
  * An address change starts: the socket goes in transit until it ends.
@@ -233,7 +235,8 @@ static unsigned long pcbg_raw_missed(void)
 	for (rp = pcbg_raw_krps; rp < pcbg_raw_krps + ARRAY_SIZE(pcbg_raw_krps);
 	     rp++)
 		n += READ_ONCE(rp->nmissed) + READ_ONCE(rp->kp.nmissed);
-	return n + pcbg_track_connect4_missed();
+	return n + READ_ONCE(pcbg_raw_connect4->nmissed) +
+	       READ_ONCE(pcbg_raw_connect4->kp.nmissed);
 }
 
 /* A failure or a miss since the last resync: only a resync repairs it. */
@@ -334,12 +337,14 @@ void pcbg_raw_sync_work(struct work_struct *work)
 		pcbg_raw_resync(pn);
 }
 
-int pcbg_raw_track_init(pcbg_raw_changed_fn changed)
+int pcbg_raw_track_init(pcbg_raw_changed_fn changed,
+			const struct kretprobe *connect4)
 {
 	unsigned int i;
 	int err;
 
 	pcbg_raw_changed = changed;
+	pcbg_raw_connect4 = connect4;
 
 	pcbg_raw_krp_hash.maxactive = max_t(int, 64, 8 * num_possible_cpus());
 	err = register_kretprobe(&pcbg_raw_krp_hash);

@@ -393,12 +393,10 @@ unsigned long pcbg_track_udp_missed(void)
 	return n;
 }
 
-/* The connect probe's, which raw_track.c counts as its own too. */
-unsigned long pcbg_track_connect4_missed(void)
+/* The connect probe, whose misses raw_track.c counts as its own too. */
+const struct kretprobe *pcbg_track_connect4_probe(void)
 {
-	const struct kretprobe *rp = &pcbg_krps[PCBG_KRP_CONNECT4];
-
-	return READ_ONCE(rp->nmissed) + READ_ONCE(rp->kp.nmissed);
+	return &pcbg_krps[PCBG_KRP_CONNECT4];
 }
 
 static struct kretprobe *pcbg_krp_ptrs[ARRAY_SIZE(pcbg_krps)];
