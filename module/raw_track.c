@@ -4,10 +4,10 @@
  * (raw_table.c): probes on raw_hash_sk() (at return) and raw_unhash_sk()
  * (at entry and return, long before the socket is freed) and on the
  * functions that change a raw socket's addresses (bind, connect,
- * disconnect; IPv4's connect through track.c's probe, shared with UDP). A probe that missed a call, or an entry that could not be
- * allocated, makes the index untrusted until a resync has made it the
- * kernel's list again; meanwhile delivery walks the kernel's list
- * (raw_deliver.c).
+ * disconnect; IPv4's connect through track.c's probe, shared with UDP).
+ * A probe that missed a call, or an entry that could not be allocated,
+ * makes the index untrusted until a resync has made it the kernel's list
+ * again; meanwhile delivery walks the kernel's list (raw_deliver.c).
  */
 #include <linux/kprobes.h>
 #include <linux/module.h>
