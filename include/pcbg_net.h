@@ -74,6 +74,7 @@ struct pcbg_net {
 	 */
 	bool steer_hooks;
 	bool steer_gone;	/* the namespace is going: hooks unregistered */
+	bool steer_deliver;	/* its delivery hook too, where it can answer */
 	struct pcbg_pcpu_stats __percpu *stats;
 	struct delayed_work resync;	/* after an insert failure */
 	struct delayed_work reap;	/* after a walk: closed TCP sockets */
@@ -160,6 +161,7 @@ int pcbg_steer_init(void);
 void pcbg_steer_exit(void);
 int pcbg_steer_update(struct pcbg_net *pn, bool existing);
 void pcbg_steer_exit_net(struct pcbg_net *pn);
+void pcbg_steer_jails_changed(struct pcbg_net *pn);
 
 /* track.c: membership follows the kernel's sockets */
 int pcbg_track_init(void);

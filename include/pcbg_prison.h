@@ -118,6 +118,7 @@ struct pcbg_prison *pcbg_prison_of_sk_cgroup(const struct sock *sk);
 struct pcbg_prison *pcbg_sk_prison(const struct sock *sk);
 
 /* prison.c: the registry */
+void pcbg_jails_setup(void (*changed)(struct pcbg_net *pn));
 void pcbg_jails_init(struct pcbg_jails *j);
 void pcbg_jails_exit(struct pcbg_net *pn);
 void pcbg_prison_put(struct pcbg_prison *pr);

@@ -18,7 +18,9 @@ static int __init pcbg_init(void)
 	int err;
 
 	pcbg_rss_setup(pcbg_track_rekeyed);
+	pcbg_jails_setup(pcbg_steer_jails_changed);
 	pcbg_fault_init();
+	pcbg_udp_lookup_init();		/* UDP inside the kernel's lookup */
 	err = pcbg_entry_cache_init();
 	if (err)
 		goto fail_fault;
@@ -32,8 +34,7 @@ static int __init pcbg_init(void)
 	if (err)
 		goto fail_steer;
 	pcbg_track_walk();		/* sockets that were already there */
-	pcbg_netns_set_ready(true);
-	pcbg_udp_lookup_init();		/* UDP inside the kernel's lookup */
+	pcbg_netns_set_ready(true);	/* the UDP handler answers from here */
 	err = pcbg_raw_demux_init();	/* raw sockets, then their delivery */
 	if (err)
 		goto fail_track;
@@ -56,10 +57,12 @@ fail_track:
 fail_steer:
 	pcbg_steer_exit();
 fail_netns:
+	pcbg_udp_lookup_exit();		/* before the instances go */
 	pcbg_netns_exit();
 fail_cache:
 	pcbg_entry_cache_exit();
 fail_fault:
+	pcbg_udp_lookup_exit();
 	pcbg_fault_exit();	/* its files point into this module */
 	return err;
 }

@@ -149,6 +149,24 @@ struct pcbg_prison *pcbg_prison_find(struct pcbg_net *pn, u32 id,
 	return NULL;
 }
 
+/*
+ * Told when the count of prisons that restrict a namespace changed:
+ * steer.c's, set at load before any prison can be made (main.c), so that
+ * the registry calls no file that reads prisons back.
+ */
+static void (*pcbg_jails_changed_fn)(struct pcbg_net *pn);
+
+void pcbg_jails_setup(void (*changed)(struct pcbg_net *pn))
+{
+	pcbg_jails_changed_fn = changed;
+}
+
+static void pcbg_jails_changed(struct pcbg_net *pn)
+{
+	if (pcbg_jails_changed_fn)
+		pcbg_jails_changed_fn(pn);
+}
+
 static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 			     int delta)
 {
@@ -160,6 +178,7 @@ static void pcbg_jails_count(struct pcbg_net *pn, struct pcbg_prison *pr,
 		restricted += delta;
 	WRITE_ONCE(j->restricted, restricted);
 	pcbg_tables_jailed(pn, restricted > 0);
+	pcbg_jails_changed(pn);		/* SYNs answered at delivery */
 	pcbg_raw_update(pn, true);	/* a prisoner's raw socket too */
 	if (!restricted)
 		pcbg_prison_hooks_set(pn, false);

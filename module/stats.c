@@ -142,7 +142,8 @@ static int pcbg_stats_show(struct seq_file *seq, void *v)
 			   n, unknown);
 	}
 	/* Whether the steering hooks are there (steer.c). */
-	seq_printf(seq, "steer_hooks %d\n", READ_ONCE(pn->steer_hooks));
+	seq_printf(seq, "steer_hooks %d\nsteer_deliver %d\n",
+		   READ_ONCE(pn->steer_hooks), READ_ONCE(pn->steer_deliver));
 	/* Prisons (prison.c); unconfined counts for every namespace. */
 	seq_printf(seq, "prisons %u\nprison_denied %d\nprison_dropped %d\nprison_unconfined %lu\n",
 		   READ_ONCE(pn->jails.n), atomic_read(&pn->jails.denied),

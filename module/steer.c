@@ -14,17 +14,19 @@
  *    demux answers only the first socket of a hash2 chain and routes the
  *    rest (rp_filter, fwmark and iif rules apply to them); the module
  *    answers those at delivery, after routing;
- *  - delivery (PCBG_DELIVER): the last LOCAL_IN hook, so after routing
- *    decided the packet is local, after INPUT NAT and every user chain,
- *    right before tcp_v4_rcv()/udp_rcv() (and v6) would look up the
- *    socket with inet_iif()/inet_sdif(). Connected sockets, then
+ *  - delivery (PCBG_DELIVER): the last LOCAL_IN hook but the prisons'
+ *    (and conntrack's confirmation), so after routing decided the packet
+ *    is local, after INPUT NAT and every user chain, right before
+ *    tcp_v4_rcv()/udp_rcv() (and v6) would look up the socket with
+ *    inet_iif()/inet_sdif(). Connected sockets, then
  *    listeners (for a SYN, while prisons restrict the namespace:
  *    pcbg_table_syn(), to a port where a prisoner may listen:
  *    pcbg_port_jailed()) and unconnected UDP sockets answer here.
  *    Broadcast and multicast routes are left to the stack, which delivers
  *    them to every socket. While UDP is answered inside the kernel's own
  *    lookup functions (udp_lookup.c, the default), this hook leaves UDP
- *    alone; and TCP without prisons.
+ *    alone; and TCP without prisons: where it can answer nothing, the hook
+ *    is not registered (pcbg_deliver_sync()).
  *
  * The answer goes in skb->sk with sock_pfree(), as bpf_sk_assign() puts a
  * prefetched socket there (a TCP connection referenced, as early demux's;
@@ -446,20 +448,13 @@ static unsigned int pcbg_hook_v6(void *priv, struct sk_buff *skb,
 }
 #endif
 
-/* Last in PRE_ROUTING and LOCAL_IN: every other hook sees no socket. */
-static const struct nf_hook_ops pcbg_nf_ops[] = {
+/* Last in PRE_ROUTING: every other hook there sees no socket. */
+static const struct nf_hook_ops pcbg_demux_ops[] = {
 	{
 		.hook		= pcbg_hook_v4,
 		.priv		= (void *)PCBG_DEMUX,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP_PRI_LAST,
-	},
-	{
-		.hook		= pcbg_hook_v4,
-		.priv		= (void *)PCBG_DELIVER,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_LOCAL_IN,
 		.priority	= NF_IP_PRI_LAST,
 	},
 #if IS_ENABLED(CONFIG_IPV6)
@@ -470,12 +465,29 @@ static const struct nf_hook_ops pcbg_nf_ops[] = {
 		.hooknum	= NF_INET_PRE_ROUTING,
 		.priority	= NF_IP6_PRI_LAST,
 	},
+#endif
+};
+
+/*
+ * Last but one in LOCAL_IN: only conntrack's confirmation, which does not
+ * read skb->sk, and the prisons' hook (prison_nf.c) come after it, so the
+ * prisons' hook sees a steered packet whichever was registered first.
+ */
+static const struct nf_hook_ops pcbg_deliver_ops[] = {
+	{
+		.hook		= pcbg_hook_v4,
+		.priv		= (void *)PCBG_DELIVER,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_LAST - 1,
+	},
+#if IS_ENABLED(CONFIG_IPV6)
 	{
 		.hook		= pcbg_hook_v6,
 		.priv		= (void *)PCBG_DELIVER,
 		.pf		= NFPROTO_IPV6,
 		.hooknum	= NF_INET_LOCAL_IN,
-		.priority	= NF_IP6_PRI_LAST,
+		.priority	= NF_IP6_PRI_LAST - 1,
 	},
 #endif
 };
@@ -491,8 +503,44 @@ static const struct nf_hook_ops pcbg_nf_ops[] = {
  * Only they read a TCP connection's entry: the namespace's connections
  * are placed from then on (pcbg_track_conns_on()). @existing: the
  * namespace may have connections already.
+ *
+ * The delivery hook joins them only where it can answer (a SYN while
+ * prisons restrict the namespace, UDP if the kernel's lookup functions
+ * are not redirected, pcbg_deliver_leaves()): elsewhere every local
+ * packet would pay a dispatch for nothing (steer_deliver in the stats).
  */
 static DEFINE_MUTEX(pcbg_steer_lock);
+
+static bool pcbg_deliver_wanted(const struct pcbg_net *pn)
+{
+	return pn->steer_hooks && !pn->steer_gone &&
+	       (!pcbg_udp_lookup_armed() || READ_ONCE(pn->jails.restricted));
+}
+
+/* The delivery hook in or out, as it is wanted (under pcbg_steer_lock). */
+static void pcbg_deliver_sync(struct pcbg_net *pn)
+{
+	bool want = pcbg_deliver_wanted(pn);
+	int err;
+
+	lockdep_assert_held(&pcbg_steer_lock);
+	if (want == pn->steer_deliver)
+		return;
+	if (!want) {
+		nf_unregister_net_hooks(pn->net, pcbg_deliver_ops,
+					ARRAY_SIZE(pcbg_deliver_ops));
+		WRITE_ONCE(pn->steer_deliver, false);
+		return;
+	}
+	/* Without it the kernel's lookup (and the prisons' hook) decide. */
+	err = nf_register_net_hooks(pn->net, pcbg_deliver_ops,
+				    ARRAY_SIZE(pcbg_deliver_ops));
+	if (err)
+		pr_warn_ratelimited("no delivery hook in a namespace (%d): its SYNs and UDP take the kernel's lookup\n",
+				    err);
+	else
+		WRITE_ONCE(pn->steer_deliver, true);
+}
 
 static int pcbg_steer_want(struct pcbg_net *pn, bool existing)
 {
@@ -503,12 +551,14 @@ static int pcbg_steer_want(struct pcbg_net *pn, bool existing)
 		return 0;
 	mutex_lock(&pcbg_steer_lock);
 	if (!pn->steer_hooks && !pn->steer_gone) {
-		err = nf_register_net_hooks(pn->net, pcbg_nf_ops,
-					    ARRAY_SIZE(pcbg_nf_ops));
+		err = nf_register_net_hooks(pn->net, pcbg_demux_ops,
+					    ARRAY_SIZE(pcbg_demux_ops));
 		WRITE_ONCE(pn->steer_hooks, !err);
 		/* Set first: the walk places what the flag lets in. */
-		if (!err)
+		if (!err) {
 			pcbg_track_conns_on(pn, existing);
+			pcbg_deliver_sync(pn);
+		}
 	}
 	mutex_unlock(&pcbg_steer_lock);
 	return err;
@@ -522,6 +572,14 @@ int pcbg_steer_update(struct pcbg_net *pn, bool existing)
 	return pcbg_steer_want(pn, existing);
 }
 
+/* After the count of prisons that restrict @pn changed (prison.c). */
+void pcbg_steer_jails_changed(struct pcbg_net *pn)
+{
+	mutex_lock(&pcbg_steer_lock);
+	pcbg_deliver_sync(pn);
+	mutex_unlock(&pcbg_steer_lock);
+}
+
 void pcbg_steer_exit_net(struct pcbg_net *pn)
 {
 	mutex_lock(&pcbg_steer_lock);
@@ -530,9 +588,10 @@ void pcbg_steer_exit_net(struct pcbg_net *pn)
 	 * removed when it closes (pcbg_track_conn()).
 	 */
 	if (pn->steer_hooks)
-		nf_unregister_net_hooks(pn->net, pcbg_nf_ops,
-					ARRAY_SIZE(pcbg_nf_ops));
+		nf_unregister_net_hooks(pn->net, pcbg_demux_ops,
+					ARRAY_SIZE(pcbg_demux_ops));
 	pn->steer_gone = true;
+	pcbg_deliver_sync(pn);		/* out with them */
 	mutex_unlock(&pcbg_steer_lock);
 }
 

@@ -163,14 +163,19 @@ static void notrace pcbg_udp_ftrace(unsigned long ip, unsigned long parent_ip,
 	struct pcbg_net *pn;
 	int bit;
 
-	/* The UDP table (not UDP-Lite's), the same argument in both. */
-	if (pcbg_stack_arg(regs, 7) != (unsigned long)&udp_table)
+	/*
+	 * The UDP table (not UDP-Lite's), the same argument in both; every
+	 * namespace has its instance only once tracking is ready (armed
+	 * before: pcbg_udp_lookup_init()).
+	 */
+	if (pcbg_stack_arg(regs, 7) != (unsigned long)&udp_table ||
+	    !pcbg_tracking_ready())
 		return;
 	pn = pcbg_net_rcu((struct net *)regs->di);
 	/* Loopback is the reservation table's, as at the hooks: no work. */
 	if ((int)regs->r9 == LOOPBACK_IFINDEX && !READ_ONCE(pn->loopback))
 		return;
-	if (!READ_ONCE(pn->enable) || !pcbg_tracking_ready())
+	if (!READ_ONCE(pn->enable))
 		return;
 	/*
 	 * A port without connected sockets (dport, by value in both): the
@@ -223,6 +228,8 @@ void pcbg_udp_lookup_exit(void)
 /*
  * Both functions or neither. A failure (another IPMODIFY user of either:
  * a livepatch) leaves UDP to the LOCAL_IN hook, and the log says so.
+ * Called first at load: whether the namespaces need that hook is then
+ * known before any of them registers its hooks (steer.c).
  */
 void pcbg_udp_lookup_init(void)
 {

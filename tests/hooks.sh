@@ -8,7 +8,9 @@
 # (lookups and fallback 0). Once registered the hooks stay (steer_hooks in
 # the stats says so). Checked for namespaces made before and after the
 # load, for a NIC there at the load (the notifier's replay) and moved in
-# later, and for its hash switched on with ethtool.
+# later, and for its hash switched on with ethtool. The delivery hook
+# comes with them only where it can answer (steer_deliver): while a
+# prison restricts the namespace, or with udp_lookup=0.
 . tests/lib.sh
 
 unload
@@ -126,6 +128,33 @@ expect_eq "their every message came back ($(</tmp/hkb.out))" 0 $?
 server_stop
 check "closed: no entry left in pcbg-hb" exact_settles 0 pcbg-hb
 
+# The delivery (LOCAL_IN) hook joins them only where it can answer: a SYN
+# while a prison restricts the namespace (UDP is answered inside the
+# kernel's lookup functions at the defaults). pcbg-hg: a prison made
+# before the hooks come; pcbg-hd below: after.
+# deliver NS: the namespace's steer_hooks and steer_deliver gauges.
+deliver() { echo "$(hooks "$1") $(stat "$1" steer_deliver)"; }
+# deliver_settles NS WANT: they come to WANT within 10 s (a destroyed
+# prison counts until its prisoner's last socket is closed).
+deliver_settles() {
+	local try
+	for ((try = 1; try <= 50; try++)); do
+		[ "$(deliver "$1")" = "$2" ] && return 0
+		nap 0.2
+	done
+	return 1
+}
+ip netns add pcbg-hg
+ip -n pcbg-hg link add veth0 type veth peer name veth1
+check "pcbg-hg: a prison, no hooks yet" syn_prison pcbg-hg
+expect_eq "pcbg-hg: neither hook" "0 0" "$(deliver pcbg-hg)"
+check "pcbg-hg: soft_hash=1" ip netns exec pcbg-hg sysctl -qw net.pcbgroup.soft_hash=1
+expect_eq "pcbg-hg: both hooks, the prison there" "1 1" "$(deliver pcbg-hg)"
+check "pcbg-hg: the prison destroyed" syn_prison_end pcbg-hg
+check "pcbg-hg: the delivery hook goes with its last prisoner's socket" \
+	deliver_settles pcbg-hg "1 0"
+ip netns del pcbg-hg
+
 # A NIC that hashes: e1000e sets NETIF_F_RXHASH (the test kernel has no
 # driver for it; there the NIC part is not run).
 nic=
@@ -165,6 +194,16 @@ check "insmod soft_hash=1" insmod "$KO" soft_hash=1
 ip netns add pcbg-hd
 expect_eq "the parameter: hooks in namespaces made before and after" "1 1" \
 	"$(hooks pcbg-ha) $(hooks pcbg-hd)"
+expect_eq "pcbg-hd: no prison, no delivery hook" "1 0" "$(deliver pcbg-hd)"
+ip -n pcbg-hd link add veth0 type veth peer name veth1
+check "pcbg-hd: a prison" syn_prison pcbg-hd
+expect_eq "pcbg-hd: the delivery hook joins the others" "1 1" "$(deliver pcbg-hd)"
+check "pcbg-hd: the prison destroyed" syn_prison_end pcbg-hd
+check "pcbg-hd: the delivery hook leaves" deliver_settles pcbg-hd "1 0"
+check "rmmod" rmmod pcbgroup
+# UDP answered only at delivery: the hook wherever the others are.
+check "insmod soft_hash=1 udp_lookup=0" insmod "$KO" soft_hash=1 udp_lookup=0
+expect_eq "udp_lookup=0: the delivery hook without a prison" "1 1" "$(deliver pcbg-hd)"
 printf '%s\n' "netns del pcbg-ha" "netns del pcbg-hb" "netns del pcbg-hc" \
 	"netns del pcbg-hd" "netns del pcbg-hf" | ip -force -b - 2>/dev/null
 check "rmmod" rmmod pcbgroup
