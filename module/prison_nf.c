@@ -17,8 +17,8 @@
  * - LOCAL_IN: the groups skip a prisoner's wildcard socket for packets to
  *   other addresses (wild.c), but a packet they leave to the stack
  *   (loopback, no hash) would reach it through the kernel's own lookup.
- *   Such a packet is dropped here instead. Runs after the steering hook
- *   of the same priority (registered later), so a steered packet passes.
+ *   Such a packet is dropped here instead. Runs after the steering
+ *   delivery hook (one priority before), so a steered packet passes.
  */
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
