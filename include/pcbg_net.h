@@ -43,6 +43,7 @@ enum pcbg_stat {
 	PCBG_STAT_RAW_VERIFIED,	/* verify: index answers compared */
 	PCBG_STAT_RAW_MISMATCH,
 	PCBG_STAT_RAW_RESYNC,	/* raw index rebuilt from the kernel's list */
+	PCBG_STAT_PRISON_GIVEN,	/* SYNs handed the listener the prison hook found */
 	PCBG_STAT_MAX,
 };
 

@@ -18,7 +18,9 @@
  *   other addresses (wild.c), but a packet they leave to the stack
  *   (loopback, no hash) would reach it through the kernel's own lookup.
  *   Such a packet is dropped here instead. Runs after the steering
- *   delivery hook (one priority before), so a steered packet passes.
+ *   delivery hook (one priority before), so a steered packet passes. A
+ *   SYN's listener that passes the rule goes with the packet
+ *   (pcbg_syn_give()): the stack does not look it up a second time.
  */
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
@@ -26,6 +28,7 @@
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/sock_reuseport.h>
 #include <net/tcp.h>
 #include <net/udp.h>
 
@@ -111,6 +114,31 @@ static bool pcbg_syn_port_jailed(struct net *net, __be16 lport)
 	return !t || pcbg_port_jailed(t, lport);
 }
 
+/*
+ * The listener the kernel's lookup picked for a SYN, handed to
+ * tcp_v4_rcv()/tcp_v6_rcv() as a prefetched socket, as the steering hook
+ * and bpf_sk_assign() hand theirs (a listener is freed only after a grace
+ * period: no reference), so that the stack does not repeat both lookups.
+ * Not where its own lookup could pick another: a reuseport group with a
+ * program, which reads the packet this lookup does not pass.
+ */
+static void pcbg_syn_give(struct net *net, struct sk_buff *skb,
+			  struct sock *sk)
+{
+	struct sock_reuseport *reuse;
+
+	if (sk->sk_state != TCP_LISTEN || sk_is_refcounted(sk))
+		return;
+	if (sk->sk_reuseport) {
+		reuse = rcu_dereference(sk->sk_reuseport_cb);
+		if (!reuse || rcu_access_pointer(reuse->prog))
+			return;
+	}
+	skb->sk = sk;
+	skb->destructor = sock_pfree;
+	PCBG_INC(pcbg_net_rcu(net), PRISON_GIVEN);
+}
+
 static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
@@ -177,11 +205,16 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 	} else {
 		sk = pcbg_native_udp(state->net, &tp);
 	}
-	/* The groups' own rule, on the kernel's pick. */
-	if (!sk || !sk_fullsock(sk) || !pcbg_wild_excluded(sk, &tp))
+	if (!sk || !sk_fullsock(sk))
 		return NF_ACCEPT;
-	atomic_inc(&pcbg_net(state->net)->jails.dropped);
-	return NF_DROP;
+	/* The groups' own rule, on the kernel's pick. */
+	if (pcbg_wild_excluded(sk, &tp)) {
+		atomic_inc(&pcbg_net(state->net)->jails.dropped);
+		return NF_DROP;
+	}
+	if (protocol == IPPROTO_TCP)
+		pcbg_syn_give(state->net, skb, sk);
+	return NF_ACCEPT;
 }
 
 static const struct nf_hook_ops pcbg_prison_nf_ops[] = {

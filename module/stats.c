@@ -32,6 +32,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_RAW_VERIFIED] = "raw_verified",
 	[PCBG_STAT_RAW_MISMATCH] = "raw_mismatch",
 	[PCBG_STAT_RAW_RESYNC]	= "raw_resync",
+	[PCBG_STAT_PRISON_GIVEN] = "prison_given",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };

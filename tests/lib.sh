@@ -133,12 +133,15 @@ fresh_pair() {
 
 # The connect+bind+close cycle (bench/prison_rate.c) of scripts/bench-guest
 # and scripts/pc-profile-guest, one run in MODE (unloaded; defaults: loaded,
-# no prison; unjailed: loaded, beside a prison; prisoner): cycle_start MODE
-# [PIN...] loads or unloads the module, makes fresh namespaces, a prison of
-# the client's address for unjailed and prisoner, and starts the server
-# (under PIN, e.g. taskset -c 0); cycle_client MODE N [PIN...] runs N
-# cycles and prints the client's rate; cycle_end MODE stops the server and
-# destroys the prison (it holds the module: before any unload).
+# no prison; unjailed: loaded, beside a prison; prisoner; jailsrv: the
+# server a prisoner, of two addresses, so its wildcard listener stays one
+# and its port is a prisoner's): cycle_start MODE [PIN...] loads or
+# unloads the module, makes fresh namespaces, a prison of the client's
+# address for unjailed and prisoner (of the server's for jailsrv), and
+# starts the server (under PIN, e.g. taskset -c 0); cycle_client MODE N
+# [PIN...] runs N cycles and prints the client's rate; cycle_end MODE
+# stops the server and destroys the prison (it holds the module: before
+# any unload).
 cycle_start() {
 	local mode=$1
 	shift
@@ -150,7 +153,12 @@ cycle_start() {
 	fresh_pair
 	cycle_jailed $mode &&
 		ip netns exec $NS_S $JAIL create bench ip4.addr=192.0.2.1 >/dev/null
-	ip netns exec $NS_C "$@" out/prison_rate server 7400 &
+	if [ $mode = jailsrv ]; then
+		ip netns exec $NS_C $JAIL create bench ip4.addr=192.0.2.2,192.0.2.3 >/dev/null
+		ip netns exec $NS_C $JAIL exec bench -- "$@" out/prison_rate server 7400 &
+	else
+		ip netns exec $NS_C "$@" out/prison_rate server 7400 &
+	fi
 	cycle_sp=$!
 	nap 0.5
 }
@@ -168,6 +176,7 @@ cycle_end() {
 	kill $cycle_sp
 	wait $cycle_sp 2>/dev/null
 	! cycle_jailed $1 || ip netns exec $NS_S $JAIL destroy bench
+	[ $1 != jailsrv ] || ip netns exec $NS_C $JAIL destroy bench
 }
 cycle_jailed() { [ $1 = unjailed ] || [ $1 = prisoner ]; }
 # tcprx_count ROUNDS: 64 B segments over 1000 established flows between

@@ -316,6 +316,11 @@ receive() {
 }
 ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
 receive "no hash"
+# Without the steering hooks the prison hook looks each SYN to the
+# prisoner's port up (the kernel's lookups): the four it let through
+# went on with their listener, not looked up again (pcbg_syn_give()).
+check "no hash: the prison hook handed their listener to the SYNs it let through" \
+	test "$(stat $NS_S prison_given)" -ge 4
 soft_hash_set 1
 receive "groups"
 check "the groups looked the prisoner's packets up" test "$(stat $NS_S hit_wildcard)" -gt 0
