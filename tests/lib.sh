@@ -154,13 +154,20 @@ cycle_start() {
 	cycle_jailed $mode &&
 		ip netns exec $NS_S $JAIL create bench ip4.addr=192.0.2.1 >/dev/null
 	if [ $mode = jailsrv ]; then
-		ip netns exec $NS_C $JAIL create bench ip4.addr=192.0.2.2,192.0.2.3 >/dev/null
-		ip netns exec $NS_C $JAIL exec bench -- "$@" out/prison_rate server 7400 &
+		# A cgroup of its own: a prisoner mode's may still be held.
+		ip netns exec $NS_C $JAIL create benchsrv ip4.addr=192.0.2.2,192.0.2.3 >/dev/null
+		ip netns exec $NS_C $JAIL exec benchsrv -- "$@" out/prison_rate server 7400 &
 	else
 		ip netns exec $NS_C "$@" out/prison_rate server 7400 &
 	fi
 	cycle_sp=$!
 	nap 0.5
+	# pcbgjail exec (Python) may take longer to start under the plugin.
+	local try
+	for ((try = 1; try <= 50; try++)); do
+		[ -n "$(ip netns exec $NS_C ss -Hltn 'sport = :7400')" ] && break
+		nap 0.2
+	done
 }
 cycle_client() {
 	local mode=$1 n=$2
@@ -176,7 +183,7 @@ cycle_end() {
 	kill $cycle_sp
 	wait $cycle_sp 2>/dev/null
 	! cycle_jailed $1 || ip netns exec $NS_S $JAIL destroy bench
-	[ $1 != jailsrv ] || ip netns exec $NS_C $JAIL destroy bench
+	[ $1 != jailsrv ] || ip netns exec $NS_C $JAIL destroy benchsrv
 }
 cycle_jailed() { [ $1 = unjailed ] || [ $1 = prisoner ]; }
 # tcprx_count ROUNDS: 64 B segments over 1000 established flows between
