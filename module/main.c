@@ -51,18 +51,17 @@ fail_prison:
 	pcbg_prison_sock_exit();
 	pcbg_raw_demux_exit();
 fail_track:
-	pcbg_udp_lookup_exit();
+	pcbg_udp_lookup_exit();		/* it answered: out before the instances */
 	pcbg_netns_set_ready(false);
 	pcbg_track_exit();
 fail_steer:
 	pcbg_steer_exit();
 fail_netns:
-	pcbg_udp_lookup_exit();		/* before the instances go */
 	pcbg_netns_exit();
 fail_cache:
 	pcbg_entry_cache_exit();
 fail_fault:
-	pcbg_udp_lookup_exit();
+	pcbg_udp_lookup_exit();		/* never ready, never read an instance */
 	pcbg_fault_exit();	/* its files point into this module */
 	return err;
 }

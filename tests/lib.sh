@@ -161,8 +161,7 @@ cycle_start() {
 		ip netns exec $NS_C "$@" out/prison_rate server 7400 &
 	fi
 	cycle_sp=$!
-	nap 0.5
-	# pcbgjail exec (Python) may take longer to start under the plugin.
+	# Until it listens (pcbgjail exec, in Python, starts slowly in TCG).
 	local try
 	for ((try = 1; try <= 50; try++)); do
 		[ -n "$(ip netns exec $NS_C ss -Hltn 'sport = :7400')" ] && break
