@@ -3,7 +3,23 @@
 #ifndef _PCBG_NATIVE_H
 #define _PCBG_NATIVE_H
 
+#include <linux/filter.h>
+
 #include "pcbg_group.h"
+
+/*
+ * A BPF sk_lookup program of @net runs inside the kernel's lookups, between
+ * its classes, and may pick any socket, of any port.
+ */
+static inline bool pcbg_sk_lookup_prog(const struct net *net)
+{
+#ifdef CONFIG_BPF_SYSCALL
+	return static_branch_unlikely(&bpf_sk_lookup_enabled) &&
+	       rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]);
+#else
+	return false;
+#endif
+}
 
 /* __inet_lookup_established() (and v6); returns a reference. */
 struct sock *pcbg_native_established(struct net *net,

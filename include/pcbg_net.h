@@ -44,6 +44,7 @@ enum pcbg_stat {
 	PCBG_STAT_RAW_MISMATCH,
 	PCBG_STAT_RAW_RESYNC,	/* raw index rebuilt from the kernel's list */
 	PCBG_STAT_PRISON_GIVEN,	/* SYNs handed the listener the prison hook found */
+	PCBG_STAT_PRISON_UDP_LEFT, /* datagrams the prison hook did not look up */
 	PCBG_STAT_MAX,
 };
 

@@ -6,7 +6,6 @@
  * in_pcblookup() order, exact first, then the wildcard sockets every
  * group shares (wild.c), each only where the stack would find the same.
  */
-#include <linux/filter.h>
 #include <net/inet_hashtables.h>
 #include <net/inet6_hashtables.h>
 #include <net/ipv6.h>
@@ -35,17 +34,6 @@ struct sock *pcbg_lookup_exact(struct pcbg_table *t,
 			       enum pcbg_hit *hit)
 {
 	return __pcbg_lookup_exact(t, rss, tp, hash, hit);
-}
-
-/* A BPF sk_lookup program runs between the kernel's wildcard classes. */
-static bool pcbg_sk_lookup_prog(const struct net *net)
-{
-#ifdef CONFIG_BPF_SYSCALL
-	return static_branch_unlikely(&bpf_sk_lookup_enabled) &&
-	       rcu_access_pointer(net->bpf.run_array[NETNS_BPF_SK_LOOKUP]);
-#else
-	return false;
-#endif
 }
 
 /*

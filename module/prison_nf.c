@@ -20,7 +20,9 @@
  *   Such a packet is dropped here instead. Runs after the steering
  *   delivery hook (one priority before), so a steered packet passes. A
  *   SYN's listener that passes the rule goes with the packet
- *   (pcbg_syn_give()): the stack does not look it up a second time.
+ *   (pcbg_syn_give()): the stack does not look it up a second time. Only
+ *   a port where a prisoner's socket may take it is looked up at all
+ *   (pcbg_syn_port_jailed(), pcbg_udp_port_jailed()).
  */
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
@@ -105,13 +107,48 @@ static unsigned int pcbg_prison_out(void *priv, struct sk_buff *skb,
 
 /*
  * Whether a prisoner may listen on TCP port @lport of @net (true when the
- * table cannot tell): else the kernel's pick of a listener needs no check.
+ * table cannot tell, or a BPF sk_lookup program may pick a listener of
+ * another port): else the kernel's pick of a listener needs no check.
  */
 static bool pcbg_syn_port_jailed(struct net *net, __be16 lport)
 {
 	struct pcbg_table *t = pcbg_net_table(pcbg_net_rcu(net), IPPROTO_TCP);
 
-	return !t || pcbg_port_jailed(t, lport);
+	return !t || pcbg_port_jailed(t, lport) || pcbg_sk_lookup_prog(net);
+}
+
+/* Sockets of one port a datagram's test reads before it looks up. */
+#define PCBG_UDP_JAIL_WALK	4
+
+/*
+ * Whether the kernel's pick for a UDP datagram to port @lport of @net may
+ * be a prisoner's socket bound to the wildcard address, the only kind the
+ * rule refuses (pcbg_wild_excluded()). Every wildcard socket, IPv4 or
+ * IPv6, is in the kernel's hash2 slot of the wildcard address and its
+ * port: a port where none of the namespace's is a prisoner's needs no
+ * lookup. (The groups' UDP table cannot tell: a socket alone on its port
+ * has no entry.) True past PCBG_UDP_JAIL_WALK sockets of the port, or
+ * with a BPF sk_lookup program, which may pick a socket of any port.
+ */
+static bool pcbg_udp_port_jailed(struct net *net, __be16 lport)
+{
+	unsigned short hnum = ntohs(lport);
+	struct udp_hslot *hslot2;
+	unsigned int n = 0;
+	struct sock *sk;
+
+	if (pcbg_sk_lookup_prog(net))
+		return true;
+	hslot2 = udp_hashslot2(&udp_table,
+			       ipv4_portaddr_hash(net, htonl(INADDR_ANY), hnum));
+	udp_portaddr_for_each_entry_rcu(sk, &hslot2->head) {
+		if (udp_sk(sk)->udp_port_hash != hnum ||
+		    !net_eq(sock_net(sk), net))
+			continue;
+		if (++n > PCBG_UDP_JAIL_WALK || pcbg_sk_prison(sk))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -203,6 +240,10 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 		}
 		sk = pcbg_native_listener(state->net, &tp);
 	} else {
+		if (!pcbg_udp_port_jailed(state->net, tp.lport)) {
+			PCBG_INC(pcbg_net_rcu(state->net), PRISON_UDP_LEFT);
+			return NF_ACCEPT;	/* no prisoner's wildcard there */
+		}
 		sk = pcbg_native_udp(state->net, &tp);
 	}
 	if (!sk || !sk_fullsock(sk))

@@ -33,6 +33,7 @@ static const char *const pcbg_stat_names[PCBG_STAT_MAX] = {
 	[PCBG_STAT_RAW_MISMATCH] = "raw_mismatch",
 	[PCBG_STAT_RAW_RESYNC]	= "raw_resync",
 	[PCBG_STAT_PRISON_GIVEN] = "prison_given",
+	[PCBG_STAT_PRISON_UDP_LEFT] = "prison_udp_left",
 };
 
 static const char *const pcbg_proto_names[PCBG_NPROTO] = { "tcp", "udp" };

@@ -314,8 +314,81 @@ receive() {
 	wait $srv
 	expect_eq "$how: the listener served exactly the four allowed" "served=4" "$(</tmp/p.out)"
 }
+# UDP: M's dual-stack wildcard socket takes its addresses only; an
+# unjailed socket on another port takes every datagram, which the prison
+# hook does not look up: no prisoner's wildcard socket is on that port
+# (prison_udp_left). Then a BPF sk_lookup program gives M's socket a
+# third port (it may pick a socket of any port): still its addresses only.
+UDP_TO=192.0.2.11,192.0.2.13,2001:db8::11,2001:db8::13
+# udp_recv WHO PORT FILE [ARG...]: a receiver on [::]:PORT in M or not (-).
+udp_recv() {
+	local who=$1 port=$2 out=$3
+	shift 3
+	rm -f "$out.ready"
+	in_s "$who" $ATK udp6-recv --port "$port" --ready "$out.ready" \
+		--stop /tmp/u.stop "$@" >"$out" &
+	UDP_PIDS+=($!)
+	wait_file "$out.ready" 20
+}
+udp_receive() {
+	local how=$1 left port try
+	rm -f /tmp/u.*
+	UDP_PIDS=()
+	udp_recv M 9310 /tmp/u.m
+	udp_recv - 9311 /tmp/u.h
+	left=$(stat $NS_S prison_udp_left)
+	for port in 9310 9311; do
+		ip netns exec $NS_C $ATK udp-send --to $UDP_TO --port $port
+	done
+	for ((try = 1; try <= 50; try++)); do	# the unjailed socket's four
+		[ "$(wc -l </tmp/u.h)" -ge 4 ] && break
+		nap 0.1
+	done
+	left=$(($(stat $NS_S prison_udp_left) - left))
+	udp_recv M 9313 /tmp/u.s --steer 9312
+	ip netns exec $NS_C $ATK udp-send --to $UDP_TO --port 9312
+	nap 0.5
+	touch /tmp/u.stop
+	wait "${UDP_PIDS[@]}"
+	expect_eq "udp, $how: M's wildcard socket took its addresses' datagrams only" \
+		"got 192.0.2.11:9310 got 2001:db8::11:9310 " "$(sort /tmp/u.m | tr '\n' ' ')"
+	expect_eq "udp, $how: the unjailed socket took every datagram" \
+		"got 192.0.2.11:9311 got 192.0.2.13:9311 got 2001:db8::11:9311 got 2001:db8::13:9311 " \
+		"$(sort /tmp/u.h | tr '\n' ' ')"
+	check "udp, $how: the prison hook did not look up the unjailed port's datagrams ($left)" \
+		test $left -ge 4
+	expect_eq "udp, $how: steered by BPF from another port, M's socket took its addresses' only" \
+		"got 192.0.2.11:9312 got 2001:db8::11:9312 " "$(sort /tmp/u.s | tr '\n' ' ')"
+}
+# A BPF sk_lookup program gives M's wildcard listener port 9314, where
+# no prisoner listens: a SYN to a host address there is refused all the
+# same, at LOCAL_IN (with a program, the prison hook looks up every SYN).
+tcp_steered() {
+	local how=$1 srv dropped given
+	rm -f /tmp/p.ready
+	in_s M $ESC serve --addr :: --port 9315 --steer 9314 --count 2 --timeout 60 \
+		--ready /tmp/p.ready >/tmp/p.out &
+	srv=$!
+	ready_wait
+	dropped=$(stat $NS_S prison_dropped)
+	given=$(stat $NS_S prison_given)
+	# The refused first: the listener goes once it has served two.
+	ip netns exec $NS_C $ESC connect-many --label "$how, steered by BPF" --port 9314 \
+		--timeout 1 --to !192.0.2.13,!2001:db8::13,192.0.2.11,2001:db8::11
+	wait $srv
+	expect_eq "$how, steered by BPF: the listener served exactly the two allowed" \
+		"served=2" "$(</tmp/p.out)"
+	check "$how, steered by BPF: the SYNs to host addresses were dropped" \
+		test $(($(stat $NS_S prison_dropped) - dropped)) -ge 2
+	# Dropped at LOCAL_IN, not as the SYN-ACKs at LOCAL_OUT: the hook
+	# looked the SYNs to port 9314 up, and handed on the allowed ones'.
+	check "$how, steered by BPF: the prison hook looked the SYNs up" \
+		test $(($(stat $NS_S prison_given) - given)) -ge 2
+}
 ip netns exec $NS_S sysctl -qw net.pcbgroup.verify=1
 receive "no hash"
+tcp_steered "no hash"
+udp_receive "no hash"
 # Without the steering hooks the prison hook looks each SYN to the
 # prisoner's port up (the kernel's lookups): the four it let through
 # went on with their listener, not looked up again (pcbg_syn_give()).
@@ -323,6 +396,8 @@ check "no hash: the prison hook handed their listener to the SYNs it let through
 	test "$(stat $NS_S prison_given)" -ge 4
 soft_hash_set 1
 receive "groups"
+tcp_steered "groups"
+udp_receive "groups"
 check "the groups looked the prisoner's packets up" test "$(stat $NS_S hit_wildcard)" -gt 0
 expect_eq "verify: no mismatch" 0 "$(stat $NS_S mismatch)"
 echo "# verify: $(stat $NS_S verified) verified, $(stat $NS_S verify_prison) differ by a prison rule; hit_wildcard $(stat $NS_S hit_wildcard)"

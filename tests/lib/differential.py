@@ -595,6 +595,8 @@ def sk_lookup_prog(port, map_fd=None):
 
 
 def sk_lookup_attach(ns, prog):
+    """Attach @prog to netns @ns (a name, or a path such as
+    /proc/self/ns/net); returns the fds that keep it."""
     code = ctypes.create_string_buffer(prog)
     lic = ctypes.create_string_buffer(b"GPL")
     log = ctypes.create_string_buffer(65536)
@@ -607,11 +609,25 @@ def sk_lookup_attach(ns, prog):
         pfd = bpf(BPF_PROG_LOAD, attr)
     except OSError as e:
         raise RuntimeError("sk_lookup load: %s\n%s" % (e, log.value.decode()))
-    nsfd = os.open("/run/netns/" + ns, os.O_RDONLY)
+    nsfd = os.open(ns if ns.startswith("/") else "/run/netns/" + ns,
+                   os.O_RDONLY)
     link = bpf(BPF_LINK_CREATE, struct.pack("<IIII", pfd, nsfd,
                                             BPF_SK_LOOKUP, 0))
     os.close(nsfd)
     return [pfd, link]
+
+
+def sk_lookup_steer(ns, port, target):
+    """A program of netns @ns giving local port @port to socket @target
+    (through a sockmap); returns the fds that keep it."""
+    mfd = bpf(BPF_MAP_CREATE, struct.pack("<IIII", BPF_MAP_TYPE_SOCKMAP,
+                                          4, 8, 1))
+    key = ctypes.c_uint32(0)
+    val = ctypes.c_uint64(target.fileno())
+    bpf(BPF_MAP_UPDATE_ELEM, struct.pack("<IIQQQ", mfd, 0,
+                                         ctypes.addressof(key),
+                                         ctypes.addressof(val), 0))
+    return [mfd] + sk_lookup_attach(ns, sk_lookup_prog(port, mfd))
 
 
 class SkLookup(Scenario):
@@ -626,15 +642,7 @@ class SkLookup(Scenario):
         srv.add_tcp("tcp-7200", "ds", "0.0.0.0", 7200)
         srv.add_tcp("tcp-7000", "ds", "0.0.0.0", 7000)
         srv.add_udp("udp-7001", "ds", "0.0.0.0", 7001)
-        mfd = bpf(BPF_MAP_CREATE, struct.pack("<IIII", BPF_MAP_TYPE_SOCKMAP,
-                                              4, 8, 1))
-        key = ctypes.c_uint32(0)
-        val = ctypes.c_uint64(target.fileno())
-        bpf(BPF_MAP_UPDATE_ELEM, struct.pack("<IIQQQ", mfd, 0,
-                                             ctypes.addressof(key),
-                                             ctypes.addressof(val), 0))
-        self.fds = [mfd]
-        self.fds += sk_lookup_attach("ds", sk_lookup_prog(7050, mfd))
+        self.fds = sk_lookup_steer("ds", 7050, target)
         self.fds += sk_lookup_attach("ds", sk_lookup_prog(7200))
 
     def traffic(self, srv, out):

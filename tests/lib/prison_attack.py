@@ -10,11 +10,12 @@
   loop-serve --port P --ready F
       the host's loopback services above, until F is removed; prints what
       each got.
-  udp6-recv --port P --ready F --stop F [--seconds S]
+  udp6-recv --port P --ready F --stop F [--seconds S] [--steer Q]
       receives datagrams on [::]:P and prints "got TAG" for each, until
-      the --stop file appears (at most S seconds, default 30).
-  udp-send --to A --port P --tag T
-      sends one UDP datagram.
+      the --stop file appears (at most S seconds, default 30); --steer:
+      a BPF sk_lookup program of the namespace gives it port Q's too.
+  udp-send --to A[,A...] --port P [--tag T]
+      sends one UDP datagram to each A (tag: T, or A:P).
   send-dstopts --to A --port P --tag T
       sends one UDP datagram with an IPv6 destination-options header.
   race --self4 A --port P --rounds N --hold F --open F
@@ -324,6 +325,9 @@ def udp6_recv(a):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("::", a.port))
     s.settimeout(0.1)
+    if a.steer:
+        from differential import sk_lookup_steer
+        a.bpf_fds = sk_lookup_steer("/proc/self/ns/net", a.steer, s)
     open(a.ready, "w").close()
     end = time.monotonic() + a.seconds
     while time.monotonic() < end:
@@ -337,8 +341,10 @@ def udp6_recv(a):
 
 
 def udp_send(a):
-    s = socket.socket(socket.AF_INET6 if ":" in a.to else socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(a.tag.encode(), (a.to, a.port))
+    for to in a.to.split(","):
+        s = socket.socket(socket.AF_INET6 if ":" in to else socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto((a.tag or "%s:%d" % (to, a.port)).encode(), (to, a.port))
+        s.close()
     return 0
 
 
@@ -452,6 +458,7 @@ def main():
     p.add_argument("--rounds", type=int, default=2000)
     p.add_argument("--hold")
     p.add_argument("--open")
+    p.add_argument("--steer", type=int)
     a = p.parse_args()
     fn = {"table": table, "loop-serve": loop_serve, "udp6-recv": udp6_recv, "send-dstopts": send_dstopts,
           "udp-send": udp_send,

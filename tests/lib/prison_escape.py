@@ -351,6 +351,9 @@ def serve(a):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((a.addr, a.port))
     s.listen(16)
+    if a.steer:     # a BPF sk_lookup program gives it port --steer too
+        from differential import sk_lookup_steer
+        a.bpf_fds = sk_lookup_steer("/proc/self/ns/net", a.steer, s)
     if a.ready:
         open(a.ready, "w").close()
     s.settimeout(a.timeout)
@@ -571,6 +574,7 @@ def main():
     p.add_argument("--to")
     p.add_argument("--label", default="")
     p.add_argument("--cgroup")
+    p.add_argument("--steer", type=int)
     a = p.parse_args()
     return {"attempts": attempts, "observe": observe, "verify": verify,
             "serve": serve, "connect": connect, "serve-many": serve_many,
