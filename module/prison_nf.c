@@ -34,6 +34,7 @@
 #include <net/tcp.h>
 #include <net/udp.h>
 
+#include "pcbg_l4.h"
 #include "pcbg_native.h"
 #include "pcbg_net.h"
 #include "pcbg_prison.h"
@@ -182,9 +183,8 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 	struct pcbg_tuple tp __pcbg_noinit;	/* the family's fields below */
 	struct sock *sk = NULL;
 	unsigned int thoff;
+	struct pcbg_l4 l4;
 	u8 protocol;
-	__be16 ports[2];
-	u8 flags = 0;
 
 	if (skb->sk || skb->pkt_type != PACKET_HOST)
 		return NF_ACCEPT;	/* steered, or to every socket */
@@ -223,13 +223,12 @@ static unsigned int pcbg_prison_in(void *priv, struct sk_buff *skb,
 		tp.sdif = inet6_sdif(skb);
 	}
 	if ((protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) ||
-	    skb_copy_bits(skb, thoff, ports, sizeof(ports)))
+	    !pcbg_l4_read(skb, thoff, protocol, &l4))
 		return NF_ACCEPT;
-	tp.fport = ports[0];
-	tp.lport = ports[1];
+	tp.fport = l4.sport;
+	tp.lport = l4.dport;
 	if (protocol == IPPROTO_TCP) {
-		if (skb_copy_bits(skb, thoff + 13, &flags, 1) ||
-		    (flags & (TCPHDR_SYN | TCPHDR_ACK)) != TCPHDR_SYN)
+		if ((l4.tcp_flags & (TCPHDR_SYN | TCPHDR_ACK)) != TCPHDR_SYN)
 			return NF_ACCEPT;	/* a connection owns it */
 		if (!pcbg_syn_port_jailed(state->net, tp.lport))
 			return NF_ACCEPT;	/* no prisoner listens there */

@@ -55,33 +55,10 @@
 #include <net/route.h>
 #include <net/udp.h>
 
+#include "pcbg_l4.h"
 #include "pcbg_lookup.h"
 #include "pcbg_net.h"
 #include "pcbg_trace.h"
-
-struct pcbg_l4 {
-	__be16 sport, dport;
-	u8 tcp_doff;	/* TCP data offset, in 32-bit words */
-	u8 tcp_flags;	/* byte 13 of the TCP header */
-};
-
-static bool pcbg_l4_read(struct sk_buff *skb, int off, int protocol,
-			 struct pcbg_l4 *l4)
-{
-	u8 buf[14];
-	const u8 *p = skb_header_pointer(skb, off,
-					 protocol == IPPROTO_TCP ? 14 : 4, buf);
-
-	if (!p)
-		return false;
-	memcpy(&l4->sport, p, 2);
-	memcpy(&l4->dport, p + 2, 2);
-	l4->tcp_doff = protocol == IPPROTO_TCP ? p[12] >> 4 : 0;
-	l4->tcp_flags = protocol == IPPROTO_TCP ? p[13] : 0;
-	/* The stack drops these before any lookup (tcp_v4_rcv()). */
-	return protocol != IPPROTO_TCP ||
-	       l4->tcp_doff >= sizeof(struct tcphdr) / 4;
-}
 
 static bool pcbg_is_syn(const struct pcbg_l4 *l4)
 {
