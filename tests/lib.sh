@@ -212,6 +212,15 @@ udpcycle_count() {
 	ip netns exec $NS_C taskset -c 0 out/udpcycle client 192.0.2.1 9000 "$1"
 	bg_stop $sp
 }
+# udpcycle_beside N: udpcycle_count with a prison of 192.0.2.1 in the
+# sink's namespace while the module is loaded (the sink is no prisoner:
+# each datagram meets the prison's LOCAL_IN rule). For the bench's
+# rxcount section and scripts/pc-profile's udpjail mode.
+udpcycle_beside() {
+	! loaded || ip netns exec $NS_S $JAIL create bench ip4.addr=192.0.2.1 >/dev/null
+	udpcycle_count "$1"
+	! loaded || ip netns exec $NS_S $JAIL destroy bench
+}
 # cycle_order R: the modes of run R, rotated so that none always follows
 # another.
 cycle_order() {

@@ -207,11 +207,11 @@ def rxcount_rows(path, log, rows):
             "c": "connected sockets on one port",
             "g": "connected sockets on one port, GRO on the link and a UDP_GRO socket",
             "m": "new flows to the one unconnected socket of a port with as many connected sockets"}
-    for kind in sorted(t, key=lambda k: ("ucgmtl".find(k[-1]), k)):
+    for kind in sorted(t, key=lambda k: ("ucgmtlj".find(k[-1]), k)):
         reps = [v for v in t[kind].values() if "native" in v and "pcbgroup" in v]
         if not reps:
             continue
-        flows = kind.rstrip("ucgmtl")
+        flows = kind.rstrip("ucgmtlj")
         for i, label, fmt, goal in ((0, "instructions", "%.0f", "-"),
                                     (1, "L1d lines missed", "%.2f", "-")):
             if kind.endswith("u") and i == 0:
@@ -219,12 +219,15 @@ def rxcount_rows(path, log, rows):
             ratios = [v["pcbgroup"][i] / v["native"][i] for v in reps if v["native"][i]]
             if not ratios:
                 continue
-            if kind.endswith("l"):
+            if kind[-1] in "lj":
                 what_row = ("%s per UDP socket's life, over veth (cache model plugin)" % label,
                             "socket, connect (which binds a port), one 16 B datagram, close, "
                             "as a resolver makes one per query (bench/udpcycle.c), client and "
-                            "sink on one CPU; module at its defaults / unloaded; %d runs, "
-                            "each in namespaces of its own" % len(reps))
+                            "sink on one CPU; module at its defaults%s / unloaded; %d runs, "
+                            "each in namespaces of its own"
+                            % (", a prison of another address in the sink's namespace (each "
+                               "datagram meets its LOCAL_IN rule; the sink no prisoner)"
+                               if kind.endswith("j") else "", len(reps)))
             elif kind.endswith("t"):
                 what_row = ("%s per received segment, TCP over veth (cache model plugin)" % label,
                             "%s established flows, 64 B segments round robin (bench/tcprx.c count), "
